@@ -1,0 +1,27 @@
+# The README's two commands live here:
+#   make example   set up everything, then profile the bundled example and print the report
+#   make test      set up everything, then run the whole test suite
+# Both install what they need (scripts/deps) and are cheap when everything is there.
+BUILD ?= build
+
+.PHONY: all deps build example test bench sanitize clean
+
+all: build
+
+deps:
+	@bash scripts/deps
+
+build: deps
+	@bash scripts/build $(BUILD)
+
+example: build
+	@bash scripts/example $(BUILD)
+
+test: build
+	@bash scripts/test $(BUILD)
+
+bench: build
+	@bash bench/run $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan

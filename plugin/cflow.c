@@ -1,0 +1,245 @@
+/*
+ * cflow.c: the plugin's entry point and lifecycle: options, vCPU init, translation, fork,
+ * exec, exit. The work itself lives in registry.c (translation time), hotpath.c (per executed
+ * block), reference.c (the oracle mode), collect.c (merge at exit) and the profile library.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <qemu-plugin.h>
+
+#include "collect.h"
+#include "hotpath.h"
+#include "options.h"
+#include "profile.h"
+#include "reference.h"
+#include "registry.h"
+#include "report.h"
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
+
+static CflowOptions opts;
+static qemu_info_t info_copy;
+static char *target_name;
+static long parent_pid;       /* set in a forked child */
+static unsigned int vcpu_inits;
+static GMutex output_lock;    /* exec snapshots and exit can race in a multi-threaded guest */
+
+static void vcpu_init(qemu_plugin_id_t id, unsigned int cpu)
+{
+    __atomic_add_fetch(&vcpu_inits, 1, __ATOMIC_RELAXED);
+    if (opts.mode == MODE_FAST) {
+        hotpath_vcpu_init(cpu);
+    } else {
+        reference_vcpu_init(cpu);
+    }
+}
+
+static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+    size_t n = qemu_plugin_tb_n_insns(tb);
+    if (n == 0) {
+        return;
+    }
+    uint64_t *ids = g_newa(uint64_t, n);
+    registry_lock();
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = registry_insn(qemu_plugin_tb_get_insn(tb, i));
+    }
+    struct qemu_plugin_insn *last = qemu_plugin_tb_get_insn(tb, n - 1);
+    uint64_t end = qemu_plugin_insn_vaddr(last) + qemu_plugin_insn_size(last);
+    gboolean is_new;
+    BlockRec *b = registry_block(qemu_plugin_tb_vaddr(tb), end, ids, (uint32_t)n, &is_new);
+    if (opts.mode == MODE_FAST) {
+        hotpath_instrument(tb, b, ids);
+    } else {
+        reference_instrument(tb, b);
+    }
+    registry_unlock();
+}
+
+static void discon(qemu_plugin_id_t id, unsigned int cpu, enum qemu_plugin_discon_type type,
+                   uint64_t from_pc, uint64_t to_pc)
+{
+    if (opts.mode == MODE_FAST) {
+        hotpath_discon(cpu, type);
+    } else {
+        reference_discon(cpu, type);
+    }
+}
+
+/* The guest's command line: QEMU's own arguments stripped, where they can be told apart. */
+static char *guest_cmdline(void)
+{
+    g_autofree char *raw = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents("/proc/self/cmdline", &raw, &len, NULL) || len == 0) {
+        return NULL;
+    }
+    GPtrArray *args = g_ptr_array_new();
+    for (gsize i = 0; i < len; i += strlen(raw + i) + 1) {
+        g_ptr_array_add(args, raw + i);
+    }
+    guint start = 0;
+    const char *binary = info_copy.system_emulation ? NULL : qemu_plugin_path_to_binary();
+    if (binary) {
+        g_autofree char *base = g_path_get_basename(binary);
+        for (guint i = 1; i < args->len; i++) {
+            const char *a = g_ptr_array_index(args, i);
+            g_autofree char *abase = g_path_get_basename(a);
+            if (strcmp(a, binary) == 0 || strcmp(abase, base) == 0) {
+                start = i;
+                break;
+            }
+        }
+    }
+    GString *s = g_string_new(NULL);
+    for (guint i = start; i < args->len; i++) {
+        g_string_append_printf(s, "%s%s", i > start ? " " : "",
+                               (const char *)g_ptr_array_index(args, i));
+    }
+    g_ptr_array_free(args, TRUE);
+    return g_string_free(s, FALSE);
+}
+
+static void set_meta_u64(CflowProfile *p, const char *key, uint64_t v)
+{
+    g_autofree char *s = g_strdup_printf("%" PRIu64, v);
+    cflow_profile_set_meta(p, key, s);
+}
+
+static void write_outputs(const char *reason)
+{
+    g_mutex_lock(&output_lock);
+    g_autoptr(CflowProfile) p = collect_profile(opts.mode);
+    cflow_profile_set_meta(p, "tool", "cflow " CFLOW_VERSION);
+    cflow_profile_set_meta(p, "qemu_version", CFLOW_QEMU_VERSION);
+    set_meta_u64(p, "plugin_api", (uint64_t)info_copy.version.cur);
+    cflow_profile_set_meta(p, "arch", target_name);
+    cflow_profile_set_meta(p, "mode", info_copy.system_emulation ? "system" : "user");
+    cflow_profile_set_meta(p, "profile_mode", opts.mode == MODE_FAST ? "fast" : "reference");
+    set_meta_u64(p, "vcpus", __atomic_load_n(&vcpu_inits, __ATOMIC_RELAXED));
+    if (!info_copy.system_emulation) {
+        const char *binary = qemu_plugin_path_to_binary();
+        if (binary) {
+            cflow_profile_set_meta(p, "guest", binary);
+        }
+    }
+    g_autofree char *cmd = guest_cmdline();
+    if (cmd) {
+        cflow_profile_set_meta(p, "cmdline", cmd);
+    }
+    set_meta_u64(p, "pid", (uint64_t)getpid());
+    if (parent_pid) {
+        set_meta_u64(p, "parent_pid", (uint64_t)parent_pid);
+    }
+    cflow_profile_set_meta(p, "written_at", reason);
+
+    if (opts.output) {
+        g_autofree char *path = cflow_expand_output_path(opts.output, (long)getpid());
+        g_autoptr(GError) err = NULL;
+        bool ok = opts.format == FORMAT_JSON ? cflow_profile_write_json_file(p, path, &err)
+                                             : cflow_profile_write(p, path, &err);
+        if (!ok) {
+            g_autofree char *msg = g_strdup_printf("cflow: %s\n", err->message);
+            qemu_plugin_outs(msg);
+        }
+    }
+    if (opts.report && strcmp(reason, "exit") == 0) {
+        GString *r = cflow_report(p, opts.sort, opts.topn);
+        qemu_plugin_outs(r->str);
+        g_string_free(r, TRUE);
+    }
+    g_mutex_unlock(&output_lock);
+}
+
+static void plugin_exit(qemu_plugin_id_t id, void *udata)
+{
+    write_outputs("exit");
+}
+
+/* execve replaces the process image without running QEMU's exit path: snapshot first. */
+static bool is_execve(int64_t num)
+{
+    if (strcmp(target_name, "x86_64") == 0) {
+        return num == 59 || num == 322;
+    }
+    if (strcmp(target_name, "aarch64") == 0 || strcmp(target_name, "riscv64") == 0 ||
+        strcmp(target_name, "riscv32") == 0 || strcmp(target_name, "loongarch64") == 0) {
+        return num == 221 || num == 281;
+    }
+    if (strcmp(target_name, "i386") == 0) {
+        return num == 11 || num == 358;
+    }
+    return false;
+}
+
+static void vcpu_syscall(qemu_plugin_id_t id, unsigned int cpu, int64_t num, uint64_t a1,
+                         uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6,
+                         uint64_t a7, uint64_t a8)
+{
+    if (opts.mode == MODE_FAST) {
+        hotpath_housekeeping(cpu);
+    }
+    if (is_execve(num)) {
+        write_outputs("exec");
+    }
+}
+
+static void vcpu_resume(qemu_plugin_id_t id, unsigned int cpu)
+{
+    hotpath_housekeeping(cpu);
+}
+
+/* A forked child profiles only what it runs itself: it starts from zero counts. */
+static void after_fork_in_child(void)
+{
+    parent_pid = (long)getppid();
+    g_mutex_init(&output_lock);
+    if (opts.mode == MODE_FAST) {
+        hotpath_reset_counts();
+    } else {
+        reference_reset_counts();
+    }
+}
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
+                                           int argc, char **argv)
+{
+    g_autoptr(GError) err = NULL;
+    if (!cflow_options_parse(&opts, argc, argv, &err)) {
+        fprintf(stderr, "%s\n", err->message);
+        return -1;
+    }
+    if (opts.output) {
+        g_autofree char *path = cflow_expand_output_path(opts.output, (long)getpid());
+        if (!cflow_check_output_path(path, &err)) {
+            fprintf(stderr, "%s\n", err->message);
+            return -1;
+        }
+    }
+    info_copy = *info;
+    target_name = g_strdup(info->target_name);
+    g_mutex_init(&output_lock);
+    registry_init();
+    if (opts.mode == MODE_FAST) {
+        hotpath_init();
+        if (info->system_emulation) {
+            qemu_plugin_register_vcpu_resume_cb(id, vcpu_resume);
+        }
+    } else {
+        reference_init();
+    }
+    pthread_atfork(NULL, NULL, after_fork_in_child);
+    qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
+    qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
+    qemu_plugin_register_vcpu_discon_cb(id, QEMU_PLUGIN_DISCON_ALL, discon);
+    if (!info->system_emulation) {
+        qemu_plugin_register_vcpu_syscall_cb(id, vcpu_syscall);
+    }
+    qemu_plugin_register_atexit_cb(id, plugin_exit, NULL);
+    return 0;
+}

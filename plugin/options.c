@@ -1,0 +1,176 @@
+/* options.c: parsing and checking of the plugin's options (see options.h). */
+#include "options.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *name;
+    int value;
+} Choice;
+
+static const Choice sort_choices[] = {
+    {"hottest", CFLOW_SORT_HOTTEST}, {"early", CFLOW_SORT_EARLY}, {"exceptions", CFLOW_SORT_EXCEPTIONS},
+    {"popular", CFLOW_SORT_POPULAR}, {"edges", CFLOW_SORT_EDGES}, {"bias", CFLOW_SORT_BIAS}, {NULL, 0},
+};
+static const Choice format_choices[] = {
+    {"cflow", FORMAT_BINARY}, {"binary", FORMAT_BINARY}, {"json", FORMAT_JSON}, {NULL, 0},
+};
+static const Choice mode_choices[] = {
+    {"fast", MODE_FAST}, {"reference", MODE_REFERENCE}, {NULL, 0},
+};
+
+static bool parse_choice(const char *key, const char *value, const Choice *choices, int *out,
+                         GError **error)
+{
+    GString *names = g_string_new(NULL);
+    for (const Choice *c = choices; c->name; c++) {
+        if (strcmp(c->name, value) == 0) {
+            *out = c->value;
+            g_string_free(names, TRUE);
+            return true;
+        }
+        g_string_append_printf(names, "%s%s", names->len ? "|" : "", c->name);
+    }
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "cflow: bad value '%s' for option '%s' (expected %s)", value, key, names->str);
+    g_string_free(names, TRUE);
+    return false;
+}
+
+static bool parse_bool(const char *key, const char *value, bool *out, GError **error)
+{
+    static const char *yes[] = {"on", "yes", "true", NULL}, *no[] = {"off", "no", "false", NULL};
+    for (int i = 0; yes[i]; i++) {
+        if (strcmp(value, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcmp(value, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "cflow: bad value '%s' for option '%s' (expected on|off)", value, key);
+    return false;
+}
+
+bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **error)
+{
+    *opts = (CflowOptions){.sort = CFLOW_SORT_HOTTEST, .topn = 10, .report = true};
+    for (int i = 0; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        if (!eq) {
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                        "cflow: option '%s' has no value (expected key=value)", argv[i]);
+            return false;
+        }
+        g_autofree char *key = g_strndup(argv[i], eq - argv[i]);
+        const char *value = eq + 1;
+        int choice;
+        if (strcmp(key, "sort") == 0) {
+            if (!parse_choice(key, value, sort_choices, &choice, error)) {
+                return false;
+            }
+            opts->sort = choice;
+        } else if (strcmp(key, "topn") == 0) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long n = strtoull(value, &end, 10);
+            if (!*value || *end || errno || n > 1000000000ull || value[0] == '-') {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "cflow: bad value '%s' for option 'topn' (expected a number "
+                            "from 0 to 1000000000)", value);
+                return false;
+            }
+            opts->topn = (unsigned)n;
+        } else if (strcmp(key, "output") == 0) {
+            if (!*value) {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "cflow: option 'output' needs a path");
+                return false;
+            }
+            g_free(opts->output);
+            opts->output = g_strdup(value);
+        } else if (strcmp(key, "format") == 0) {
+            if (!parse_choice(key, value, format_choices, &choice, error)) {
+                return false;
+            }
+            opts->format = choice;
+        } else if (strcmp(key, "mode") == 0) {
+            if (!parse_choice(key, value, mode_choices, &choice, error)) {
+                return false;
+            }
+            opts->mode = choice;
+        } else if (strcmp(key, "report") == 0) {
+            if (!parse_bool(key, value, &opts->report, error)) {
+                return false;
+            }
+        } else {
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION,
+                        "cflow: unknown option '%s' (known: sort, topn, output, format, mode, "
+                        "report)", key);
+            return false;
+        }
+    }
+    return true;
+}
+
+void cflow_options_clear(CflowOptions *opts)
+{
+    g_clear_pointer(&opts->output, g_free);
+}
+
+char *cflow_expand_output_path(const char *pattern, long pid)
+{
+    GString *s = g_string_new(NULL);
+    for (const char *p = pattern; *p; p++) {
+        if (p[0] == '%' && p[1] == 'p') {
+            g_string_append_printf(s, "%ld", pid);
+            p++;
+        } else if (p[0] == '%' && p[1] == '%') {
+            g_string_append_c(s, '%');
+            p++;
+        } else {
+            g_string_append_c(s, *p);
+        }
+    }
+    return g_string_free(s, FALSE);
+}
+
+bool cflow_check_output_path(const char *path, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_ISDIR,
+                    "cflow: output '%s' is a directory", path);
+        return false;
+    }
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                    "cflow: cannot write output '%s': folder '%s' does not exist", path, dir);
+        return false;
+    }
+    /*
+     * The profile is written to a temporary file in the same folder and renamed, so probe
+     * exactly that (access() would say yes to root even on a read-only file system).
+     */
+    g_autofree char *probe = g_strdup_printf("%s.probe-XXXXXX", path);
+    int fd = g_mkstemp(probe);
+    if (fd < 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    "cflow: cannot write output '%s': %s", path, g_strerror(e));
+        return false;
+    }
+    close(fd);
+    unlink(probe);
+    if (access(path, F_OK) == 0 && access(path, W_OK) != 0) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "cflow: cannot write output '%s': %s", path, g_strerror(errno));
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,34 @@
+/*
+ * options.h: the plugin's options, QEMU's `-plugin libcflow.so,key=value,...` style.
+ * Parsing is pure (no QEMU calls) so the unit tests can exercise every error message.
+ */
+#ifndef CFLOW_OPTIONS_H
+#define CFLOW_OPTIONS_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "report.h"
+
+typedef enum { FORMAT_BINARY, FORMAT_JSON } CflowFormat;
+typedef enum { MODE_FAST, MODE_REFERENCE } CflowMode;
+
+typedef struct {
+    CflowSort sort;      /* of the text report */
+    unsigned topn;
+    char *output;        /* NULL: no profile file; may hold %p */
+    CflowFormat format;
+    CflowMode mode;
+    bool report;         /* print the text report at exit */
+} CflowOptions;
+
+/* Fills `opts` from argv; on a bad key or value returns false with a message naming it. */
+bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **error);
+void cflow_options_clear(CflowOptions *opts);
+
+/* PATH with every %p replaced by pid (and %% by %). */
+char *cflow_expand_output_path(const char *pattern, long pid);
+/* Can a profile be written at `path` (atomically, via a temporary file beside it)? */
+bool cflow_check_output_path(const char *path, GError **error);
+
+#endif

@@ -1,0 +1,154 @@
+/* reference.c: mode=reference, the oracle (see reference.h). */
+#include "reference.h"
+
+#include "hotpath.h" /* only for the HOT_* kind names, shared so results compare directly */
+
+typedef struct {
+    uint64_t id;
+    const BlockRec *block; /* non-NULL on a block's first instruction */
+    gboolean last;         /* the block's last instruction */
+} RefInsn;
+
+typedef struct {
+    uint64_t prev_id;
+    gboolean prev_was_last;
+    int pending_kind;
+    uint64_t pending_from;
+} RefVcpu;
+
+typedef struct {
+    uint64_t from_id;
+    uint64_t to;
+    int kind;
+} RefEdge;
+
+static GMutex lock;
+static GHashTable *edges;        /* RefEdge* -> uint64_t* count */
+static GHashTable *block_counts; /* BlockRec* -> uint64_t* count */
+static GHashTable *vcpus;        /* cpu index -> RefVcpu* */
+
+static guint ref_edge_hash(gconstpointer p)
+{
+    const RefEdge *e = p;
+    return g_int64_hash(&e->from_id) ^ (g_int64_hash(&e->to) * 31) ^ (guint)e->kind;
+}
+
+static gboolean ref_edge_equal(gconstpointer a, gconstpointer b)
+{
+    const RefEdge *x = a, *y = b;
+    return x->from_id == y->from_id && x->to == y->to && x->kind == y->kind;
+}
+
+void reference_init(void)
+{
+    g_mutex_init(&lock);
+    edges = g_hash_table_new_full(ref_edge_hash, ref_edge_equal, g_free, g_free);
+    block_counts = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    vcpus = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+}
+
+static RefVcpu *vcpu_locked(unsigned int cpu)
+{
+    RefVcpu *v = g_hash_table_lookup(vcpus, GUINT_TO_POINTER(cpu));
+    if (!v) {
+        v = g_new0(RefVcpu, 1);
+        g_hash_table_insert(vcpus, GUINT_TO_POINTER(cpu), v);
+    }
+    return v;
+}
+
+static void bump(GHashTable *table, gpointer key)
+{
+    uint64_t *count = g_hash_table_lookup(table, key);
+    if (!count) {
+        count = g_new0(uint64_t, 1);
+        g_hash_table_insert(table, key, count);
+    }
+    (*count)++;
+}
+
+static void on_insn(unsigned int cpu, void *udata)
+{
+    const RefInsn *insn = udata;
+    g_mutex_lock(&lock);
+    RefVcpu *v = vcpu_locked(cpu);
+    if (insn->block) {
+        RefEdge key = {.from_id = v->prev_id, .to = insn->block->start};
+        if (v->pending_kind) {
+            key.kind = v->pending_kind;
+            key.from_id = v->pending_from;
+            v->pending_kind = 0;
+        } else if (v->prev_id == 0) {
+            key.kind = HOT_ENTRY;
+        } else if (!v->prev_was_last) {
+            key.kind = HOT_EARLY;
+        } else {
+            key.kind = HOT_NORMAL;
+        }
+        if (!g_hash_table_contains(edges, &key)) {
+            g_hash_table_insert(edges, g_memdup2(&key, sizeof(key)), g_new0(uint64_t, 1));
+        }
+        (*(uint64_t *)g_hash_table_lookup(edges, &key))++;
+        bump(block_counts, (gpointer)insn->block);
+    }
+    v->prev_id = insn->id;
+    v->prev_was_last = insn->last;
+    g_mutex_unlock(&lock);
+}
+
+void reference_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
+{
+    for (uint32_t i = 0; i < b->n_insns; i++) {
+        /* One record per translated instruction; freed never (translation-time data). */
+        RefInsn *r = g_new0(RefInsn, 1);
+        r->id = b->ids[i];
+        r->block = i == 0 ? b : NULL;
+        r->last = i == b->n_insns - 1;
+        qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, i), on_insn,
+                                               QEMU_PLUGIN_CB_NO_REGS, r);
+    }
+}
+
+void reference_vcpu_init(unsigned int cpu)
+{
+    g_mutex_lock(&lock);
+    RefVcpu *v = vcpu_locked(cpu);
+    *v = (RefVcpu){0};
+    g_mutex_unlock(&lock);
+}
+
+void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type)
+{
+    g_mutex_lock(&lock);
+    RefVcpu *v = vcpu_locked(cpu);
+    if (!v->pending_kind) {
+        v->pending_kind = type == QEMU_PLUGIN_DISCON_INTERRUPT   ? HOT_INTERRUPT
+                          : type == QEMU_PLUGIN_DISCON_EXCEPTION ? HOT_EXCEPTION
+                                                                 : HOT_HOSTCALL;
+        v->pending_from = v->prev_id;
+    }
+    g_mutex_unlock(&lock);
+}
+
+void reference_reset_counts(void)
+{
+    g_hash_table_remove_all(edges);
+    g_hash_table_remove_all(block_counts);
+}
+
+void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, edges);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const RefEdge *e = k;
+        fn(e->from_id, e->kind, e->to, *(uint64_t *)v, opaque);
+    }
+}
+
+uint64_t reference_block_count(const BlockRec *b)
+{
+    uint64_t *count = g_hash_table_lookup(block_counts, b);
+    return count ? *count : 0;
+}

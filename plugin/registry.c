@@ -1,0 +1,160 @@
+/* registry.c: translation-time records of instructions and blocks (see registry.h). */
+#include "registry.h"
+
+#include <string.h>
+
+static GMutex lock;
+static GPtrArray *insns;      /* id -> InsnRec*, index 0 unused */
+static GHashTable *insn_index; /* InsnRec* (as key: addr, size, bytes) -> id */
+static GHashTable *generations; /* addr -> number of distinct contents seen */
+static GPtrArray *blocks;      /* BlockRec*, creation order */
+static GHashTable *block_index; /* BlockRec* -> BlockRec* */
+static GHashTable *owners;      /* end address -> owner instruction id */
+
+static guint insn_hash(gconstpointer p)
+{
+    const InsnRec *r = p;
+    guint h = g_int64_hash(&r->addr) ^ (r->size * 2654435761u);
+    for (uint32_t i = 0; i < r->size; i++) {
+        h = h * 31 + r->bytes[i];
+    }
+    return h;
+}
+
+static gboolean insn_equal(gconstpointer a, gconstpointer b)
+{
+    const InsnRec *x = a, *y = b;
+    return x->addr == y->addr && x->size == y->size && memcmp(x->bytes, y->bytes, x->size) == 0;
+}
+
+static guint block_hash(gconstpointer p)
+{
+    const BlockRec *b = p;
+    guint64 h = b->start * 0x9e3779b97f4a7c15ull ^ b->n_insns;
+    for (uint32_t i = 0; i < b->n_insns; i++) {
+        h = (h ^ b->ids[i]) * 0x100000001b3ull;
+    }
+    return (guint)(h ^ (h >> 32));
+}
+
+static gboolean block_equal(gconstpointer a, gconstpointer b)
+{
+    const BlockRec *x = a, *y = b;
+    return x->start == y->start && x->n_insns == y->n_insns &&
+           memcmp(x->ids, y->ids, x->n_insns * sizeof(uint64_t)) == 0;
+}
+
+void registry_init(void)
+{
+    g_mutex_init(&lock);
+    insns = g_ptr_array_new();
+    g_ptr_array_add(insns, NULL);
+    insn_index = g_hash_table_new(insn_hash, insn_equal);
+    generations = g_hash_table_new(g_int64_hash, g_int64_equal);
+    blocks = g_ptr_array_new();
+    block_index = g_hash_table_new(block_hash, block_equal);
+    owners = g_hash_table_new(g_int64_hash, g_int64_equal);
+}
+
+void registry_lock(void)
+{
+    g_mutex_lock(&lock);
+}
+
+void registry_unlock(void)
+{
+    g_mutex_unlock(&lock);
+}
+
+uint64_t registry_insn(const struct qemu_plugin_insn *insn)
+{
+    uint8_t buf[64];
+    size_t size = qemu_plugin_insn_size(insn);
+    if (size > sizeof(buf)) {
+        size = sizeof(buf);
+    }
+    size = qemu_plugin_insn_data(insn, buf, size);
+    InsnRec key = {.addr = qemu_plugin_insn_vaddr(insn), .size = (uint32_t)size, .bytes = buf};
+    gpointer id;
+    if (g_hash_table_lookup_extended(insn_index, &key, NULL, &id)) {
+        return GPOINTER_TO_SIZE(id);
+    }
+    InsnRec *r = g_new0(InsnRec, 1);
+    r->addr = key.addr;
+    r->size = key.size;
+    r->bytes = g_memdup2(buf, size);
+    r->disas = qemu_plugin_insn_disas(insn);
+    r->symbol = qemu_plugin_insn_symbol(insn);
+    /* generations are keyed by address; the key lives in the first InsnRec at that address */
+    gpointer gen;
+    if (g_hash_table_lookup_extended(generations, &r->addr, NULL, &gen)) {
+        r->generation = GPOINTER_TO_UINT(gen);
+        g_hash_table_replace(generations, &r->addr, GUINT_TO_POINTER(r->generation + 1));
+    } else {
+        g_hash_table_insert(generations, &r->addr, GUINT_TO_POINTER(1));
+    }
+    g_ptr_array_add(insns, r);
+    uint64_t new_id = insns->len - 1;
+    g_hash_table_insert(insn_index, r, GSIZE_TO_POINTER(new_id));
+    return new_id;
+}
+
+BlockRec *registry_block(uint64_t start, uint64_t end, const uint64_t *ids, uint32_t n,
+                         gboolean *is_new)
+{
+    BlockRec *b = g_malloc0(sizeof(BlockRec) + n * sizeof(uint64_t));
+    b->start = start;
+    b->end = end;
+    b->n_insns = n;
+    b->last_id = ids[n - 1];
+    memcpy(b->ids, ids, n * sizeof(uint64_t));
+    BlockRec *old = g_hash_table_lookup(block_index, b);
+    if (old) {
+        g_free(b);
+        *is_new = FALSE;
+        return old;
+    }
+    b->slot = blocks->len;
+    g_ptr_array_add(blocks, b);
+    g_hash_table_add(block_index, b);
+    *is_new = TRUE;
+    return b;
+}
+
+uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id)
+{
+    uint64_t *key = g_new(uint64_t, 1);
+    *key = end;
+    gpointer owner;
+    if (g_hash_table_lookup_extended(owners, key, NULL, &owner)) {
+        g_free(key);
+        return GPOINTER_TO_SIZE(owner);
+    }
+    g_hash_table_insert(owners, key, GSIZE_TO_POINTER(id));
+    return id;
+}
+
+uint64_t registry_fallthrough_owner_of(uint64_t end)
+{
+    return GPOINTER_TO_SIZE(g_hash_table_lookup(owners, &end));
+}
+
+const InsnRec *registry_insn_by_id(uint64_t id)
+{
+    return id > 0 && id < insns->len ? g_ptr_array_index(insns, id) : NULL;
+}
+
+uint64_t registry_insn_count(void)
+{
+    return insns->len - 1;
+}
+
+guint registry_block_count(void)
+{
+    return blocks->len;
+}
+
+BlockRec *registry_block_by_index(guint i)
+{
+    return g_ptr_array_index(blocks, i);
+}

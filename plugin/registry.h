@@ -1,0 +1,59 @@
+/*
+ * registry.h: what the plugin learns at translation time, kept once for the whole process.
+ *
+ * Instructions are interned by content (address, size, bytes): a new content at a known
+ * address (self-modifying or JIT code) becomes a new generation with its own id, so edges
+ * never mix two different instructions. Blocks are interned by (start, instruction ids): a
+ * block translated again after a flush reuses its record and its execution counter.
+ *
+ * Everything here runs at translation time or at exit, under one mutex; nothing here runs per
+ * executed block. Ids are dense, start at 1 (0 means "no instruction") and never change.
+ */
+#ifndef CFLOW_REGISTRY_H
+#define CFLOW_REGISTRY_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include <qemu-plugin.h>
+
+typedef struct {
+    uint64_t addr;
+    uint32_t size;
+    uint32_t generation;
+    char *disas;
+    const char *symbol; /* QEMU's static string, or NULL */
+    uint8_t *bytes;
+} InsnRec;
+
+typedef struct {
+    uint64_t start;
+    uint64_t end;       /* address after the last instruction */
+    uint32_t n_insns;
+    uint32_t slot;      /* execution counter index (fast mode) */
+    uint64_t last_id;   /* id of the last instruction */
+    uint64_t ids[];     /* n_insns instruction ids */
+} BlockRec;
+
+void registry_init(void);
+void registry_lock(void);
+void registry_unlock(void);
+
+/* Under the lock: intern one instruction of a block being translated. */
+uint64_t registry_insn(const struct qemu_plugin_insn *insn);
+/* Under the lock: intern a block made of `ids`; *is_new says whether it was new. */
+BlockRec *registry_block(uint64_t start, uint64_t end, const uint64_t *ids, uint32_t n,
+                         gboolean *is_new);
+/*
+ * Under the lock: the instruction that owns the linear path into `end`: the first instruction
+ * seen that ends a block at `end`. Records `id` as owner when there is none yet.
+ */
+uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id);
+uint64_t registry_fallthrough_owner_of(uint64_t end); /* 0 if none */
+
+const InsnRec *registry_insn_by_id(uint64_t id);
+uint64_t registry_insn_count(void);    /* ids run from 1 to this */
+guint registry_block_count(void);
+BlockRec *registry_block_by_index(guint i); /* in creation order */
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * profile.c: the in-memory profile model: construction, string interning, metadata, edge kind
+ * names and the invariant checker every reader runs before handing a profile out.
+ */
+#include "profile.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK(cflow-profile-error-quark, cflow_profile_error)
+
+static const char *const kind_names[CFLOW_EDGE_KIND_COUNT] = {
+    [CFLOW_EDGE_BRANCH] = "branch",       [CFLOW_EDGE_FALLTHROUGH] = "fallthrough",
+    [CFLOW_EDGE_EXCEPTION] = "exception", [CFLOW_EDGE_INTERRUPT] = "interrupt",
+    [CFLOW_EDGE_HOSTCALL] = "hostcall",   [CFLOW_EDGE_EARLY_EXIT] = "early-exit",
+};
+
+CflowProfile *cflow_profile_new(void)
+{
+    CflowProfile *p = g_new0(CflowProfile, 1);
+    p->meta = g_array_new(FALSE, FALSE, sizeof(CflowMeta));
+    p->insns = g_array_new(FALSE, FALSE, sizeof(CflowInsn));
+    p->edges = g_array_new(FALSE, FALSE, sizeof(CflowEdge));
+    p->blocks = g_array_new(FALSE, FALSE, sizeof(CflowBlock));
+    p->block_insns = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    p->strings = g_byte_array_new();
+    /* Keys are copies: the pool moves when it grows. */
+    p->string_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    const guint8 nul = 0;
+    g_byte_array_append(p->strings, &nul, 1);
+    g_hash_table_insert(p->string_index, g_strdup(""), GUINT_TO_POINTER(1));
+    return p;
+}
+
+void cflow_profile_free(CflowProfile *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    g_array_unref(p->meta);
+    g_array_unref(p->insns);
+    g_array_unref(p->edges);
+    g_array_unref(p->blocks);
+    g_array_unref(p->block_insns);
+    g_byte_array_unref(p->strings);
+    g_hash_table_unref(p->string_index);
+    g_free(p);
+}
+
+/*
+ * A profile that was read from a file has a pool but an empty index (building it costs time
+ * and memory most readers never need). It is built here, on the first intern. An index is
+ * never empty once built: "" is always in it.
+ */
+static void ensure_index(CflowProfile *p)
+{
+    if (g_hash_table_size(p->string_index) != 0) {
+        return;
+    }
+    const char *pool = (const char *)p->strings->data;
+    guint len = p->strings->len;
+    guint off = 0;
+    while (off < len) {
+        const char *s = pool + off;
+        const char *nul = memchr(s, 0, len - off);
+        if (nul == NULL) {
+            break; /* an unterminated tail (validate rejects those): not internable */
+        }
+        if (!g_hash_table_contains(p->string_index, s)) {
+            g_hash_table_insert(p->string_index, g_strdup(s), GUINT_TO_POINTER(off + 1));
+        }
+        off = (guint)(nul - pool) + 1;
+    }
+    if (!g_hash_table_contains(p->string_index, "")) {
+        /* A pool that does not start with "": keep the invariant that the index is not empty. */
+        const guint8 nul = 0;
+        guint where = p->strings->len;
+        g_byte_array_append(p->strings, &nul, 1);
+        g_hash_table_insert(p->string_index, g_strdup(""), GUINT_TO_POINTER(where + 1));
+    }
+}
+
+uint32_t cflow_profile_intern(CflowProfile *p, const char *s)
+{
+    g_return_val_if_fail(p != NULL && s != NULL, 0);
+    ensure_index(p);
+    gpointer found = g_hash_table_lookup(p->string_index, s);
+    if (found != NULL) {
+        return GPOINTER_TO_UINT(found) - 1;
+    }
+    size_t n = strlen(s) + 1;
+    guint off = p->strings->len;
+    /* Offsets are uint32 and UINT32_MAX means "no string": refuse to grow past that. */
+    if (n >= (size_t)UINT32_MAX - off) {
+        g_error("cflow profile: string pool exceeds 4 GiB");
+    }
+    g_byte_array_append(p->strings, (const guint8 *)s, (guint)n);
+    g_hash_table_insert(p->string_index, g_strdup(s), GUINT_TO_POINTER(off + 1));
+    return off;
+}
+
+const char *cflow_profile_string(const CflowProfile *p, uint32_t offset)
+{
+    if (offset == CFLOW_NO_STRING) {
+        return NULL;
+    }
+    g_return_val_if_fail(offset < p->strings->len, NULL);
+    return (const char *)p->strings->data + offset;
+}
+
+static CflowMeta *find_meta(const CflowProfile *p, const char *key)
+{
+    for (guint i = 0; i < p->meta->len; i++) {
+        CflowMeta *m = &g_array_index(p->meta, CflowMeta, i);
+        const char *k = cflow_profile_string(p, m->key);
+        if (k != NULL && strcmp(k, key) == 0) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+void cflow_profile_set_meta(CflowProfile *p, const char *key, const char *value)
+{
+    g_return_if_fail(p != NULL && key != NULL && value != NULL);
+    uint32_t v = cflow_profile_intern(p, value);
+    CflowMeta *m = find_meta(p, key);
+    if (m != NULL) {
+        m->value = v;
+        return;
+    }
+    CflowMeta nm = {.key = cflow_profile_intern(p, key), .value = v};
+    g_array_append_val(p->meta, nm);
+}
+
+const char *cflow_profile_get_meta(const CflowProfile *p, const char *key)
+{
+    g_return_val_if_fail(p != NULL && key != NULL, NULL);
+    const CflowMeta *m = find_meta(p, key);
+    return m != NULL ? cflow_profile_string(p, m->value) : NULL;
+}
+
+uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
+                                uint32_t generation, const char *disas, const char *symbol)
+{
+    CflowInsn insn = {
+        .addr = addr,
+        .size = size,
+        .generation = generation,
+        .disas = cflow_profile_intern(p, disas != NULL ? disas : ""),
+        .symbol = symbol != NULL ? cflow_profile_intern(p, symbol) : CFLOW_NO_STRING,
+    };
+    uint32_t index = p->insns->len;
+    g_array_append_val(p->insns, insn);
+    return index;
+}
+
+void cflow_profile_add_edge(CflowProfile *p, uint32_t from, CflowEdgeKind kind, uint64_t to,
+                            uint64_t count)
+{
+    CflowEdge e = {.from = from, .kind = (uint32_t)kind, .to = to, .count = count};
+    g_array_append_val(p->edges, e);
+}
+
+void cflow_profile_add_block(CflowProfile *p, uint64_t addr, uint64_t count,
+                             const uint32_t *insns, uint32_t n_insns)
+{
+    g_return_if_fail(n_insns == 0 || insns != NULL);
+    CflowBlock b = {.addr = addr, .count = count, .first = p->block_insns->len,
+                    .n_insns = n_insns};
+    g_array_append_vals(p->block_insns, insns, n_insns);
+    g_array_append_val(p->blocks, b);
+}
+
+const char *cflow_edge_kind_name(CflowEdgeKind kind)
+{
+    if ((unsigned)kind >= CFLOW_EDGE_KIND_COUNT) {
+        return "unknown";
+    }
+    return kind_names[kind];
+}
+
+bool cflow_edge_kind_parse(const char *name, CflowEdgeKind *kind)
+{
+    if (name == NULL) {
+        return false;
+    }
+    for (unsigned k = 0; k < CFLOW_EDGE_KIND_COUNT; k++) {
+        if (strcmp(name, kind_names[k]) == 0) {
+            if (kind != NULL) {
+                *kind = (CflowEdgeKind)k;
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool invalid(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static bool invalid(GError **error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error_literal(error, CFLOW_PROFILE_ERROR, CFLOW_PROFILE_ERROR_FORMAT, msg);
+    g_free(msg);
+    return false;
+}
+
+bool cflow_profile_validate(const CflowProfile *p, GError **error)
+{
+    if (p == NULL || p->meta == NULL || p->insns == NULL || p->edges == NULL ||
+        p->blocks == NULL || p->block_insns == NULL || p->strings == NULL) {
+        return invalid(error, "profile is incomplete (missing arrays)");
+    }
+    const guint8 *pool = p->strings->data;
+    const guint pool_len = p->strings->len;
+    if (pool_len == 0 || pool[0] != 0) {
+        return invalid(error, "strings: the pool must start with the empty string");
+    }
+    if (pool[pool_len - 1] != 0) {
+        return invalid(error, "strings: the last string is not NUL-terminated");
+    }
+
+    /* Keys must be unique (get_meta finds the first). A hash set: the meta count of a
+     * damaged file can be large, a quadratic check would be a denial of service. */
+    GHashTable *keys = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < p->meta->len; i++) {
+        const CflowMeta *m = &g_array_index(p->meta, CflowMeta, i);
+        if (m->key >= pool_len || m->value >= pool_len) {
+            g_hash_table_unref(keys);
+            return invalid(error, "meta %u: string offset %" PRIu32 " outside the pool (%u bytes)",
+                           i, m->key >= pool_len ? m->key : m->value, pool_len);
+        }
+        const char *key = (const char *)pool + m->key;
+        gpointer prev = NULL;
+        if (g_hash_table_lookup_extended(keys, key, NULL, &prev)) {
+            g_hash_table_unref(keys);
+            /* The key came from a file: escape it and keep the message short. */
+            char *shown = g_strndup(key, 64);
+            char *esc = g_strescape(shown, NULL);
+            invalid(error, "meta %u: duplicate key \"%s\" (also meta %u)", i, esc,
+                    GPOINTER_TO_UINT(prev));
+            g_free(esc);
+            g_free(shown);
+            return false;
+        }
+        g_hash_table_insert(keys, (gpointer)key, GUINT_TO_POINTER(i));
+    }
+    g_hash_table_unref(keys);
+
+    const CflowInsn *insns = (const CflowInsn *)(void *)p->insns->data;
+    const guint n_insns = p->insns->len;
+    for (guint i = 0; i < n_insns; i++) {
+        if (insns[i].disas >= pool_len) {
+            return invalid(error,
+                           "insn %u: disassembly string offset %" PRIu32
+                           " outside the pool (%u bytes)",
+                           i, insns[i].disas, pool_len);
+        }
+        if (insns[i].symbol != CFLOW_NO_STRING && insns[i].symbol >= pool_len) {
+            return invalid(error,
+                           "insn %u: symbol string offset %" PRIu32 " outside the pool (%u bytes)",
+                           i, insns[i].symbol, pool_len);
+        }
+    }
+
+    const CflowEdge *edges = (const CflowEdge *)(void *)p->edges->data;
+    for (guint i = 0; i < p->edges->len; i++) {
+        if (edges[i].from >= n_insns) {
+            return invalid(error, "edge %u: source insn index %" PRIu32 " out of range (%u insns)",
+                           i, edges[i].from, n_insns);
+        }
+        if (edges[i].kind >= CFLOW_EDGE_KIND_COUNT) {
+            return invalid(error, "edge %u: unknown kind %" PRIu32, i, edges[i].kind);
+        }
+    }
+
+    const uint32_t *bi = (const uint32_t *)(void *)p->block_insns->data;
+    const guint n_bi = p->block_insns->len;
+    for (guint i = 0; i < n_bi; i++) {
+        if (bi[i] >= n_insns) {
+            return invalid(error,
+                           "block_insns %u: insn index %" PRIu32 " out of range (%u insns)", i,
+                           bi[i], n_insns);
+        }
+    }
+    const CflowBlock *blocks = (const CflowBlock *)(void *)p->blocks->data;
+    for (guint i = 0; i < p->blocks->len; i++) {
+        if (blocks[i].first > n_bi || blocks[i].n_insns > n_bi - blocks[i].first) {
+            return invalid(error,
+                           "block %u: insns [%" PRIu32 ", +%" PRIu32
+                           ") out of range (%u block_insns)",
+                           i, blocks[i].first, blocks[i].n_insns, n_bi);
+        }
+    }
+    return true;
+}

@@ -1,0 +1,156 @@
+/*
+ * profile.h: cflow's data model and its one reader/writer library, shared by the plugin, the
+ * cflow tool and the tests.
+ *
+ * A profile is what one guest process (or one machine) did: the instructions it translated,
+ * the blocks it entered and how often, and the control-flow edges between instructions with
+ * exact counts. Data flows one way: plugin -> profile file -> tool views.
+ *
+ * Instructions are identified by (addr, generation): the same address translated with
+ * different bytes (self-modifying or JIT code) gets a new generation, so edges out of the old
+ * and the new instruction are never mixed up. Edges point at instructions by index.
+ */
+#ifndef CFLOW_PROFILE_H
+#define CFLOW_PROFILE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+G_BEGIN_DECLS
+
+#define CFLOW_PROFILE_MAGIC "CFLOWPRF" /* 8 bytes, no terminator on disk */
+#define CFLOW_PROFILE_VERSION 1u
+#define CFLOW_NO_STRING UINT32_MAX /* an insn without a symbol */
+
+/* The kinds of edge, as in docs/profile-format.md. Values are part of the file format. */
+typedef enum {
+    CFLOW_EDGE_BRANCH = 0,      /* non-linear transfer out of a block's last instruction */
+    CFLOW_EDGE_FALLTHROUGH = 1, /* a block's last instruction followed by the next address */
+    CFLOW_EDGE_EXCEPTION = 2,   /* QEMU reported an exception at `from` */
+    CFLOW_EDGE_INTERRUPT = 3,   /* QEMU reported an interrupt after `from` */
+    CFLOW_EDGE_HOSTCALL = 4,    /* QEMU reported a host call (semihosting ...) at `from` */
+    CFLOW_EDGE_EARLY_EXIT = 5,  /* the block was left at `from`, before its end: a fault */
+    CFLOW_EDGE_KIND_COUNT
+} CflowEdgeKind;
+
+typedef struct {
+    uint64_t addr;
+    uint32_t size;       /* bytes */
+    uint32_t generation; /* 0, 1, ...: distinct contents seen at this address, in order */
+    uint32_t disas;      /* offset into the string pool */
+    uint32_t symbol;     /* offset into the string pool, or CFLOW_NO_STRING */
+} CflowInsn;
+
+typedef struct {
+    uint32_t from; /* index into insns */
+    uint32_t kind; /* CflowEdgeKind */
+    uint64_t to;   /* address of the first instruction executed after the transfer */
+    uint64_t count;
+} CflowEdge;
+
+typedef struct {
+    uint64_t addr;  /* first instruction */
+    uint64_t count; /* times the block was entered */
+    uint32_t first; /* index into block_insns */
+    uint32_t n_insns;
+} CflowBlock;
+
+typedef struct {
+    uint32_t key;   /* offsets into the string pool */
+    uint32_t value;
+} CflowMeta;
+
+/* A profile in memory. Arrays are GArrays so the plugin can build one incrementally. */
+typedef struct {
+    GArray *meta;        /* CflowMeta, in insertion order */
+    GArray *insns;       /* CflowInsn */
+    GArray *edges;       /* CflowEdge */
+    GArray *blocks;      /* CflowBlock */
+    GArray *block_insns; /* uint32_t insn indices, referenced by CflowBlock.first/n_insns */
+    GByteArray *strings; /* NUL-terminated strings; offset 0 is always "" */
+    GHashTable *string_index; /* string -> offset + 1, for interning while building */
+} CflowProfile;
+
+#define CFLOW_PROFILE_ERROR (cflow_profile_error_quark())
+GQuark cflow_profile_error_quark(void);
+typedef enum {
+    CFLOW_PROFILE_ERROR_IO,       /* open/read/write/rename failed */
+    CFLOW_PROFILE_ERROR_FORMAT,   /* not a cflow profile, or damaged */
+    CFLOW_PROFILE_ERROR_VERSION,  /* a cflow profile of a version this reader does not know */
+    CFLOW_PROFILE_ERROR_CHECKSUM, /* contents do not match the stored checksum */
+} CflowProfileError;
+
+CflowProfile *cflow_profile_new(void);
+void cflow_profile_free(CflowProfile *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CflowProfile, cflow_profile_free)
+
+/* Interns s (NULL is not allowed) and returns its offset in the string pool. */
+uint32_t cflow_profile_intern(CflowProfile *p, const char *s);
+/* NULL for NO_STRING. The pointer is into the pool: valid until the next string is interned. */
+const char *cflow_profile_string(const CflowProfile *p, uint32_t offset);
+
+void cflow_profile_set_meta(CflowProfile *p, const char *key, const char *value);
+const char *cflow_profile_get_meta(const CflowProfile *p, const char *key); /* NULL if absent */
+uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
+                                uint32_t generation, const char *disas, const char *symbol);
+void cflow_profile_add_edge(CflowProfile *p, uint32_t from, CflowEdgeKind kind, uint64_t to,
+                            uint64_t count);
+void cflow_profile_add_block(CflowProfile *p, uint64_t addr, uint64_t count,
+                             const uint32_t *insns, uint32_t n_insns);
+
+#define cflow_profile_insn(p, i) (&g_array_index((p)->insns, CflowInsn, (i)))
+#define cflow_profile_edge(p, i) (&g_array_index((p)->edges, CflowEdge, (i)))
+#define cflow_profile_block(p, i) (&g_array_index((p)->blocks, CflowBlock, (i)))
+
+const char *cflow_edge_kind_name(CflowEdgeKind kind); /* "branch", "fallthrough", ... */
+bool cflow_edge_kind_parse(const char *name, CflowEdgeKind *kind);
+
+/*
+ * Binary format (docs/profile-format.md). Writing is atomic: a temporary file beside `path`
+ * is renamed over it, so a reader never sees half a profile.
+ */
+bool cflow_profile_write(const CflowProfile *p, const char *path, GError **error);
+/* Rejects anything damaged with a specific message; never crashes on bad input. */
+CflowProfile *cflow_profile_read(const char *path, GError **error);
+CflowProfile *cflow_profile_parse(const void *data, size_t len, GError **error);
+/* Serializes to a newly allocated buffer (what cflow_profile_write puts on disk). */
+GBytes *cflow_profile_serialize(const CflowProfile *p);
+
+/* JSON form: {"meta": {...}, "edges": [...], "insns": [...], "blocks": [...]} */
+bool cflow_profile_write_json(const CflowProfile *p, FILE *out, GError **error);
+bool cflow_profile_write_json_file(const CflowProfile *p, const char *path, GError **error);
+
+/*
+ * Atomically replaces `path` with what `body` writes to `f`, a buffered temporary file beside
+ * `path` that is renamed over it once everything is out (on failure it is removed and `path`
+ * is untouched). `body` returns false on failure, setting `error` or leaving errno. The binary
+ * and JSON writers use it; the tool may use it for its own outputs.
+ */
+typedef bool (*CflowWriteFunc)(const void *data, FILE *f, GError **error);
+bool cflow_write_file_atomic(const char *path, CflowWriteFunc body, const void *data,
+                             GError **error);
+
+/* Checks the invariants a reader relies on (indices in range, strings in the pool ...). */
+bool cflow_profile_validate(const CflowProfile *p, GError **error);
+
+/*
+ * Container layout constants (docs/profile-format.md), for the reader, the writer and tests
+ * that build damaged files on purpose. All integers on disk are little-endian.
+ */
+#define CFLOW_PROFILE_HEADER_SIZE 32u        /* fixed header before the section table */
+#define CFLOW_PROFILE_SECTION_ENTRY_SIZE 32u /* one section table entry */
+#define CFLOW_PROFILE_MAX_SECTIONS 256u      /* a reader rejects larger section tables */
+typedef enum {
+    CFLOW_SECTION_META = 1,        /* CflowMeta records, 8 bytes each */
+    CFLOW_SECTION_STRINGS = 2,     /* the string pool, count = length in bytes */
+    CFLOW_SECTION_INSNS = 3,       /* CflowInsn records, 24 bytes each */
+    CFLOW_SECTION_EDGES = 4,       /* CflowEdge records, 24 bytes each */
+    CFLOW_SECTION_BLOCKS = 5,      /* CflowBlock records, 24 bytes each */
+    CFLOW_SECTION_BLOCK_INSNS = 6, /* uint32_t insn indices, 4 bytes each */
+} CflowSectionType;
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,252 @@
+/* report.c: text views of a profile (see report.h). */
+#include "report.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* What one source instruction did, summed over its out-edges. */
+typedef struct {
+    uint32_t insn;
+    uint64_t kind_total[CFLOW_EDGE_KIND_COUNT];
+    uint32_t branch_dests;
+    GArray *edges; /* uint32_t edge indices */
+} Source;
+
+static const char *sort_names[] = {"hottest", "early", "exceptions", "popular", "edges", "bias"};
+
+const char *cflow_sort_name(CflowSort sort)
+{
+    return sort_names[sort];
+}
+
+static uint64_t exc_total(const Source *s)
+{
+    return s->kind_total[CFLOW_EDGE_EXCEPTION] + s->kind_total[CFLOW_EDGE_INTERRUPT] +
+           s->kind_total[CFLOW_EDGE_HOSTCALL];
+}
+
+static double taken_ratio(const Source *s)
+{
+    uint64_t t = s->kind_total[CFLOW_EDGE_BRANCH], f = s->kind_total[CFLOW_EDGE_FALLTHROUGH];
+    return t + f ? (double)t / (double)(t + f) : 0.0;
+}
+
+static int cmp_u64_desc(uint64_t a, uint64_t b)
+{
+    return a > b ? -1 : a < b ? 1 : 0;
+}
+
+typedef struct {
+    const CflowProfile *p;
+    CflowSort sort;
+} SortCtx;
+
+static int cmp_source(gconstpointer a, gconstpointer b, gpointer data)
+{
+    const Source *x = *(Source *const *)a, *y = *(Source *const *)b;
+    const SortCtx *ctx = data;
+    int c = 0;
+    switch (ctx->sort) {
+    case CFLOW_SORT_HOTTEST:
+        c = cmp_u64_desc(x->kind_total[CFLOW_EDGE_BRANCH], y->kind_total[CFLOW_EDGE_BRANCH]);
+        break;
+    case CFLOW_SORT_EARLY:
+        c = cmp_u64_desc(x->kind_total[CFLOW_EDGE_EARLY_EXIT],
+                         y->kind_total[CFLOW_EDGE_EARLY_EXIT]);
+        break;
+    case CFLOW_SORT_EXCEPTIONS:
+        c = cmp_u64_desc(exc_total(x), exc_total(y));
+        break;
+    case CFLOW_SORT_POPULAR:
+        c = cmp_u64_desc(x->branch_dests, y->branch_dests);
+        if (!c) {
+            c = cmp_u64_desc(x->kind_total[CFLOW_EDGE_BRANCH], y->kind_total[CFLOW_EDGE_BRANCH]);
+        }
+        break;
+    case CFLOW_SORT_BIAS: {
+        double rx = taken_ratio(x), ry = taken_ratio(y);
+        c = rx > ry ? -1 : rx < ry ? 1 : 0;
+        if (!c) {
+            c = cmp_u64_desc(x->kind_total[CFLOW_EDGE_BRANCH] + x->kind_total[CFLOW_EDGE_FALLTHROUGH],
+                             y->kind_total[CFLOW_EDGE_BRANCH] + y->kind_total[CFLOW_EDGE_FALLTHROUGH]);
+        }
+        break;
+    }
+    case CFLOW_SORT_EDGES:
+        break;
+    }
+    if (!c) {
+        const CflowInsn *ix = cflow_profile_insn(ctx->p, x->insn);
+        const CflowInsn *iy = cflow_profile_insn(ctx->p, y->insn);
+        c = ix->addr < iy->addr ? -1 : ix->addr > iy->addr ? 1 : 0;
+        if (!c) {
+            c = ix->generation < iy->generation ? -1 : ix->generation > iy->generation;
+        }
+    }
+    return c;
+}
+
+static bool source_selected(const Source *s, CflowSort sort)
+{
+    switch (sort) {
+    case CFLOW_SORT_HOTTEST:
+    case CFLOW_SORT_POPULAR:
+        return s->kind_total[CFLOW_EDGE_BRANCH] > 0;
+    case CFLOW_SORT_EARLY:
+        return s->kind_total[CFLOW_EDGE_EARLY_EXIT] > 0;
+    case CFLOW_SORT_EXCEPTIONS:
+        return exc_total(s) > 0;
+    case CFLOW_SORT_BIAS:
+        return s->kind_total[CFLOW_EDGE_BRANCH] > 0 && s->kind_total[CFLOW_EDGE_FALLTHROUGH] > 0;
+    case CFLOW_SORT_EDGES:
+        return false;
+    }
+    return false;
+}
+
+static int cmp_edge_by_count(gconstpointer a, gconstpointer b, gpointer data)
+{
+    const CflowProfile *p = data;
+    const CflowEdge *x = cflow_profile_edge(p, *(const uint32_t *)a);
+    const CflowEdge *y = cflow_profile_edge(p, *(const uint32_t *)b);
+    int c = cmp_u64_desc(x->count, y->count);
+    if (!c) {
+        const CflowInsn *ix = cflow_profile_insn(p, x->from), *iy = cflow_profile_insn(p, y->from);
+        c = ix->addr < iy->addr ? -1 : ix->addr > iy->addr;
+    }
+    if (!c) {
+        c = x->to < y->to ? -1 : x->to > y->to ? 1 : (int)x->kind - (int)y->kind;
+    }
+    return c;
+}
+
+static void describe_insn(GString *out, const CflowProfile *p, uint32_t index)
+{
+    const CflowInsn *insn = cflow_profile_insn(p, index);
+    const char *sym = cflow_profile_string(p, insn->symbol);
+    g_string_append_printf(out, "0x%" PRIx64, insn->addr);
+    if (insn->generation) {
+        g_string_append_printf(out, "#%u", insn->generation);
+    }
+    g_string_append_printf(out, " %s: %s", sym && *sym ? sym : "?",
+                           cflow_profile_string(p, insn->disas));
+}
+
+static void describe_source(GString *out, const CflowProfile *p, const Source *s, CflowSort sort)
+{
+    g_string_append(out, "  ");
+    describe_insn(out, p, s->insn);
+    g_string_append_c(out, '\n');
+    g_string_append(out, "     ");
+    static const char *labels[] = {"taken", "fallthrough", "exceptions", "interrupts",
+                                   "hostcalls", "early exits"};
+    bool first = true;
+    for (int k = 0; k < CFLOW_EDGE_KIND_COUNT; k++) {
+        if (s->kind_total[k]) {
+            g_string_append_printf(out, "%s%s %" PRIu64, first ? "" : ", ", labels[k],
+                                   s->kind_total[k]);
+            first = false;
+        }
+    }
+    if (sort == CFLOW_SORT_BIAS) {
+        g_string_append_printf(out, ", taken ratio %.1f%%", 100.0 * taken_ratio(s));
+    }
+    g_string_append_printf(out, ", %u branch destination%s\n", s->branch_dests,
+                           s->branch_dests == 1 ? "" : "s");
+    g_array_sort_with_data(s->edges, cmp_edge_by_count, (gpointer)p);
+    guint shown = MIN(s->edges->len, 8u);
+    for (guint i = 0; i < shown; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, g_array_index(s->edges, uint32_t, i));
+        g_string_append_printf(out, "       -> 0x%" PRIx64 " %-11s %" PRIu64 "\n", e->to,
+                               cflow_edge_kind_name(e->kind), e->count);
+    }
+    if (s->edges->len > shown) {
+        g_string_append_printf(out, "       ... and %u more destinations\n",
+                               s->edges->len - shown);
+    }
+}
+
+GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
+{
+    GString *out = g_string_new(NULL);
+    uint64_t kind_count[CFLOW_EDGE_KIND_COUNT] = {0}, kind_total[CFLOW_EDGE_KIND_COUNT] = {0};
+    Source *sources = g_new0(Source, p->insns->len);
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        Source *s = &sources[e->from];
+        if (!s->edges) {
+            s->edges = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+            s->insn = e->from;
+        }
+        uint32_t idx = i;
+        g_array_append_val(s->edges, idx);
+        s->kind_total[e->kind] += e->count;
+        s->branch_dests += e->kind == CFLOW_EDGE_BRANCH;
+        kind_count[e->kind]++;
+        kind_total[e->kind] += e->count;
+    }
+
+    const char *arch = cflow_profile_get_meta(p, "arch");
+    const char *guest = cflow_profile_get_meta(p, "guest");
+    g_string_append_printf(out, "cflow: %u edges, %u instructions, %u blocks", p->edges->len,
+                           p->insns->len, p->blocks->len);
+    if (guest || arch) {
+        g_string_append_printf(out, " (%s%s%s)", guest ? guest : "", guest && arch ? ", " : "",
+                               arch ? arch : "");
+    }
+    g_string_append_c(out, '\n');
+    for (int k = 0; k < CFLOW_EDGE_KIND_COUNT; k++) {
+        if (kind_count[k]) {
+            g_string_append_printf(out, "  %-11s %8" PRIu64 " edges %14" PRIu64 " transfers\n",
+                                   cflow_edge_kind_name(k), kind_count[k], kind_total[k]);
+        }
+    }
+
+    static const char *titles[] = {
+        "source instructions with the most branches taken",
+        "source instructions with the most early exits",
+        "source instructions with the most exceptions, interrupts and host calls",
+        "source instructions with the most distinct branch destinations",
+        "hottest edges",
+        "conditional branches by taken ratio",
+    };
+    g_string_append_printf(out, "top %u %s (sort=%s):\n", topn, titles[sort], sort_names[sort]);
+    if (sort == CFLOW_SORT_EDGES) {
+        GArray *all = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), p->edges->len);
+        for (uint32_t i = 0; i < p->edges->len; i++) {
+            g_array_append_val(all, i);
+        }
+        g_array_sort_with_data(all, cmp_edge_by_count, (gpointer)p);
+        for (guint i = 0; i < all->len && i < topn; i++) {
+            const CflowEdge *e = cflow_profile_edge(p, g_array_index(all, uint32_t, i));
+            g_string_append_printf(out, "  %14" PRIu64 " %-11s ", e->count,
+                                   cflow_edge_kind_name(e->kind));
+            describe_insn(out, p, e->from);
+            g_string_append_printf(out, " -> 0x%" PRIx64 "\n", e->to);
+        }
+        g_array_free(all, TRUE);
+    } else {
+        GPtrArray *ranked = g_ptr_array_new();
+        for (guint i = 0; i < p->insns->len; i++) {
+            if (sources[i].edges && source_selected(&sources[i], sort)) {
+                g_ptr_array_add(ranked, &sources[i]);
+            }
+        }
+        SortCtx ctx = {p, sort};
+        g_ptr_array_sort_with_data(ranked, cmp_source, &ctx);
+        for (guint i = 0; i < ranked->len && i < topn; i++) {
+            describe_source(out, p, g_ptr_array_index(ranked, i), sort);
+        }
+        if (ranked->len == 0) {
+            g_string_append(out, "  (none)\n");
+        }
+        g_ptr_array_free(ranked, TRUE);
+    }
+    for (guint i = 0; i < p->insns->len; i++) {
+        if (sources[i].edges) {
+            g_array_free(sources[i].edges, TRUE);
+        }
+    }
+    g_free(sources);
+    return out;
+}

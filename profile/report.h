@@ -1,0 +1,22 @@
+/*
+ * report.h: the text views of a profile, shared by the plugin (report at exit) and the tool.
+ */
+#ifndef CFLOW_REPORT_H
+#define CFLOW_REPORT_H
+
+#include "profile.h"
+
+typedef enum {
+    CFLOW_SORT_HOTTEST,    /* source instructions with the most branches taken */
+    CFLOW_SORT_EARLY,      /* most early exits */
+    CFLOW_SORT_EXCEPTIONS, /* most exceptions, interrupts and host calls */
+    CFLOW_SORT_POPULAR,    /* most distinct branch destinations */
+    CFLOW_SORT_EDGES,      /* the hottest edges themselves */
+    CFLOW_SORT_BIAS,       /* conditional branches by taken ratio */
+} CflowSort;
+
+const char *cflow_sort_name(CflowSort sort);
+/* The whole report as text: a summary, then the top `topn` entries of `sort`. */
+GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn);
+
+#endif
