@@ -8,6 +8,7 @@
 #include "profile.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 typedef struct {

@@ -4,6 +4,7 @@
  */
 #include "profile.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 G_DEFINE_QUARK(cflow-profile-error-quark, cflow_profile_error)

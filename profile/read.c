@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -270,11 +271,16 @@ CflowProfile *cflow_profile_parse(const void *data, size_t len, GError **error)
         s->count = get_u64(e + 24);
         g_free(what);
         what = describe(i, s->type);
-        if (s->offset < header_len || s->offset > len || s->length > len - s->offset) {
+        if (s->offset > len || s->length > len - s->offset) {
             fail(error, CFLOW_PROFILE_ERROR_FORMAT,
-                 "%s: bytes [%" PRIu64 ", +%" PRIu64 ") are outside the file (%zu bytes, "
-                 "data starts at %zu)",
-                 what, s->offset, s->length, len, header_len);
+                 "%s: bytes [%" PRIu64 ", +%" PRIu64 ") are outside the file (%zu bytes)", what,
+                 s->offset, s->length, len);
+            goto out;
+        }
+        if (s->offset < header_len) {
+            fail(error, CFLOW_PROFILE_ERROR_FORMAT,
+                 "%s: bytes [%" PRIu64 ", +%" PRIu64 ") overlap the header (%zu bytes)", what,
+                 s->offset, s->length, header_len);
             goto out;
         }
         for (unsigned j = 0; j < i; j++) {
@@ -437,7 +443,7 @@ CflowProfile *cflow_profile_read(const char *path, GError **error)
         int err = 0;
         uint8_t *data = slurp(fd, &len, &err);
         close(fd);
-        if (data == NULL) {
+        if (err != 0) {
             return fail(error, CFLOW_PROFILE_ERROR_IO, "cannot read %s: %s", path,
                         g_strerror(err));
         }

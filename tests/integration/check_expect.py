@@ -105,6 +105,8 @@ def read_elf_symbols(path):
                 continue  # unnamed, undefined, section or file symbols
             end = data.index(b"\0", str_off + st_name)
             name = data[str_off + st_name:end].decode("utf-8", "replace")
+            if name.startswith("$"):
+                continue  # mapping symbols ($x, $d), which nm does not list either
             if name in symbols and symbols[name] != st_value:
                 symbols[name] = None
             else:

@@ -191,6 +191,7 @@ segv2_handler_check_ok:
     .globl segv2_handler_ret
 segv2_handler_ret:
     ret
+    b bad_context           /* never runs: the restorer must not be the address after ret */
 
     .globl segv2_restorer
 segv2_restorer:

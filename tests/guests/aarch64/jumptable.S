@@ -32,6 +32,7 @@ jt_top:
     .globl jt_dispatch
 jt_dispatch:
     br x1
+    b fail                  /* never runs: case0 must not be the address after the jump */
 
     .globl case0
 case0:

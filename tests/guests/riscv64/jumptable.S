@@ -36,6 +36,7 @@ jt_top:
     .globl jt_dispatch
 jt_dispatch:
     jr t1
+    j fail                  /* never runs: case0 must not be the address after the jump */
 
     .globl case0
 case0:

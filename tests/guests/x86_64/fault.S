@@ -175,6 +175,7 @@ ill_handler_check_ok:
     .globl ill_handler_ret
 ill_handler_ret:
     ret
+    jmp bad_context         /* never runs: the restorer must not be the address after ret */
 
     .globl ill_restorer
 ill_restorer:

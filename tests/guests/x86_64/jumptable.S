@@ -27,6 +27,7 @@ jt_top:
     .globl jt_dispatch
 jt_dispatch:
     jmp *(%rdx,%rax,8)
+    jmp fail                /* never runs: case0 must not be the address after the jump */
 
     .globl case0
 case0:
