@@ -105,6 +105,40 @@ static char *guest_cmdline(void)
     return g_string_free(s, FALSE);
 }
 
+/*
+ * User mode: the file mappings that hold executed code ("start-end offset path"
+ * lines), so addresses can be turned into (file, offset) across runs with other layouts. In
+ * linux-user with a zero guest base, guest addresses are host addresses. (Guest code is mapped
+ * without host execute permission, QEMU translates it, so permissions cannot be the filter.)
+ */
+static char *code_mappings(const CflowProfile *p)
+{
+    g_autofree char *maps = NULL;
+    if (!g_file_get_contents("/proc/self/maps", &maps, NULL, NULL)) {
+        return NULL;
+    }
+    GString *out = g_string_new(NULL);
+    g_auto(GStrv) lines = g_strsplit(maps, "\n", -1);
+    for (int i = 0; lines[i]; i++) {
+        uint64_t start, end, offset;
+        char perms[8], path[4096];
+        if (sscanf(lines[i], "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %*s %*s %4095[^\n]",
+                   &start, &end, perms, &offset, path) != 5 ||
+            path[0] != '/') {
+            continue;
+        }
+        for (guint b = 0; b < p->blocks->len; b++) {
+            uint64_t a = cflow_profile_block(p, b)->addr;
+            if (a >= start && a < end) {
+                g_string_append_printf(out, "%s%" PRIx64 "-%" PRIx64 " %" PRIx64 " %s",
+                                       out->len ? "\n" : "", start, end, offset, path);
+                break;
+            }
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
 static void set_meta_u64(CflowProfile *p, const char *key, uint64_t v)
 {
     g_autofree char *s = g_strdup_printf("%" PRIu64, v);
@@ -126,6 +160,10 @@ static void write_outputs(const char *reason)
         const char *binary = qemu_plugin_path_to_binary();
         if (binary) {
             cflow_profile_set_meta(p, "guest", binary);
+        }
+        g_autofree char *maps = code_mappings(p);
+        if (maps && *maps) {
+            cflow_profile_set_meta(p, "maps", maps);
         }
     }
     g_autofree char *cmd = guest_cmdline();

@@ -42,7 +42,8 @@ class Skip(Exception):
 
 
 def run(cmd, timeout=600, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    return subprocess.run(cmd, capture_output=True, text=True, errors="surrogateescape",
+                          timeout=timeout, **kw)
 
 
 def qemu(arch, prog_args, plugin_args=None, setarch=False, timeout=600, cwd=None):
@@ -97,14 +98,33 @@ def assert_clean(prof):
             raise AssertionError("%s = %s" % (key, meta[key]))
 
 
+def relocator(prof):
+    """Address -> 'file+offset' using the profile's code mappings: runs whose layouts differ
+    (the plugin's own memory use moves the guest's libraries) compare equal."""
+    maps = []
+    for line in prof["meta"].get("maps", "").splitlines():
+        rng, off, path = line.split(" ", 2)
+        lo, hi = (int(x, 16) for x in rng.split("-"))
+        maps.append((lo, hi, int(off, 16), os.path.basename(path)))
+
+    def reloc(addr):
+        a = int(addr, 16)
+        for lo, hi, off, name in maps:
+            if lo <= a < hi:
+                return "%s+%x" % (name, a - lo + off)
+        return addr
+    return reloc
+
+
 def canonical_edges(prof):
-    insn = {}
-    return sorted((e["from"], e.get("from_generation", 0), e["to"], e["kind"], e["count"])
+    r = relocator(prof)
+    return sorted((r(e["from"]), e.get("from_generation", 0), r(e["to"]), e["kind"], e["count"])
                   for e in prof["edges"])
 
 
 def canonical_blocks(prof):
-    return sorted((b["addr"], len(b["insns"]), b["count"]) for b in prof["blocks"])
+    r = relocator(prof)
+    return sorted((r(b["addr"]), len(b["insns"]), b["count"]) for b in prof["blocks"])
 
 
 # ---------------------------------------------------------------------------------------------
