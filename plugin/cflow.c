@@ -12,6 +12,7 @@
 #include <qemu-plugin.h>
 
 #include "collect.h"
+#include "disas.h"
 #include "hotpath.h"
 #include "options.h"
 #include "profile.h"
@@ -263,6 +264,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     target_name = g_strdup(info->target_name);
     g_mutex_init(&output_lock);
     registry_init();
+    if (!opts.qemu_disas) {
+        disas_init(info->target_name, info->system_emulation);
+    }
     if (opts.mode == MODE_FAST) {
         hotpath_init();
         if (info->system_emulation) {

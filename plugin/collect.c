@@ -173,7 +173,7 @@ CflowProfile *collect_profile(CflowMode mode)
         uint64_t id = g_array_index(wanted, uint64_t, i);
         const InsnRec *r = registry_insn_by_id(id);
         index_of[id] = cflow_profile_add_insn(p, r->addr, r->size, r->generation,
-                                              r->disas ? r->disas : "", r->symbol) + 1;
+                                              registry_insn_disas(id), r->symbol) + 1;
     }
 
     EDGE_TABLE_FOREACH(&merged, s) {

@@ -17,6 +17,9 @@ static const Choice sort_choices[] = {
 static const Choice format_choices[] = {
     {"cflow", FORMAT_BINARY}, {"binary", FORMAT_BINARY}, {"json", FORMAT_JSON}, {NULL, 0},
 };
+static const Choice disas_choices[] = {
+    {"auto", 0}, {"qemu", 1}, {NULL, 0},
+};
 static const Choice mode_choices[] = {
     {"fast", MODE_FAST}, {"reference", MODE_REFERENCE}, {NULL, 0},
 };
@@ -104,6 +107,11 @@ bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **err
                 return false;
             }
             opts->mode = choice;
+        } else if (strcmp(key, "disas") == 0) {
+            if (!parse_choice(key, value, disas_choices, &choice, error)) {
+                return false;
+            }
+            opts->qemu_disas = choice;
         } else if (strcmp(key, "report") == 0) {
             if (!parse_bool(key, value, &opts->report, error)) {
                 return false;
@@ -111,7 +119,7 @@ bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **err
         } else {
             g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION,
                         "cflow: unknown option '%s' (known: sort, topn, output, format, mode, "
-                        "report)", key);
+                        "report, disas)", key);
             return false;
         }
     }

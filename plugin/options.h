@@ -20,6 +20,7 @@ typedef struct {
     CflowFormat format;
     CflowMode mode;
     bool report;         /* print the text report at exit */
+    bool qemu_disas;     /* disas=qemu: always QEMU's disassembler, at translation time */
 } CflowOptions;
 
 /* Fills `opts` from argv; on a bad key or value returns false with a message naming it. */

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "disas.h"
+
 static GMutex lock;
 static GPtrArray *insns;      /* id -> InsnRec*, index 0 unused */
 static GHashTable *insn_index; /* InsnRec* (as key: addr, size, bytes) -> id */
@@ -83,7 +85,7 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn)
     r->addr = key.addr;
     r->size = key.size;
     r->bytes = g_memdup2(buf, size);
-    r->disas = qemu_plugin_insn_disas(insn);
+    r->disas = disas_deferred() ? NULL : qemu_plugin_insn_disas(insn); /* see disas.h */
     r->symbol = qemu_plugin_insn_symbol(insn);
     /* generations are keyed by address; the key lives in the first InsnRec at that address */
     gpointer gen;
@@ -137,6 +139,15 @@ uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id)
 uint64_t registry_fallthrough_owner_of(uint64_t end)
 {
     return GPOINTER_TO_SIZE(g_hash_table_lookup(owners, &end));
+}
+
+const char *registry_insn_disas(uint64_t id)
+{
+    InsnRec *r = g_ptr_array_index(insns, id);
+    if (!r->disas) {
+        r->disas = disas_bytes(r->addr, r->bytes, r->size);
+    }
+    return r->disas;
 }
 
 const InsnRec *registry_insn_by_id(uint64_t id)

@@ -21,7 +21,7 @@ typedef struct {
     uint64_t addr;
     uint32_t size;
     uint32_t generation;
-    char *disas;
+    char *disas;        /* NULL until needed when disassembly is deferred (disas.h) */
     const char *symbol; /* QEMU's static string, or NULL */
     uint8_t *bytes;
 } InsnRec;
@@ -52,6 +52,8 @@ uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id);
 uint64_t registry_fallthrough_owner_of(uint64_t end); /* 0 if none */
 
 const InsnRec *registry_insn_by_id(uint64_t id);
+/* Under the lock: the instruction's disassembly, made now if it was deferred. */
+const char *registry_insn_disas(uint64_t id);
 uint64_t registry_insn_count(void);    /* ids run from 1 to this */
 guint registry_block_count(void);
 BlockRec *registry_block_by_index(guint i); /* in creation order */
