@@ -28,6 +28,7 @@ static char *target_name;
 static long parent_pid;       /* set in a forked child */
 static unsigned int vcpu_inits;
 static GMutex output_lock;    /* exec snapshots and exit can race in a multi-threaded guest */
+static qemu_plugin_id_t plugin_id;
 
 static void vcpu_init(qemu_plugin_id_t id, unsigned int cpu)
 {
@@ -52,8 +53,10 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     }
     struct qemu_plugin_insn *last = qemu_plugin_tb_get_insn(tb, n - 1);
     uint64_t end = qemu_plugin_insn_vaddr(last) + qemu_plugin_insn_size(last);
+    uint64_t start = qemu_plugin_tb_vaddr(tb);
+    uint64_t expected = opts.mode == MODE_FAST ? hotpath_expected_pred(start) : 0;
     gboolean is_new;
-    BlockRec *b = registry_block(qemu_plugin_tb_vaddr(tb), end, ids, (uint32_t)n, &is_new);
+    BlockRec *b = registry_block(start, end, expected, ids, (uint32_t)n, &is_new);
     if (opts.mode == MODE_FAST) {
         hotpath_instrument(tb, b, ids);
     } else {
@@ -157,6 +160,9 @@ static void write_outputs(const char *reason)
     cflow_profile_set_meta(p, "mode", info_copy.system_emulation ? "system" : "user");
     cflow_profile_set_meta(p, "profile_mode", opts.mode == MODE_FAST ? "fast" : "reference");
     set_meta_u64(p, "vcpus", __atomic_load_n(&vcpu_inits, __ATOMIC_RELAXED));
+    if (opts.mode == MODE_FAST) {
+        set_meta_u64(p, "adapt_after", opts.adapt_after);
+    }
     if (!info_copy.system_emulation) {
         const char *binary = qemu_plugin_path_to_binary();
         if (binary) {
@@ -245,6 +251,22 @@ static void after_fork_in_child(void)
     }
 }
 
+/* At install, and again after every adaptation reset (which unregisters everything). */
+static void register_callbacks(void)
+{
+    qemu_plugin_id_t id = plugin_id;
+    if (opts.mode == MODE_FAST && info_copy.system_emulation) {
+        qemu_plugin_register_vcpu_resume_cb(id, vcpu_resume);
+    }
+    qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
+    qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
+    qemu_plugin_register_vcpu_discon_cb(id, QEMU_PLUGIN_DISCON_ALL, discon);
+    if (!info_copy.system_emulation) {
+        qemu_plugin_register_vcpu_syscall_cb(id, vcpu_syscall);
+    }
+    qemu_plugin_register_atexit_cb(id, plugin_exit, NULL);
+}
+
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
                                            int argc, char **argv)
 {
@@ -263,25 +285,17 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     info_copy = *info;
     target_name = g_strdup(info->target_name);
     g_mutex_init(&output_lock);
+    plugin_id = id;
     registry_init();
     if (!opts.qemu_disas) {
         disas_init(info->target_name, info->system_emulation);
     }
     if (opts.mode == MODE_FAST) {
-        hotpath_init();
-        if (info->system_emulation) {
-            qemu_plugin_register_vcpu_resume_cb(id, vcpu_resume);
-        }
+        hotpath_init(id, opts.adapt_after, register_callbacks);
     } else {
         reference_init();
     }
     pthread_atfork(NULL, NULL, after_fork_in_child);
-    qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
-    qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
-    qemu_plugin_register_vcpu_discon_cb(id, QEMU_PLUGIN_DISCON_ALL, discon);
-    if (!info->system_emulation) {
-        qemu_plugin_register_vcpu_syscall_cb(id, vcpu_syscall);
-    }
-    qemu_plugin_register_atexit_cb(id, plugin_exit, NULL);
+    register_callbacks();
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "collect.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "edge_table.h"
 #include "hotpath.h"
@@ -14,67 +15,51 @@ static void add_reference_edge(uint64_t from_id, int hot_kind, uint64_t to, uint
     edge_table_add(opaque, HOT_KEY(hot_kind, from_id), to, count);
 }
 
-static uint64_t block_count(CflowMode mode, const BlockRec *b)
-{
-    return mode == MODE_FAST ? hotpath_block_count(b) : reference_block_count(b);
-}
-
 /*
- * Fast mode records only the entries that did not come from a block's fall-through owner.
- * Every other entry did, so per address: owner fall-throughs = entries - recorded entries.
+ * Fast mode: the helper saw every entry that did not come from the block's expected
+ * predecessor; all the others did (hotpath.h): entries - helper calls, per translated block.
  */
-static void add_implicit_fallthroughs(EdgeTable *merged, CflowProfile *p)
+static void add_expected_entries(EdgeTable *merged, CflowProfile *p)
 {
-    GHashTable *recorded = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-    EDGE_TABLE_FOREACH(merged, s) {
-        uint64_t *n = g_hash_table_lookup(recorded, &s->k2);
-        if (!n) {
-            n = g_new0(uint64_t, 1);
-            g_hash_table_insert(recorded, g_memdup2(&s->k2, sizeof(s->k2)), n);
-        }
-        *n += s->count;
-    }
-    GHashTable *entered = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    uint64_t inconsistent = 0;
     for (guint i = 0; i < registry_block_count(); i++) {
         BlockRec *b = registry_block_by_index(i);
-        uint64_t *n = g_hash_table_lookup(entered, &b->start);
-        if (!n) {
-            n = g_new0(uint64_t, 1);
-            g_hash_table_insert(entered, &b->start, n);
-        }
-        *n += hotpath_block_count(b);
-    }
-    uint64_t unattributed = 0, inconsistent = 0;
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, entered);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        uint64_t addr = *(uint64_t *)k, total = *(uint64_t *)v;
-        uint64_t *rec = g_hash_table_lookup(recorded, &addr);
-        uint64_t seen = rec ? *rec : 0;
-        if (seen > total) {
-            inconsistent += seen - total;
-            continue;
-        }
-        if (total == seen) {
-            continue;
-        }
-        uint64_t owner = registry_fallthrough_owner_of(addr);
-        if (owner) {
-            edge_table_add(merged, HOT_KEY(HOT_NORMAL, owner), addr, total - seen);
-        } else {
-            unattributed += total - seen;
+        uint64_t entries = hotpath_block_entries(b), helped = hotpath_block_helper_calls(b);
+        if (helped > entries) {
+            inconsistent += helped - entries;
+        } else if (entries > helped) {
+            edge_table_add(merged, HOT_KEY(b->expected ? HOT_NORMAL : HOT_ENTRY, b->expected),
+                           b->start, entries - helped);
         }
     }
-    /* Both must be 0; the tests check, and the profile says so if ever they are not. */
-    if (unattributed || inconsistent) {
-        g_autofree char *u = g_strdup_printf("%" PRIu64, unattributed);
+    /* Must be 0; the tests check, and the profile would say so if ever it were not. */
+    if (inconsistent) {
         g_autofree char *c = g_strdup_printf("%" PRIu64, inconsistent);
-        cflow_profile_set_meta(p, "unattributed_entries", u);
         cflow_profile_set_meta(p, "inconsistent_entries", c);
     }
-    g_hash_table_destroy(recorded);
-    g_hash_table_destroy(entered);
+}
+
+static uint64_t block_count(CflowMode mode, const BlockRec *b)
+{
+    return mode == MODE_FAST ? hotpath_block_entries(b) : reference_block_count(b);
+}
+
+/* Blocks with the same instructions are one block of the profile, whatever they expected. */
+static guint content_hash(gconstpointer p)
+{
+    const BlockRec *b = p;
+    guint64 h = b->start * 0x9e3779b97f4a7c15ull ^ b->n_insns;
+    for (uint32_t i = 0; i < b->n_insns; i++) {
+        h = (h ^ b->ids[i]) * 0x100000001b3ull;
+    }
+    return (guint)(h ^ (h >> 32));
+}
+
+static gboolean content_equal(gconstpointer a, gconstpointer b)
+{
+    const BlockRec *x = a, *y = b;
+    return x->start == y->start && x->n_insns == y->n_insns &&
+           memcmp(x->ids, y->ids, x->n_insns * sizeof(uint64_t)) == 0;
 }
 
 static int cmp_id_by_addr(gconstpointer a, gconstpointer b)
@@ -125,17 +110,16 @@ CflowProfile *collect_profile(CflowMode mode)
         uint64_t hot_allocs = 0;
         for (unsigned int cpu = 0; cpu < hotpath_vcpu_limit(); cpu++) {
             VcpuState *v = hotpath_vcpu(cpu);
-            if (!v) {
-                continue;
+            if (v) {
+                hot_allocs += v->edges.hot_allocs;
             }
-            EDGE_TABLE_FOREACH(&v->edges, s) {
-                edge_table_add(&merged, s->k1, s->k2, s->count);
-            }
-            hot_allocs += v->edges.hot_allocs;
         }
+        hotpath_merge_recorded(&merged);
         g_autofree char *h = g_strdup_printf("%" PRIu64, hot_allocs);
         cflow_profile_set_meta(p, "hotpath_allocations", h);
-        add_implicit_fallthroughs(&merged, p);
+        g_autofree char *a = g_strdup_printf("%u", hotpath_adaptations());
+        cflow_profile_set_meta(p, "adaptations", a);
+        add_expected_entries(&merged, p);
     } else {
         reference_foreach_edge(add_reference_edge, &merged);
     }
@@ -192,19 +176,27 @@ CflowProfile *collect_profile(CflowMode mode)
                                s->count);
     }
     g_array_sort(p->edges, cmp_edge); /* stable output: by source address, then destination */
+    GHashTable *by_content = g_hash_table_new(content_hash, content_equal); /* -> index + 1 */
     for (guint i = 0; i < registry_block_count(); i++) {
         uint64_t n = g_array_index(counts, uint64_t, i);
         if (!n) {
             continue;
         }
         BlockRec *b = registry_block_by_index(i);
+        guint known = GPOINTER_TO_UINT(g_hash_table_lookup(by_content, b));
+        if (known) {
+            cflow_profile_block(p, known - 1)->count += n;
+            continue;
+        }
         uint32_t *idx = g_new(uint32_t, b->n_insns);
         for (uint32_t j = 0; j < b->n_insns; j++) {
             idx[j] = index_of[b->ids[j]] - 1;
         }
         cflow_profile_add_block(p, b->start, n, idx, b->n_insns);
+        g_hash_table_insert(by_content, b, GUINT_TO_POINTER(p->blocks->len));
         g_free(idx);
     }
+    g_hash_table_destroy(by_content);
     registry_unlock();
 
     g_autofree char *te = g_strdup_printf("%" PRIu64, thread_entries);

@@ -1,16 +1,26 @@
-/* hotpath.c: fast-mode instrumentation and the helper it calls (see hotpath.h). */
+/* hotpath.c: fast-mode instrumentation, the helper it calls, adaptation (see hotpath.h). */
 #include "hotpath.h"
 
 #include <stddef.h>
 #include <string.h>
 
-/* Execution counters come in scoreboards of this many u64 slots, created as blocks appear. */
-#define SLOTS_PER_CHUNK 4096
+/* Per-block counters come in scoreboards of this many u64 slots, created as blocks appear. */
+#define SLOTS_PER_CHUNK 8192
+#define ENTRIES_SLOT(b) (2 * (b)->slot)     /* inline: every entry of the block */
+#define HELPER_SLOT(b) (2 * (b)->slot + 1)  /* helper: entries not from the expected pred */
+#define MAX_ADAPTATIONS 2
 
+static qemu_plugin_id_t plugin_id;
 static struct qemu_plugin_scoreboard *cursors;
 static GPtrArray *chunks; /* struct qemu_plugin_scoreboard *, SLOTS_PER_CHUNK u64 each */
 static VcpuState *vcpus[CFLOW_MAX_VCPUS];
 static unsigned int vcpu_limit;
+
+static uint64_t adapt_after;
+static unsigned int adaptations;   /* completed */
+static int adapt_in_flight;        /* a reset was requested and has not completed */
+static void (*reregister_callbacks)(void);
+static GHashTable *dominant;       /* block start -> most frequent predecessor id */
 
 static qemu_plugin_u64 cursor_field(size_t offset)
 {
@@ -19,15 +29,18 @@ static qemu_plugin_u64 cursor_field(size_t offset)
 
 static qemu_plugin_u64 slot_entry(uint32_t slot)
 {
-    /* chunks only grows under the registry lock; the entry is computed at translation time */
     return (qemu_plugin_u64){.score = g_ptr_array_index(chunks, slot / SLOTS_PER_CHUNK),
                              .offset = (slot % SLOTS_PER_CHUNK) * sizeof(uint64_t)};
 }
 
-void hotpath_init(void)
+void hotpath_init(qemu_plugin_id_t id, uint64_t after, void (*reregister)(void))
 {
+    plugin_id = id;
+    adapt_after = after;
+    reregister_callbacks = reregister;
     cursors = qemu_plugin_scoreboard_new(sizeof(Cursor));
     chunks = g_ptr_array_new();
+    dominant = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 }
 
 static inline Cursor *cursor_of(unsigned int cpu)
@@ -35,11 +48,24 @@ static inline Cursor *cursor_of(unsigned int cpu)
     return qemu_plugin_scoreboard_find(cursors, cpu);
 }
 
-/* The helper: a block was entered other than by its owner's fall-through. */
-static void on_nonlinear_entry(unsigned int cpu, void *udata)
+static void on_reset_done(qemu_plugin_id_t id);
+
+/* Rare: ask QEMU to stop the vCPUs, flush, and let us re-plan (see hotpath.h). */
+static void request_adaptation(void)
+{
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&adapt_in_flight, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED)) {
+        qemu_plugin_reset(plugin_id, on_reset_done);
+    }
+}
+
+/* The helper: block b was entered and the last instruction started was not b->expected. */
+static void on_unexpected_entry(unsigned int cpu, void *udata)
 {
     const BlockRec *b = udata;
     Cursor *c = cursor_of(cpu);
+    VcpuState *v = vcpus[cpu];
     uint64_t key;
     if (c->pending) {
         key = c->pending;
@@ -51,31 +77,40 @@ static void on_nonlinear_entry(unsigned int cpu, void *udata)
     } else {
         key = HOT_KEY(HOT_NORMAL, c->last_id);
     }
-    edge_table_add(&vcpus[cpu]->edges, key, b->start, 1);
+    edge_table_add(&v->edges, key, b->start, 1);
+    qemu_plugin_u64_add(slot_entry(HELPER_SLOT(b)), cpu, 1);
+    if (++v->helper_calls == adapt_after << (4 * adaptations) && adapt_after &&
+        adaptations < MAX_ADAPTATIONS) {
+        request_adaptation();
+    }
+}
+
+uint64_t hotpath_expected_pred(uint64_t start)
+{
+    gpointer id;
+    if (g_hash_table_lookup_extended(dominant, &start, NULL, &id)) {
+        return GPOINTER_TO_SIZE(id);
+    }
+    return registry_fallthrough_owner_of(start);
 }
 
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b, const uint64_t *ids)
 {
-    /* Called under the registry lock. */
-    while (chunks->len * SLOTS_PER_CHUNK <= b->slot) {
+    while (chunks->len * SLOTS_PER_CHUNK <= HELPER_SLOT(b)) {
         g_ptr_array_add(chunks, qemu_plugin_scoreboard_new(SLOTS_PER_CHUNK * sizeof(uint64_t)));
     }
-    uint64_t owner = registry_fallthrough_owner(b->end, b->last_id);
-    uint64_t next_pc = owner == b->last_id ? b->end : NEXT_PC_NONE;
+    registry_fallthrough_owner(b->end, b->last_id);
 
-    /* TB-level operations run before the first instruction's: read the cursor, then count. */
-    qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, on_nonlinear_entry, QEMU_PLUGIN_CB_NO_REGS,
+    /* TB-level operations run before the first instruction's: check the cursor, count. */
+    qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, on_unexpected_entry, QEMU_PLUGIN_CB_NO_REGS,
                                               QEMU_PLUGIN_COND_NE,
-                                              cursor_field(offsetof(Cursor, next_pc)),
-                                              b->start, b);
+                                              cursor_field(offsetof(Cursor, last_id)),
+                                              b->expected, b);
     qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64,
-                                                      slot_entry(b->slot), 1);
-    struct qemu_plugin_insn *first = qemu_plugin_tb_get_insn(tb, 0);
+                                                      slot_entry(ENTRIES_SLOT(b)), 1);
     qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(
-        first, QEMU_PLUGIN_INLINE_STORE_U64, cursor_field(offsetof(Cursor, block_last)),
-        b->last_id);
-    qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(
-        first, QEMU_PLUGIN_INLINE_STORE_U64, cursor_field(offsetof(Cursor, next_pc)), next_pc);
+        qemu_plugin_tb_get_insn(tb, 0), QEMU_PLUGIN_INLINE_STORE_U64,
+        cursor_field(offsetof(Cursor, block_last)), b->last_id);
     for (uint32_t i = 0; i < b->n_insns; i++) {
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(
             qemu_plugin_tb_get_insn(tb, i), QEMU_PLUGIN_INLINE_STORE_U64,
@@ -91,7 +126,6 @@ void hotpath_vcpu_init(unsigned int cpu)
         edge_table_init(&v->edges, 1u << 14);
         __atomic_store_n(&vcpus[cpu], v, __ATOMIC_RELEASE);
     }
-    vcpus[cpu]->entries++;
     if (cpu + 1 > vcpu_limit) {
         vcpu_limit = cpu + 1;
     }
@@ -100,7 +134,6 @@ void hotpath_vcpu_init(unsigned int cpu)
     c->last_id = 0;
     c->block_last = 0;
     c->pending = 0;
-    c->next_pc = NEXT_PC_NONE;
 }
 
 void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type)
@@ -112,14 +145,14 @@ void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type)
     if (c->pending) {
         /*
          * Two discontinuities with no block in between (an interrupt taken on the way into a
-         * handler): the first one's destination was never executed. Keep the first edge's
-         * source and kind; the second transfer has no executed source of its own.
+         * handler): the first one's destination never ran. Keep the first edge's source and
+         * kind; the second transfer has no executed source of its own.
          */
         return;
     }
     /* The source is the last instruction started: the faulting one for exceptions. */
     c->pending = HOT_KEY(kind, c->last_id);
-    c->next_pc = NEXT_PC_NONE;
+    c->last_id = LAST_ID_DISCON;
 }
 
 void hotpath_housekeeping(unsigned int cpu)
@@ -154,10 +187,86 @@ unsigned int hotpath_vcpu_limit(void)
     return vcpu_limit;
 }
 
-uint64_t hotpath_block_count(const BlockRec *b)
+static uint64_t slot_sum(uint32_t slot)
 {
-    if (b->slot >= chunks->len * SLOTS_PER_CHUNK) {
-        return 0;
+    return slot < chunks->len * SLOTS_PER_CHUNK ? qemu_plugin_u64_sum(slot_entry(slot)) : 0;
+}
+
+uint64_t hotpath_block_entries(const BlockRec *b)
+{
+    return slot_sum(ENTRIES_SLOT(b));
+}
+
+uint64_t hotpath_block_helper_calls(const BlockRec *b)
+{
+    return slot_sum(HELPER_SLOT(b));
+}
+
+unsigned int hotpath_adaptations(void)
+{
+    return adaptations;
+}
+
+void hotpath_merge_recorded(EdgeTable *into)
+{
+    for (unsigned int cpu = 0; cpu < vcpu_limit; cpu++) {
+        VcpuState *v = hotpath_vcpu(cpu);
+        if (v) {
+            EDGE_TABLE_FOREACH(&v->edges, s) {
+                edge_table_add(into, s->k1, s->k2, s->count);
+            }
+        }
     }
-    return qemu_plugin_u64_sum(slot_entry(b->slot));
+}
+
+/*
+ * QEMU calls this with every vCPU stopped and all translations flushed: pick each block's
+ * most frequent predecessor so far (recorded entries plus the entries from the predecessor it
+ * was expecting), then register the callbacks again so blocks are retranslated with them.
+ */
+static void on_reset_done(qemu_plugin_id_t id)
+{
+    EdgeTable seen;
+    edge_table_init(&seen, 1u << 14);
+    hotpath_merge_recorded(&seen);
+    registry_lock();
+    for (guint i = 0; i < registry_block_count(); i++) {
+        BlockRec *b = registry_block_by_index(i);
+        uint64_t entries = hotpath_block_entries(b), helped = hotpath_block_helper_calls(b);
+        if (b->expected && entries > helped) {
+            edge_table_add(&seen, HOT_KEY(HOT_NORMAL, b->expected), b->start, entries - helped);
+        }
+    }
+    registry_unlock();
+    GHashTable *best = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    EDGE_TABLE_FOREACH(&seen, s) {
+        if ((s->k1 >> HOT_KIND_SHIFT) != HOT_NORMAL) {
+            continue;
+        }
+        uint64_t *cur = g_hash_table_lookup(best, &s->k2);
+        if (!cur) {
+            cur = g_new0(uint64_t, 3); /* start, best id, best count */
+            cur[0] = s->k2;
+            g_hash_table_insert(best, &cur[0], cur);
+        }
+        if (s->count > cur[2]) {
+            cur[1] = s->k1 & HOT_ID_MASK;
+            cur[2] = s->count;
+        }
+    }
+    registry_lock();
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, best);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        uint64_t *cur = v;
+        g_hash_table_replace(dominant, g_memdup2(&cur[0], sizeof(uint64_t)),
+                             GSIZE_TO_POINTER(cur[1]));
+    }
+    registry_unlock();
+    g_hash_table_destroy(best);
+    edge_table_destroy(&seen);
+    adaptations++;
+    reregister_callbacks();
+    __atomic_store_n(&adapt_in_flight, 0, __ATOMIC_RELEASE);
 }

@@ -1,12 +1,21 @@
 /*
  * hotpath.h: what runs per executed block in fast mode, and the per-vCPU state it touches.
  *
- * Per block the generated code does, inline (no call): add 1 to the block's per-vCPU
- * execution counter; store the block's last-instruction id and the address it falls through
- * to; per instruction, store that instruction's id. A helper call happens only when a block is
- * entered other than by falling through from its owner instruction (registry.h): it records
- * one (from, to, kind) occurrence in the vCPU's own edge table. Fall-through counts are then
- * exact by subtraction at exit: entries of a block minus the entries the helper saw.
+ * Each block B is translated expecting entries from one predecessor instruction E(B): its
+ * most frequent predecessor once the plugin has seen the program run (adaptation, below), or
+ * else the instruction that falls through into it. The generated code then does, inline (no
+ * call): add 1 to B's per-vCPU entry counter; store B's last instruction id; before each
+ * instruction, store its id. A helper call happens only when B is entered and the last
+ * instruction started is not E(B): it records one (from, to, kind) occurrence in the vCPU's own
+ * edge table and counts the call in a second per-vCPU counter of B. At exit, for every block,
+ *     entries from E(B) = entries - helper calls          (exact, by construction)
+ * so the cheap, inline-only path covers the common case and still every edge is counted.
+ *
+ * Adaptation: after `adapt_after` helper calls on a vCPU (and again after 16x that), the
+ * plugin asks QEMU to reset its instrumentation (qemu_plugin_reset: all vCPUs stopped, all
+ * translations flushed), computes every block's most frequent predecessor so far, and
+ * retranslates with those as E(B). Old and new translations are separate BlockRecs, each with
+ * its own E(B), so the arithmetic above stays exact across the change.
  *
  * The helper takes no lock, allocates nothing (edge_table.h), does no I/O.
  */
@@ -33,8 +42,8 @@ enum {
 #define HOT_ID_MASK ((1ull << HOT_KIND_SHIFT) - 1)
 #define HOT_KEY(kind, id) (((uint64_t)(kind) << HOT_KIND_SHIFT) | (id))
 
-/* next_pc value that matches no block: forces the helper on the next entry. */
-#define NEXT_PC_NONE UINT64_MAX
+/* A last_id no instruction has: forces the helper on the next block entry. */
+#define LAST_ID_DISCON HOT_ID_MASK
 
 /*
  * The per-vCPU cursor, in a scoreboard. The element is padded so that no two vCPUs' hot
@@ -42,22 +51,24 @@ enum {
  */
 typedef struct {
     uint8_t pad_before[64];
-    uint64_t last_id;     /* id of the instruction most recently started */
-    uint64_t block_last;  /* id of the current block's last instruction */
-    uint64_t next_pc;     /* where the current block falls through to, or NEXT_PC_NONE */
-    uint64_t pending;     /* HOT_KEY(kind, from) of a discontinuity not yet attributed */
-    uint8_t pad_after[96];
+    uint64_t last_id;    /* id of the instruction most recently started */
+    uint64_t block_last; /* id of the current block's last instruction */
+    uint64_t pending;    /* HOT_KEY(kind, from) of a discontinuity not yet attributed */
+    uint8_t pad_after[104];
 } Cursor;
 
 typedef struct {
     EdgeTable edges;
-    uint64_t entries; /* vCPU init events seen on this index */
+    uint64_t helper_calls; /* drives adaptation */
 } VcpuState;
 
 #define CFLOW_MAX_VCPUS 4096
 
-void hotpath_init(void);
-/* Instrument one translated block (fast mode). */
+/* adapt_after: helper calls on one vCPU before the first adaptation; 0 never adapts. */
+void hotpath_init(qemu_plugin_id_t id, uint64_t adapt_after, void (*reregister)(void));
+/* Under the registry lock: the predecessor to expect for a block starting at `start`. */
+uint64_t hotpath_expected_pred(uint64_t start);
+/* Under the registry lock: instrument one translated block (fast mode). */
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b, const uint64_t *ids);
 void hotpath_vcpu_init(unsigned int cpu);
 void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type);
@@ -68,6 +79,11 @@ void hotpath_reset_counts(void);
 
 VcpuState *hotpath_vcpu(unsigned int cpu); /* NULL if never initialised */
 unsigned int hotpath_vcpu_limit(void);      /* highest initialised index + 1 */
-uint64_t hotpath_block_count(const BlockRec *b); /* summed over vCPUs */
+uint64_t hotpath_block_entries(const BlockRec *b);      /* summed over vCPUs */
+uint64_t hotpath_block_helper_calls(const BlockRec *b); /* summed over vCPUs */
+unsigned int hotpath_adaptations(void);
+
+/* Merges every vCPU's recorded entries into `into` (not thread-safe against running vCPUs). */
+void hotpath_merge_recorded(EdgeTable *into);
 
 #endif

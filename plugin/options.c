@@ -60,9 +60,26 @@ static bool parse_bool(const char *key, const char *value, bool *out, GError **e
     return false;
 }
 
+static bool parse_number(const char *key, const char *value, unsigned long long max,
+                         unsigned long long *out, GError **error)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(value, &end, 10);
+    if (!*value || *end || errno || n > max || value[0] == '-' || value[0] == '+') {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "cflow: bad value '%s' for option '%s' (expected a number from 0 to %llu)",
+                    value, key, max);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
 bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **error)
 {
-    *opts = (CflowOptions){.sort = CFLOW_SORT_HOTTEST, .topn = 10, .report = true};
+    *opts = (CflowOptions){.sort = CFLOW_SORT_HOTTEST, .topn = 10, .report = true,
+                           .adapt_after = 1ull << 20};
     for (int i = 0; i < argc; i++) {
         const char *eq = strchr(argv[i], '=');
         if (!eq) {
@@ -79,16 +96,15 @@ bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **err
             }
             opts->sort = choice;
         } else if (strcmp(key, "topn") == 0) {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long n = strtoull(value, &end, 10);
-            if (!*value || *end || errno || n > 1000000000ull || value[0] == '-') {
-                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                            "cflow: bad value '%s' for option 'topn' (expected a number "
-                            "from 0 to 1000000000)", value);
+            unsigned long long n;
+            if (!parse_number(key, value, 1000000000ull, &n, error)) {
                 return false;
             }
             opts->topn = (unsigned)n;
+        } else if (strcmp(key, "adapt_after") == 0) {
+            if (!parse_number(key, value, 1ull << 40, &opts->adapt_after, error)) {
+                return false;
+            }
         } else if (strcmp(key, "output") == 0) {
             if (!*value) {
                 g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -119,7 +135,7 @@ bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **err
         } else {
             g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION,
                         "cflow: unknown option '%s' (known: sort, topn, output, format, mode, "
-                        "report, disas)", key);
+                        "report, disas, adapt_after)", key);
             return false;
         }
     }

@@ -20,6 +20,7 @@ typedef struct {
     CflowFormat format;
     CflowMode mode;
     bool report;         /* print the text report at exit */
+    unsigned long long adapt_after; /* helper calls before re-planning; 0: never */
     bool qemu_disas;     /* disas=qemu: always QEMU's disassembler, at translation time */
 } CflowOptions;
 

@@ -32,7 +32,7 @@ static gboolean insn_equal(gconstpointer a, gconstpointer b)
 static guint block_hash(gconstpointer p)
 {
     const BlockRec *b = p;
-    guint64 h = b->start * 0x9e3779b97f4a7c15ull ^ b->n_insns;
+    guint64 h = b->start * 0x9e3779b97f4a7c15ull ^ b->n_insns ^ (b->expected << 20);
     for (uint32_t i = 0; i < b->n_insns; i++) {
         h = (h ^ b->ids[i]) * 0x100000001b3ull;
     }
@@ -42,7 +42,7 @@ static guint block_hash(gconstpointer p)
 static gboolean block_equal(gconstpointer a, gconstpointer b)
 {
     const BlockRec *x = a, *y = b;
-    return x->start == y->start && x->n_insns == y->n_insns &&
+    return x->start == y->start && x->n_insns == y->n_insns && x->expected == y->expected &&
            memcmp(x->ids, y->ids, x->n_insns * sizeof(uint64_t)) == 0;
 }
 
@@ -101,12 +101,13 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn)
     return new_id;
 }
 
-BlockRec *registry_block(uint64_t start, uint64_t end, const uint64_t *ids, uint32_t n,
-                         gboolean *is_new)
+BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const uint64_t *ids,
+                         uint32_t n, gboolean *is_new)
 {
     BlockRec *b = g_malloc0(sizeof(BlockRec) + n * sizeof(uint64_t));
     b->start = start;
     b->end = end;
+    b->expected = expected;
     b->n_insns = n;
     b->last_id = ids[n - 1];
     memcpy(b->ids, ids, n * sizeof(uint64_t));

@@ -29,8 +29,9 @@ typedef struct {
 typedef struct {
     uint64_t start;
     uint64_t end;       /* address after the last instruction */
+    uint64_t expected;  /* fast mode: the predecessor instruction entries are not checked for */
     uint32_t n_insns;
-    uint32_t slot;      /* execution counter index (fast mode) */
+    uint32_t slot;      /* counter index (fast mode) */
     uint64_t last_id;   /* id of the last instruction */
     uint64_t ids[];     /* n_insns instruction ids */
 } BlockRec;
@@ -41,9 +42,12 @@ void registry_unlock(void);
 
 /* Under the lock: intern one instruction of a block being translated. */
 uint64_t registry_insn(const struct qemu_plugin_insn *insn);
-/* Under the lock: intern a block made of `ids`; *is_new says whether it was new. */
-BlockRec *registry_block(uint64_t start, uint64_t end, const uint64_t *ids, uint32_t n,
-                         gboolean *is_new);
+/*
+ * Under the lock: intern a block made of `ids`, instrumented to expect entries from
+ * instruction `expected`; *is_new says whether it was new.
+ */
+BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const uint64_t *ids,
+                         uint32_t n, gboolean *is_new);
 /*
  * Under the lock: the instruction that owns the linear path into `end`: the first instruction
  * seen that ends a block at `end`. Records `id` as owner when there is none yet.

@@ -153,11 +153,21 @@ def guest(arch, name):
 # ---------------------------------------------------------------------------------------------
 # Exact counts on hand-written assembly, both modes, three architectures
 
+MODES = {
+    "fast": ["mode=fast"],
+    # re-plan after the first helper call (and the 16th): the adaptive path, on tiny programs
+    "adaptive": ["mode=fast", "adapt_after=1"],
+    "reference": ["mode=reference"],
+}
+
+
 def make_exact_test(arch, name, mode):
     def t():
         binary = guest(arch, name)
         expect = os.path.join(TOP, "tests", "guests", arch, name + ".expect")
-        prof, r = profile_json(arch, [binary], ["mode=" + mode])
+        prof, r = profile_json(arch, [binary], MODES[mode])
+        if mode == "adaptive" and prof["meta"].get("adaptations") not in ("1", "2"):
+            raise AssertionError("no adaptation happened: %s" % prof["meta"].get("adaptations"))
         assert_eq("exit status", r.returncode, 0)
         assert_clean(prof)
         path = os.path.join(WORK, "%s-%s-%s.json" % (arch, name, mode))
@@ -172,7 +182,7 @@ def make_exact_test(arch, name, mode):
 
 for _arch in ARCHES:
     for _name in ("loops", "jumptable", "fault"):
-        for _mode in ("fast", "reference"):
+        for _mode in MODES:
             TESTS.append(make_exact_test(_arch, _name, _mode))
 
 
@@ -181,11 +191,12 @@ def fast_equals_reference_on_assembly():
     """Every edge and block count identical between the fast path and the oracle."""
     for arch in ARCHES:
         for name in ("loops", "jumptable", "fault"):
-            fast, _ = profile_json(arch, [guest(arch, name)], ["mode=fast"])
-            ref, _ = profile_json(arch, [guest(arch, name)], ["mode=reference"])
-            assert_eq("%s/%s edges" % (arch, name), canonical_edges(fast), canonical_edges(ref))
-            assert_eq("%s/%s blocks" % (arch, name), canonical_blocks(fast),
-                      canonical_blocks(ref))
+            ref, _ = profile_json(arch, [guest(arch, name)], MODES["reference"])
+            for mode in ("fast", "adaptive"):
+                fast, _ = profile_json(arch, [guest(arch, name)], MODES[mode])
+                what = "%s/%s %s" % (arch, name, mode)
+                assert_eq(what + " edges", canonical_edges(fast), canonical_edges(ref))
+                assert_eq(what + " blocks", canonical_blocks(fast), canonical_blocks(ref))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,21 +222,27 @@ def make_real_test(name, argv_fn):
             raise Skip(name + " is not installed")
         args = argv_fn(prog)
         bare = qemu("x86_64", args, setarch=True)
-        fast, rf = profile_json("x86_64", args, ["mode=fast"], setarch=True)
         ref, rr = profile_json("x86_64", args, ["mode=reference"], setarch=True, timeout=1200)
-        assert_eq("exit status (bare, fast, reference)", (rf.returncode, rr.returncode),
-                  (bare.returncode, bare.returncode))
-        assert_eq("output under the plugin", rf.stdout, bare.stdout)
-        assert_clean(fast)
-        fe, re_ = canonical_edges(fast), canonical_edges(ref)
-        if fe != re_:
-            only_f = sorted(set(fe) - set(re_))[:10]
-            only_r = sorted(set(re_) - set(fe))[:10]
-            raise AssertionError("%d vs %d edges differ; fast only %s; reference only %s"
-                                 % (len(fe), len(re_), only_f, only_r))
-        assert_eq("blocks", canonical_blocks(fast), canonical_blocks(ref))
-        if len(fe) < 1000:
-            raise AssertionError("suspiciously few edges: %d" % len(fe))
+        re_ = canonical_edges(ref)
+        if len(re_) < 1000:
+            raise AssertionError("suspiciously few edges: %d" % len(re_))
+        # the default fast path, and one that re-plans early and twice (adapt_after=2000)
+        for extra in (["mode=fast"], ["mode=fast", "adapt_after=2000"]):
+            fast, rf = profile_json("x86_64", args, extra, setarch=True)
+            assert_eq("exit status (bare, fast, reference)", (rf.returncode, rr.returncode),
+                      (bare.returncode, bare.returncode))
+            assert_eq("output under the plugin", rf.stdout, bare.stdout)
+            assert_clean(fast)
+            fe = canonical_edges(fast)
+            if fe != re_:
+                only_f = sorted(set(fe) - set(re_))[:10]
+                only_r = sorted(set(re_) - set(fe))[:10]
+                raise AssertionError("%s: %d vs %d edges differ; fast only %s; reference only %s"
+                                     % (extra, len(fe), len(re_), only_f, only_r))
+            assert_eq("blocks", canonical_blocks(fast), canonical_blocks(ref))
+            if "adapt_after=2000" in extra and fast["meta"]["adaptations"] != "2":
+                raise AssertionError("expected 2 adaptations, got %s"
+                                     % fast["meta"]["adaptations"])
     t.__name__ = "fast_equals_reference_" + name
     return t
 
@@ -260,8 +277,8 @@ def deferred_disassembly_matches_qemus():
 def threads_exact():
     binary = guest("c", "threads")
     s = symbols(binary)
-    for mode in ("fast", "reference"):
-        prof, r = profile_json("x86_64", [binary], ["mode=" + mode])
+    for mode in MODES:
+        prof, r = profile_json("x86_64", [binary], MODES[mode])
         assert_eq("exit status", r.returncode, 0)
         assert_clean(prof)
         assert_eq(mode + " taken", edge_count(prof, s["spin_branch"], s["spin_top"], "branch"),
@@ -333,8 +350,8 @@ TESTS.append(make_death_test("exit3", 3))
 @test
 def self_modifying_code_keeps_generations_apart():
     binary = guest("c", "jit")
-    for mode in ("fast", "reference"):
-        prof, r = profile_json("x86_64", [binary], ["mode=" + mode])
+    for mode in MODES:
+        prof, r = profile_json("x86_64", [binary], MODES[mode])
         assert_eq("exit status", r.returncode, 0)
         page = int(re.search(r"jit page (0x[0-9a-f]+)", r.stdout).group(1), 16)
         at = [i for i in prof["insns"] if int(i["addr"], 16) == page]
