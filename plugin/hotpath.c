@@ -6,9 +6,8 @@
 
 /* Per-block counters come in scoreboards of this many u64 slots, created as blocks appear. */
 #define SLOTS_PER_CHUNK 8192
-#define ENTRIES_SLOT(b) (2 * (b)->slot)     /* inline: every entry of the block */
-#define HELPER_SLOT(b) (2 * (b)->slot + 1)  /* helper: entries not from the expected pred */
-#define MAX_ADAPTATIONS 2
+#define ENTRIES_SLOT(b) ((b)->slot) /* inline: every entry of the block */
+#define MAX_ADAPTATIONS 6
 
 static qemu_plugin_id_t plugin_id;
 static struct qemu_plugin_scoreboard *cursors;
@@ -77,9 +76,9 @@ static void on_unexpected_entry(unsigned int cpu, void *udata)
     } else {
         key = HOT_KEY(HOT_NORMAL, c->last_id);
     }
-    edge_table_add(&v->edges, key, b->start, 1);
-    qemu_plugin_u64_add(slot_entry(HELPER_SLOT(b)), cpu, 1);
-    if (++v->helper_calls == adapt_after << (4 * adaptations) && adapt_after &&
+    /* keyed by the block record, not its address: the count doubles as its helper-call count */
+    edge_table_add(&v->edges, key, b->slot, 1);
+    if (++v->helper_calls == adapt_after << (2 * adaptations) && adapt_after &&
         adaptations < MAX_ADAPTATIONS) {
         request_adaptation();
     }
@@ -96,7 +95,7 @@ uint64_t hotpath_expected_pred(uint64_t start)
 
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b, const uint64_t *ids)
 {
-    while (chunks->len * SLOTS_PER_CHUNK <= HELPER_SLOT(b)) {
+    while (chunks->len * SLOTS_PER_CHUNK <= ENTRIES_SLOT(b)) {
         g_ptr_array_add(chunks, qemu_plugin_scoreboard_new(SLOTS_PER_CHUNK * sizeof(uint64_t)));
     }
     registry_fallthrough_owner(b->end, b->last_id);
@@ -197,24 +196,22 @@ uint64_t hotpath_block_entries(const BlockRec *b)
     return slot_sum(ENTRIES_SLOT(b));
 }
 
-uint64_t hotpath_block_helper_calls(const BlockRec *b)
-{
-    return slot_sum(HELPER_SLOT(b));
-}
-
 unsigned int hotpath_adaptations(void)
 {
     return adaptations;
 }
 
-void hotpath_merge_recorded(EdgeTable *into)
+void hotpath_merge_recorded(EdgeTable *into, uint64_t *helper_calls)
 {
     for (unsigned int cpu = 0; cpu < vcpu_limit; cpu++) {
         VcpuState *v = hotpath_vcpu(cpu);
-        if (v) {
-            EDGE_TABLE_FOREACH(&v->edges, s) {
-                edge_table_add(into, s->k1, s->k2, s->count);
-            }
+        if (!v) {
+            continue;
+        }
+        EDGE_TABLE_FOREACH(&v->edges, s) {
+            const BlockRec *b = registry_block_by_index((guint)s->k2);
+            edge_table_add(into, s->k1, b->start, s->count);
+            helper_calls[s->k2] += s->count;
         }
     }
 }
@@ -228,15 +225,17 @@ static void on_reset_done(qemu_plugin_id_t id)
 {
     EdgeTable seen;
     edge_table_init(&seen, 1u << 14);
-    hotpath_merge_recorded(&seen);
     registry_lock();
+    uint64_t *helper_calls = g_new0(uint64_t, registry_block_count());
+    hotpath_merge_recorded(&seen, helper_calls);
     for (guint i = 0; i < registry_block_count(); i++) {
         BlockRec *b = registry_block_by_index(i);
-        uint64_t entries = hotpath_block_entries(b), helped = hotpath_block_helper_calls(b);
+        uint64_t entries = hotpath_block_entries(b), helped = helper_calls[i];
         if (b->expected && entries > helped) {
             edge_table_add(&seen, HOT_KEY(HOT_NORMAL, b->expected), b->start, entries - helped);
         }
     }
+    g_free(helper_calls);
     registry_unlock();
     GHashTable *best = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     EDGE_TABLE_FOREACH(&seen, s) {

@@ -6,8 +6,9 @@
  * else the instruction that falls through into it. The generated code then does, inline (no
  * call): add 1 to B's per-vCPU entry counter; store B's last instruction id; before each
  * instruction, store its id. A helper call happens only when B is entered and the last
- * instruction started is not E(B): it records one (from, to, kind) occurrence in the vCPU's own
- * edge table and counts the call in a second per-vCPU counter of B. At exit, for every block,
+ * instruction started is not E(B): it records one (from, B, kind) occurrence in the vCPU's own
+ * edge table, keyed by B's record so that the counts are also B's helper calls. At exit, for
+ * every block,
  *     entries from E(B) = entries - helper calls          (exact, by construction)
  * so the cheap, inline-only path covers the common case and still every edge is counted.
  *
@@ -80,10 +81,14 @@ void hotpath_reset_counts(void);
 VcpuState *hotpath_vcpu(unsigned int cpu); /* NULL if never initialised */
 unsigned int hotpath_vcpu_limit(void);      /* highest initialised index + 1 */
 uint64_t hotpath_block_entries(const BlockRec *b);      /* summed over vCPUs */
-uint64_t hotpath_block_helper_calls(const BlockRec *b); /* summed over vCPUs */
 unsigned int hotpath_adaptations(void);
 
-/* Merges every vCPU's recorded entries into `into` (not thread-safe against running vCPUs). */
-void hotpath_merge_recorded(EdgeTable *into);
+/*
+ * Under the registry lock: merges every vCPU's recorded entries into `into`, keyed by
+ * destination address, and adds each block record's helper calls to helper_calls[slot]
+ * (registry_block_count() entries). Reads other vCPUs' tables: call with them stopped (exit,
+ * adaptation) or accept a snapshot (exec).
+ */
+void hotpath_merge_recorded(EdgeTable *into, uint64_t *helper_calls);
 
 #endif

@@ -166,7 +166,7 @@ def make_exact_test(arch, name, mode):
         binary = guest(arch, name)
         expect = os.path.join(TOP, "tests", "guests", arch, name + ".expect")
         prof, r = profile_json(arch, [binary], MODES[mode])
-        if mode == "adaptive" and prof["meta"].get("adaptations") not in ("1", "2"):
+        if mode == "adaptive" and int(prof["meta"].get("adaptations", 0)) < 1:
             raise AssertionError("no adaptation happened: %s" % prof["meta"].get("adaptations"))
         assert_eq("exit status", r.returncode, 0)
         assert_clean(prof)
@@ -226,7 +226,7 @@ def make_real_test(name, argv_fn):
         re_ = canonical_edges(ref)
         if len(re_) < 1000:
             raise AssertionError("suspiciously few edges: %d" % len(re_))
-        # the default fast path, and one that re-plans early and twice (adapt_after=2000)
+        # the default fast path, and one that re-plans early and often (adapt_after=2000)
         for extra in (["mode=fast"], ["mode=fast", "adapt_after=2000"]):
             fast, rf = profile_json("x86_64", args, extra, setarch=True)
             assert_eq("exit status (bare, fast, reference)", (rf.returncode, rr.returncode),
@@ -240,8 +240,8 @@ def make_real_test(name, argv_fn):
                 raise AssertionError("%s: %d vs %d edges differ; fast only %s; reference only %s"
                                      % (extra, len(fe), len(re_), only_f, only_r))
             assert_eq("blocks", canonical_blocks(fast), canonical_blocks(ref))
-            if "adapt_after=2000" in extra and fast["meta"]["adaptations"] != "2":
-                raise AssertionError("expected 2 adaptations, got %s"
+            if "adapt_after=2000" in extra and int(fast["meta"]["adaptations"]) < 2:
+                raise AssertionError("expected 2 adaptations or more, got %s"
                                      % fast["meta"]["adaptations"])
     t.__name__ = "fast_equals_reference_" + name
     return t
