@@ -20,6 +20,7 @@ static unsigned int adaptations;   /* completed */
 static int adapt_in_flight;        /* a reset was requested and has not completed */
 static void (*reregister_callbacks)(void);
 static GHashTable *dominant;       /* block start -> most frequent predecessor id */
+static uint64_t translated_blocks; /* translations instrumented so far */
 
 static qemu_plugin_u64 cursor_field(size_t offset)
 {
@@ -59,6 +60,27 @@ static void request_adaptation(void)
     }
 }
 
+/*
+ * Rare (a few times per run): is re-planning worth it now? Each re-plan retranslates every
+ * block, so it waits until the helper calls outnumber the blocks translated so far by a
+ * payback factor (adapt_after / 4096: 256 by default): a program still busy translating (a
+ * start-up) is left alone. Small adapt_after values (the tests) re-plan right away.
+ */
+static void consider_adaptation(VcpuState *v)
+{
+    uint64_t blocks = __atomic_load_n(&translated_blocks, __ATOMIC_RELAXED);
+    if (adaptations >= MAX_ADAPTATIONS) {
+        v->next_adapt_check = 0;
+        return;
+    }
+    if (v->helper_calls < blocks * (adapt_after / 4096)) {
+        v->next_adapt_check = v->helper_calls * 2;
+        return;
+    }
+    v->next_adapt_check = v->helper_calls * 4;
+    request_adaptation();
+}
+
 /* The helper: block b was entered and the last instruction started was not b->expected. */
 static void on_unexpected_entry(unsigned int cpu, void *udata)
 {
@@ -78,9 +100,8 @@ static void on_unexpected_entry(unsigned int cpu, void *udata)
     }
     /* keyed by the block record, not its address: the count doubles as its helper-call count */
     edge_table_add(&v->edges, key, b->slot, 1);
-    if (++v->helper_calls == adapt_after << (2 * adaptations) && adapt_after &&
-        adaptations < MAX_ADAPTATIONS) {
-        request_adaptation();
+    if (++v->helper_calls == v->next_adapt_check) {
+        consider_adaptation(v);
     }
 }
 
@@ -99,6 +120,7 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b, const uint64_t *
         g_ptr_array_add(chunks, qemu_plugin_scoreboard_new(SLOTS_PER_CHUNK * sizeof(uint64_t)));
     }
     registry_fallthrough_owner(b->end, b->last_id);
+    __atomic_add_fetch(&translated_blocks, 1, __ATOMIC_RELAXED);
 
     /* TB-level operations run before the first instruction's: check the cursor, count. */
     qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, on_unexpected_entry, QEMU_PLUGIN_CB_NO_REGS,
@@ -123,6 +145,7 @@ void hotpath_vcpu_init(unsigned int cpu)
     if (!vcpus[cpu]) {
         VcpuState *v = g_new0(VcpuState, 1);
         edge_table_init(&v->edges, 1u << 14);
+        v->next_adapt_check = adapt_after;
         __atomic_store_n(&vcpus[cpu], v, __ATOMIC_RELEASE);
     }
     if (cpu + 1 > vcpu_limit) {
