@@ -93,10 +93,10 @@ static void on_unexpected_entry(unsigned int cpu, void *udata)
         c->pending = 0;
     } else if (c->last_id == 0) {
         key = HOT_KEY(HOT_ENTRY, 0);
-    } else if (c->last_id != c->block_last) {
+    } else if (!(c->last_id & LAST_FLAG)) {
         key = HOT_KEY(HOT_EARLY, c->last_id);
     } else {
-        key = HOT_KEY(HOT_NORMAL, c->last_id);
+        key = HOT_KEY(HOT_NORMAL, c->last_id & ~LAST_FLAG);
     }
     /* keyed by the block record, not its address: the count doubles as its helper-call count */
     edge_table_add(&v->edges, key, b->slot, 1);
@@ -123,19 +123,19 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b, const uint64_t *
     __atomic_add_fetch(&translated_blocks, 1, __ATOMIC_RELAXED);
 
     /* TB-level operations run before the first instruction's: check the cursor, count. */
+    /* An expected entry comes from E(B) having completed its own block: flagged. */
+    uint64_t expected = b->expected ? b->expected | LAST_FLAG : 0;
     qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, on_unexpected_entry, QEMU_PLUGIN_CB_NO_REGS,
                                               QEMU_PLUGIN_COND_NE,
                                               cursor_field(offsetof(Cursor, last_id)),
-                                              b->expected, b);
+                                              expected, b);
     qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64,
                                                       slot_entry(ENTRIES_SLOT(b)), 1);
-    qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(
-        qemu_plugin_tb_get_insn(tb, 0), QEMU_PLUGIN_INLINE_STORE_U64,
-        cursor_field(offsetof(Cursor, block_last)), b->last_id);
     for (uint32_t i = 0; i < b->n_insns; i++) {
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(
             qemu_plugin_tb_get_insn(tb, i), QEMU_PLUGIN_INLINE_STORE_U64,
-            cursor_field(offsetof(Cursor, last_id)), ids[i]);
+            cursor_field(offsetof(Cursor, last_id)),
+            i + 1 == b->n_insns ? ids[i] | LAST_FLAG : ids[i]);
     }
 }
 
@@ -154,7 +154,6 @@ void hotpath_vcpu_init(unsigned int cpu)
     /* A vCPU index can be reused by a new thread: it starts with no predecessor. */
     Cursor *c = cursor_of(cpu);
     c->last_id = 0;
-    c->block_last = 0;
     c->pending = 0;
 }
 
@@ -173,7 +172,7 @@ void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type)
         return;
     }
     /* The source is the last instruction started: the faulting one for exceptions. */
-    c->pending = HOT_KEY(kind, c->last_id);
+    c->pending = HOT_KEY(kind, c->last_id & ~LAST_FLAG);
     c->last_id = LAST_ID_DISCON;
 }
 

@@ -4,8 +4,9 @@
  * Each block B is translated expecting entries from one predecessor instruction E(B): its
  * most frequent predecessor once the plugin has seen the program run (adaptation, below), or
  * else the instruction that falls through into it. The generated code then does, inline (no
- * call): add 1 to B's per-vCPU entry counter; store B's last instruction id; before each
- * instruction, store its id. A helper call happens only when B is entered and the last
+ * call): add 1 to B's per-vCPU entry counter; before each instruction, store its id, flagged
+ * LAST_FLAG when it is the block's last instruction (so a block left early, by a fault, shows
+ * as an unflagged id). A helper call happens only when B is entered and the last
  * instruction started is not E(B): it records one (from, B, kind) occurrence in the vCPU's own
  * edge table, keyed by B's record so that the counts are also B's helper calls. At exit, for
  * every block,
@@ -44,6 +45,8 @@ enum {
 #define HOT_ID_MASK ((1ull << HOT_KIND_SHIFT) - 1)
 #define HOT_KEY(kind, id) (((uint64_t)(kind) << HOT_KIND_SHIFT) | (id))
 
+/* Set in the stored id when the instruction is its block's last: it completed the block. */
+#define LAST_FLAG (1ull << 62)
 /* A last_id no instruction has: forces the helper on the next block entry. */
 #define LAST_ID_DISCON HOT_ID_MASK
 
@@ -53,10 +56,9 @@ enum {
  */
 typedef struct {
     uint8_t pad_before[64];
-    uint64_t last_id;    /* id of the instruction most recently started */
-    uint64_t block_last; /* id of the current block's last instruction */
+    uint64_t last_id;    /* id of the instruction most recently started, | LAST_FLAG if last */
     uint64_t pending;    /* HOT_KEY(kind, from) of a discontinuity not yet attributed */
-    uint8_t pad_after[104];
+    uint8_t pad_after[112];
 } Cursor;
 
 typedef struct {
