@@ -132,7 +132,29 @@ static void describe_insn(GString *out, const CflowProfile *p, uint32_t index)
                            cflow_profile_string(p, insn->disas));
 }
 
-static void describe_source(GString *out, const CflowProfile *p, const Source *s, CflowSort sort)
+/* Destination addresses named by their instruction where the profile has it. */
+static GHashTable *insn_by_addr(const CflowProfile *p)
+{
+    GHashTable *t = g_hash_table_new(g_int64_hash, g_int64_equal);
+    for (guint i = 0; i < p->insns->len; i++) {
+        /* insns are sorted by address then generation: the newest generation wins */
+        g_hash_table_replace(t, &cflow_profile_insn(p, i)->addr, GUINT_TO_POINTER(i + 1));
+    }
+    return t;
+}
+
+static void describe_dest(GString *out, const CflowProfile *p, GHashTable *by_addr, uint64_t to)
+{
+    guint idx = GPOINTER_TO_UINT(g_hash_table_lookup(by_addr, &to));
+    if (idx) {
+        describe_insn(out, p, idx - 1);
+    } else {
+        g_string_append_printf(out, "0x%" PRIx64, to);
+    }
+}
+
+static void describe_source(GString *out, const CflowProfile *p, GHashTable *by_addr,
+                            const Source *s, CflowSort sort)
 {
     g_string_append(out, "  ");
     describe_insn(out, p, s->insn);
@@ -157,8 +179,10 @@ static void describe_source(GString *out, const CflowProfile *p, const Source *s
     guint shown = MIN(s->edges->len, 8u);
     for (guint i = 0; i < shown; i++) {
         const CflowEdge *e = cflow_profile_edge(p, g_array_index(s->edges, uint32_t, i));
-        g_string_append_printf(out, "       -> 0x%" PRIx64 " %-11s %" PRIu64 "\n", e->to,
-                               cflow_edge_kind_name(e->kind), e->count);
+        g_string_append_printf(out, "       %14" PRIu64 " %-11s -> ", e->count,
+                               cflow_edge_kind_name(e->kind));
+        describe_dest(out, p, by_addr, e->to);
+        g_string_append_c(out, '\n');
     }
     if (s->edges->len > shown) {
         g_string_append_printf(out, "       ... and %u more destinations\n",
@@ -211,6 +235,7 @@ GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
         "conditional branches by taken ratio",
     };
     g_string_append_printf(out, "top %u %s (sort=%s):\n", topn, titles[sort], sort_names[sort]);
+    GHashTable *by_addr = insn_by_addr(p);
     if (sort == CFLOW_SORT_EDGES) {
         GArray *all = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), p->edges->len);
         for (uint32_t i = 0; i < p->edges->len; i++) {
@@ -222,7 +247,9 @@ GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
             g_string_append_printf(out, "  %14" PRIu64 " %-11s ", e->count,
                                    cflow_edge_kind_name(e->kind));
             describe_insn(out, p, e->from);
-            g_string_append_printf(out, " -> 0x%" PRIx64 "\n", e->to);
+            g_string_append(out, " -> ");
+            describe_dest(out, p, by_addr, e->to);
+            g_string_append_c(out, '\n');
         }
         g_array_free(all, TRUE);
     } else {
@@ -235,13 +262,14 @@ GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
         SortCtx ctx = {p, sort};
         g_ptr_array_sort_with_data(ranked, cmp_source, &ctx);
         for (guint i = 0; i < ranked->len && i < topn; i++) {
-            describe_source(out, p, g_ptr_array_index(ranked, i), sort);
+            describe_source(out, p, by_addr, g_ptr_array_index(ranked, i), sort);
         }
         if (ranked->len == 0) {
             g_string_append(out, "  (none)\n");
         }
         g_ptr_array_free(ranked, TRUE);
     }
+    g_hash_table_destroy(by_addr);
     for (guint i = 0; i < p->insns->len; i++) {
         if (sources[i].edges) {
             g_array_free(sources[i].edges, TRUE);
