@@ -86,7 +86,7 @@ static int cmp_source(gconstpointer a, gconstpointer b, gpointer data)
     return c;
 }
 
-static bool source_selected(const Source *s, CflowSort sort)
+static bool source_selected(const Source *s, CflowSort sort, uint64_t bias_floor)
 {
     switch (sort) {
     case CFLOW_SORT_HOTTEST:
@@ -97,7 +97,9 @@ static bool source_selected(const Source *s, CflowSort sort)
     case CFLOW_SORT_EXCEPTIONS:
         return exc_total(s) > 0;
     case CFLOW_SORT_BIAS:
-        return s->kind_total[CFLOW_EDGE_BRANCH] > 0 && s->kind_total[CFLOW_EDGE_FALLTHROUGH] > 0;
+        return s->kind_total[CFLOW_EDGE_BRANCH] > 0 && s->kind_total[CFLOW_EDGE_FALLTHROUGH] > 0 &&
+               s->kind_total[CFLOW_EDGE_BRANCH] + s->kind_total[CFLOW_EDGE_FALLTHROUGH] >=
+                   bias_floor;
     case CFLOW_SORT_EDGES:
         return false;
     }
@@ -253,9 +255,27 @@ GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
         }
         g_array_free(all, TRUE);
     } else {
+        /*
+         * bias: a conditional branch is an instruction seen both taken and falling through.
+         * Rare ones would crowd the top with 1-of-2 ratios, so only those run at least 0.1%
+         * as often as all conditional branches together are ranked.
+         */
+        uint64_t cond_total = 0;
+        for (guint i = 0; i < p->insns->len; i++) {
+            if (sources[i].edges && source_selected(&sources[i], CFLOW_SORT_BIAS, 0)) {
+                cond_total += sources[i].kind_total[CFLOW_EDGE_BRANCH] +
+                              sources[i].kind_total[CFLOW_EDGE_FALLTHROUGH];
+            }
+        }
+        uint64_t bias_floor = cond_total / 1000;
+        if (sort == CFLOW_SORT_BIAS) {
+            g_string_append_printf(out, "  (conditional branches run at least %" PRIu64
+                                   " times: 0.1%% of all %" PRIu64 " conditional executions)\n",
+                                   bias_floor, cond_total);
+        }
         GPtrArray *ranked = g_ptr_array_new();
         for (guint i = 0; i < p->insns->len; i++) {
-            if (sources[i].edges && source_selected(&sources[i], sort)) {
+            if (sources[i].edges && source_selected(&sources[i], sort, bias_floor)) {
                 g_ptr_array_add(ranked, &sources[i]);
             }
         }
