@@ -69,9 +69,9 @@ static void discon(qemu_plugin_id_t id, unsigned int cpu, enum qemu_plugin_disco
                    uint64_t from_pc, uint64_t to_pc)
 {
     if (opts.mode == MODE_FAST) {
-        hotpath_discon(cpu, type);
+        hotpath_discon(cpu, type, to_pc);
     } else {
-        reference_discon(cpu, type);
+        reference_discon(cpu, type, to_pc);
     }
 }
 

@@ -157,7 +157,7 @@ void hotpath_vcpu_init(unsigned int cpu)
     c->pending = 0;
 }
 
-void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type)
+void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)
 {
     Cursor *c = cursor_of(cpu);
     int kind = type == QEMU_PLUGIN_DISCON_INTERRUPT   ? HOT_INTERRUPT
@@ -173,6 +173,7 @@ void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type)
     }
     /* The source is the last instruction started: the faulting one for exceptions. */
     c->pending = HOT_KEY(kind, c->last_id & ~LAST_FLAG);
+    c->pending_to = to_pc;
     c->last_id = LAST_ID_DISCON;
 }
 
@@ -234,6 +235,11 @@ void hotpath_merge_recorded(EdgeTable *into, uint64_t *helper_calls)
             const BlockRec *b = registry_block_by_index((guint)s->k2);
             edge_table_add(into, s->k1, b->start, s->count);
             helper_calls[s->k2] += s->count;
+        }
+        /* A discontinuity that no block followed (the guest exited through it) */
+        const Cursor *c = cursor_of(cpu);
+        if (c->pending) {
+            edge_table_add(into, c->pending, c->pending_to, 1);
         }
     }
 }

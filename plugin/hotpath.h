@@ -58,7 +58,8 @@ typedef struct {
     uint8_t pad_before[64];
     uint64_t last_id;    /* id of the instruction most recently started, | LAST_FLAG if last */
     uint64_t pending;    /* HOT_KEY(kind, from) of a discontinuity not yet attributed */
-    uint8_t pad_after[112];
+    uint64_t pending_to; /* where QEMU said it goes: used only if no block runs after it */
+    uint8_t pad_after[104];
 } Cursor;
 
 typedef struct {
@@ -76,7 +77,7 @@ uint64_t hotpath_expected_pred(uint64_t start);
 /* Under the registry lock: instrument one translated block (fast mode). */
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b, const uint64_t *ids);
 void hotpath_vcpu_init(unsigned int cpu);
-void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type);
+void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc);
 /* Outside the hot path, on the vCPU's own thread: refill edge table spares. */
 void hotpath_housekeeping(unsigned int cpu);
 /* After fork, in the child: forget every count. */

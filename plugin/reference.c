@@ -14,6 +14,7 @@ typedef struct {
     gboolean prev_was_last;
     int pending_kind;
     uint64_t pending_from;
+    uint64_t pending_to; /* recorded at exit if no block ever followed */
 } RefVcpu;
 
 typedef struct {
@@ -117,7 +118,7 @@ void reference_vcpu_init(unsigned int cpu)
     g_mutex_unlock(&lock);
 }
 
-void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type)
+void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)
 {
     g_mutex_lock(&lock);
     RefVcpu *v = vcpu_locked(cpu);
@@ -126,6 +127,7 @@ void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type)
                           : type == QEMU_PLUGIN_DISCON_EXCEPTION ? HOT_EXCEPTION
                                                                  : HOT_HOSTCALL;
         v->pending_from = v->prev_id;
+        v->pending_to = to_pc;
     }
     g_mutex_unlock(&lock);
 }
@@ -144,6 +146,13 @@ void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque)
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const RefEdge *e = k;
         fn(e->from_id, e->kind, e->to, *(uint64_t *)v, opaque);
+    }
+    g_hash_table_iter_init(&it, vcpus);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const RefVcpu *r = v;
+        if (r->pending_kind) {
+            fn(r->pending_from, r->pending_kind, r->pending_to, 1, opaque);
+        }
     }
 }
 

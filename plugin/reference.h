@@ -16,7 +16,7 @@
 void reference_init(void);
 void reference_instrument(struct qemu_plugin_tb *tb, BlockRec *b);
 void reference_vcpu_init(unsigned int cpu);
-void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type);
+void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc);
 void reference_reset_counts(void);
 
 /* For collect.c: calls fn(from_id, kind, to, count) for every recorded edge. */

@@ -146,6 +146,18 @@ def build_guests():
                 raise SystemExit("building %s failed:\n%s" % (src, r.stderr))
 
 
+def build_system_guest():
+    src = os.path.join(TOP, "tests", "guests", "system", "aarch64-semihost.S")
+    out = os.path.join(GUESTS, "system", "aarch64-semihost")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        r = run(["aarch64-linux-gnu-gcc", "-nostdlib", "-static", "-Wl,-Ttext=0x40080000",
+                 "-Wl,--build-id=none", "-o", out, src])
+        if r.returncode != 0:
+            raise AssertionError("building %s failed:\n%s" % (src, r.stderr))
+    return out
+
+
 def guest(arch, name):
     return os.path.join(GUESTS, arch, name)
 
@@ -197,6 +209,35 @@ def fast_equals_reference_on_assembly():
                 what = "%s/%s %s" % (arch, name, mode)
                 assert_eq(what + " edges", canonical_edges(fast), canonical_edges(ref))
                 assert_eq(what + " blocks", canonical_blocks(fast), canonical_blocks(ref))
+
+
+def make_system_test(mode):
+    def t():
+        binary = build_system_guest()
+        path = os.path.join(WORK, "system-%s.json" % mode)
+        if os.path.exists(path):
+            os.unlink(path)
+        r = run([os.path.join(QEMU, "qemu-system-aarch64"), "-M", "virt", "-cpu", "max",
+                 "-smp", "2", "-nographic", "-nic", "none", "-semihosting", "-kernel", binary,
+                 "-plugin", ",".join([PLUGIN, "output=" + path, "format=json"] + MODES[mode]),
+                 "-d", "plugin"], timeout=120)
+        assert_eq("exit status", r.returncode, 0)
+        if "semihost ok" not in r.stdout + r.stderr:
+            raise AssertionError("the guest did not run: " + r.stdout + r.stderr)
+        prof = json.load(open(path))
+        assert_eq("mode", prof["meta"]["mode"], "system")
+        assert_eq("vcpus", prof["meta"]["vcpus"], "2")
+        assert_clean(prof)
+        expect = os.path.join(TOP, "tests", "guests", "system", "aarch64-semihost.expect")
+        c = run([sys.executable, CHECK_EXPECT, path, binary, expect, "--nm", NM["aarch64"]])
+        if c.returncode != 0:
+            raise AssertionError(c.stdout + c.stderr)
+    t.__name__ = "system_mode_aarch64_semihosting_%s" % mode
+    return t
+
+
+for _mode in MODES:
+    TESTS.append(make_system_test(_mode))
 
 
 # ---------------------------------------------------------------------------------------------
