@@ -70,7 +70,8 @@ typedef struct {
     GArray *blocks;      /* CflowBlock */
     GArray *block_insns; /* uint32_t insn indices, referenced by CflowBlock.first/n_insns */
     GByteArray *strings; /* NUL-terminated strings; offset 0 is always "" */
-    GHashTable *string_index; /* string -> offset + 1, for interning while building */
+    GHashTable *string_index; /* string -> offset + 1, for interning while building (empty in
+                               * a profile that was read: built on its first intern) */
 } CflowProfile;
 
 #define CFLOW_PROFILE_ERROR (cflow_profile_error_quark())
