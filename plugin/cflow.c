@@ -234,6 +234,11 @@ static void vcpu_syscall(qemu_plugin_id_t id, unsigned int cpu, int64_t num, uin
     }
 }
 
+static void tb_flush(qemu_plugin_id_t id)
+{
+    hotpath_flush();
+}
+
 static void vcpu_resume(qemu_plugin_id_t id, unsigned int cpu)
 {
     hotpath_housekeeping(cpu);
@@ -255,8 +260,11 @@ static void after_fork_in_child(void)
 static void register_callbacks(void)
 {
     qemu_plugin_id_t id = plugin_id;
-    if (opts.mode == MODE_FAST && info_copy.system_emulation) {
-        qemu_plugin_register_vcpu_resume_cb(id, vcpu_resume);
+    if (opts.mode == MODE_FAST) {
+        qemu_plugin_register_flush_cb(id, tb_flush);
+        if (info_copy.system_emulation) {
+            qemu_plugin_register_vcpu_resume_cb(id, vcpu_resume);
+        }
     }
     qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
     qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);

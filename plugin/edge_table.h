@@ -77,8 +77,17 @@ static inline void edge_table_add(EdgeTable *t, uint64_t k1, uint64_t k2, uint64
 /* Returns the count of (k1, k2), 0 if absent. */
 uint64_t edge_table_get(const EdgeTable *t, uint64_t k1, uint64_t k2);
 
-#define EDGE_TABLE_FOREACH(t, s) \
-    for (EdgeSlot *s = (t)->slots; s <= (t)->slots + (t)->mask; s++) \
-        if (s->k1 != 0)
+/*
+ * Visits every used slot. The capacity is read before the array, pairing with the release
+ * stores in edge_table_grow (array first, then mask), so a reader on another thread (an exec
+ * snapshot) never walks past the end of the array it holds; retired arrays stay allocated.
+ */
+#define EDGE_TABLE_FOREACH(t, s)                                                          \
+    for (uint64_t n_##s = __atomic_load_n(&(t)->mask, __ATOMIC_ACQUIRE) + 1, once_##s = 1; \
+         once_##s; once_##s = 0)                                                          \
+        for (EdgeSlot *base_##s = __atomic_load_n(&(t)->slots, __ATOMIC_ACQUIRE),          \
+                      *s = base_##s;                                                      \
+             s < base_##s + n_##s; s++)                                                   \
+            if (s->k1 != 0)
 
 #endif

@@ -85,8 +85,8 @@ static void consider_adaptation(VcpuState *v)
 static void on_unexpected_entry(unsigned int cpu, void *udata)
 {
     const BlockRec *b = udata;
-    Cursor *c = cursor_of(cpu);
     VcpuState *v = vcpus[cpu];
+    Cursor *c = v->cursor;
     uint64_t key;
     if (c->pending) {
         key = c->pending;
@@ -151,10 +151,21 @@ void hotpath_vcpu_init(unsigned int cpu)
     if (cpu + 1 > vcpu_limit) {
         vcpu_limit = cpu + 1;
     }
+    /* Any scoreboard growth for this vCPU happened before this callback. */
+    vcpus[cpu]->cursor = cursor_of(cpu);
     /* A vCPU index can be reused by a new thread: it starts with no predecessor. */
-    Cursor *c = cursor_of(cpu);
+    Cursor *c = vcpus[cpu]->cursor;
     c->last_id = 0;
     c->pending = 0;
+}
+
+void hotpath_flush(void)
+{
+    for (unsigned int i = 0; i < vcpu_limit; i++) {
+        if (vcpus[i]) {
+            vcpus[i]->cursor = cursor_of(i);
+        }
+    }
 }
 
 void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)

@@ -63,6 +63,7 @@ typedef struct {
 } Cursor;
 
 typedef struct {
+    Cursor *cursor;            /* this vCPU's scoreboard element; refreshed on every TB flush */
     EdgeTable edges;
     uint64_t helper_calls;     /* drives adaptation */
     uint64_t next_adapt_check; /* helper_calls value at which to consider it; 0: never */
@@ -77,6 +78,12 @@ uint64_t hotpath_expected_pred(uint64_t start);
 /* Under the registry lock: instrument one translated block (fast mode). */
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b, const uint64_t *ids);
 void hotpath_vcpu_init(unsigned int cpu);
+/*
+ * QEMU's TB flush callback. QEMU reallocates scoreboards (when a vCPU index outgrows them)
+ * only with every vCPU stopped and then flushes all translations, so refreshing the cached
+ * cursor pointers here keeps them valid without an API call in the helper.
+ */
+void hotpath_flush(void);
 void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc);
 /* Outside the hot path, on the vCPU's own thread: refill edge table spares. */
 void hotpath_housekeeping(unsigned int cpu);
