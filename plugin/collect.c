@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "disas.h"
 #include "edge_table.h"
 #include "hotpath.h"
 #include "reference.h"
@@ -106,7 +107,14 @@ static CflowEdgeKind public_kind(int hot_kind, const InsnRec *from, uint64_t to)
     case HOT_HOSTCALL:
         return CFLOW_EDGE_HOSTCALL;
     default:
-        return to == from->addr + from->size ? CFLOW_EDGE_FALLTHROUGH : CFLOW_EDGE_BRANCH;
+        if (to == from->addr + from->size) {
+            return CFLOW_EDGE_FALLTHROUGH;
+        }
+        /* control left an instruction that cannot transfer it: that instruction faulted */
+        if (to != from->addr && !disas_may_transfer(from->addr, from->bytes, from->size)) {
+            return CFLOW_EDGE_EARLY_EXIT;
+        }
+        return CFLOW_EDGE_BRANCH;
     }
 }
 

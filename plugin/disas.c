@@ -6,7 +6,10 @@
 #include <string.h>
 
 static csh handle;
+static csh detail_handle; /* a second handle with operand details, for classification */
 static bool deferred;
+static bool classify;
+static cs_arch arch_in_use;
 
 bool disas_init(const char *target_name, bool system_emulation)
 {
@@ -30,6 +33,11 @@ bool disas_init(const char *target_name, bool system_emulation)
     if (arch == CS_ARCH_X86) {
         cs_option(handle, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
     }
+    arch_in_use = arch;
+    if (cs_open(arch, mode, &detail_handle) == CS_ERR_OK) {
+        cs_option(detail_handle, CS_OPT_DETAIL, CS_OPT_ON);
+        classify = true;
+    }
     return deferred = true;
 }
 
@@ -51,4 +59,159 @@ char *disas_bytes(uint64_t addr, const uint8_t *bytes, uint32_t size)
         g_string_append_printf(s, "%s0x%02x", i ? "," : " ", bytes[i]);
     }
     return g_string_free(s, FALSE);
+}
+
+bool disas_can_classify(void)
+{
+    return classify;
+}
+
+/* Register-only x86 integer instructions that cannot fault (given no memory operand). */
+static bool x86_safe(const cs_insn *insn)
+{
+    switch (insn->id) {
+    case X86_INS_ADD: case X86_INS_ADC: case X86_INS_SUB: case X86_INS_SBB:
+    case X86_INS_AND: case X86_INS_OR: case X86_INS_XOR: case X86_INS_NOT: case X86_INS_NEG:
+    case X86_INS_INC: case X86_INS_DEC: case X86_INS_CMP: case X86_INS_TEST:
+    case X86_INS_MOV: case X86_INS_MOVABS: case X86_INS_MOVZX: case X86_INS_MOVSX:
+    case X86_INS_MOVSXD: case X86_INS_SHL: case X86_INS_SHR: case X86_INS_SAR: case X86_INS_SAL:
+    case X86_INS_ROL: case X86_INS_ROR: case X86_INS_SHLD: case X86_INS_SHRD:
+    case X86_INS_IMUL: case X86_INS_MUL: case X86_INS_BT: case X86_INS_BSF: case X86_INS_BSR:
+    case X86_INS_TZCNT: case X86_INS_LZCNT: case X86_INS_POPCNT: case X86_INS_BSWAP:
+    case X86_INS_XCHG: case X86_INS_CBW: case X86_INS_CWDE: case X86_INS_CDQE: case X86_INS_CWD:
+    case X86_INS_CDQ: case X86_INS_CQO: case X86_INS_ANDN: case X86_INS_SARX: case X86_INS_SHLX:
+    case X86_INS_SHRX: case X86_INS_RORX:
+    case X86_INS_CMOVA: case X86_INS_CMOVAE: case X86_INS_CMOVB: case X86_INS_CMOVBE:
+    case X86_INS_CMOVE: case X86_INS_CMOVG: case X86_INS_CMOVGE: case X86_INS_CMOVL:
+    case X86_INS_CMOVLE: case X86_INS_CMOVNE: case X86_INS_CMOVNO: case X86_INS_CMOVNP:
+    case X86_INS_CMOVNS: case X86_INS_CMOVO: case X86_INS_CMOVP: case X86_INS_CMOVS:
+    case X86_INS_SETAE: case X86_INS_SETA: case X86_INS_SETBE: case X86_INS_SETB:
+    case X86_INS_SETE: case X86_INS_SETGE: case X86_INS_SETG: case X86_INS_SETLE:
+    case X86_INS_SETL: case X86_INS_SETNE: case X86_INS_SETNO: case X86_INS_SETNP:
+    case X86_INS_SETNS: case X86_INS_SETO: case X86_INS_SETP: case X86_INS_SETS:
+    case X86_INS_MOVD: case X86_INS_MOVQ: case X86_INS_PAND: case X86_INS_PANDN:
+    case X86_INS_POR: case X86_INS_PXOR:
+        break;
+    case X86_INS_LEA: /* its memory operand is an address computation, never an access */
+    case X86_INS_NOP: /* multi-byte nops carry a memory operand they never access */
+    case X86_INS_ENDBR64:
+        return true;
+    default:
+        return false;
+    }
+    const cs_x86 *x = &insn->detail->x86;
+    for (int i = 0; i < x->op_count; i++) {
+        if (x->operands[i].type == X86_OP_MEM) {
+            return false;
+        }
+        if (x->operands[i].type == X86_OP_REG) {
+            x86_reg r = x->operands[i].reg;
+            if ((r >= X86_REG_CR0 && r <= X86_REG_CR15) || (r >= X86_REG_DR0 && r <= X86_REG_DR15) ||
+                r == X86_REG_CS || r == X86_REG_DS || r == X86_REG_ES || r == X86_REG_FS ||
+                r == X86_REG_GS || r == X86_REG_SS) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* Register-only aarch64 integer instructions (aarch64 division never traps). */
+static bool arm64_safe(const cs_insn *insn)
+{
+    switch (insn->id) {
+    case ARM64_INS_ADC: case ARM64_INS_ADD: case ARM64_INS_ADR: case ARM64_INS_ADRP:
+    case ARM64_INS_AND: case ARM64_INS_ASR: case ARM64_INS_BFM: case ARM64_INS_BIC:
+    case ARM64_INS_CCMN: case ARM64_INS_CCMP: case ARM64_INS_CLS: case ARM64_INS_CLZ:
+    case ARM64_INS_MOV: case ARM64_INS_CSEL: case ARM64_INS_CSINC: case ARM64_INS_CSINV:
+    case ARM64_INS_CSNEG: case ARM64_INS_EON: case ARM64_INS_EOR: case ARM64_INS_EXTR:
+    case ARM64_INS_LSL: case ARM64_INS_LSR: case ARM64_INS_MADD: case ARM64_INS_MOVK:
+    case ARM64_INS_MOVN: case ARM64_INS_MOVZ: case ARM64_INS_MSUB: case ARM64_INS_MUL:
+    case ARM64_INS_NEG: case ARM64_INS_ORN: case ARM64_INS_ORR: case ARM64_INS_RBIT:
+    case ARM64_INS_REV16: case ARM64_INS_REV32: case ARM64_INS_REV: case ARM64_INS_ROR:
+    case ARM64_INS_SBC: case ARM64_INS_SBFM: case ARM64_INS_SDIV: case ARM64_INS_SMULH:
+    case ARM64_INS_SMULL: case ARM64_INS_SUB: case ARM64_INS_UBFM: case ARM64_INS_UDIV:
+    case ARM64_INS_UMULH: case ARM64_INS_UMULL: case ARM64_INS_MNEG: case ARM64_INS_NOP:
+    case ARM64_INS_NGC: case ARM64_INS_SBFIZ: case ARM64_INS_UBFIZ: case ARM64_INS_SBFX:
+    case ARM64_INS_UBFX: case ARM64_INS_BFI: case ARM64_INS_BFXIL: case ARM64_INS_CMN:
+    case ARM64_INS_MVN: case ARM64_INS_TST: case ARM64_INS_CSET: case ARM64_INS_CINC:
+    case ARM64_INS_CSETM: case ARM64_INS_CINV: case ARM64_INS_CNEG: case ARM64_INS_SXTB:
+    case ARM64_INS_SXTH: case ARM64_INS_SXTW: case ARM64_INS_CMP: case ARM64_INS_UXTB:
+    case ARM64_INS_UXTH: case ARM64_INS_NEGS: case ARM64_INS_NGCS:
+        break;
+    default:
+        return false;
+    }
+    const cs_arm64 *a = &insn->detail->arm64;
+    for (int i = 0; i < a->op_count; i++) {
+        if (a->operands[i].type != ARM64_OP_REG && a->operands[i].type != ARM64_OP_IMM &&
+            a->operands[i].type != ARM64_OP_CIMM) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool disas_may_leave_block(uint64_t addr, const uint8_t *bytes, uint32_t size)
+{
+    cs_insn *insn = NULL;
+    if (!classify || cs_disasm(detail_handle, bytes, size, addr, 1, &insn) != 1) {
+        return true;
+    }
+    bool safe = insn->size == size && insn->detail &&
+                (arch_in_use == CS_ARCH_X86 ? x86_safe(insn) : arm64_safe(insn));
+    cs_free(insn, 1);
+    return !safe;
+}
+
+static bool in_group(const cs_insn *insn, uint8_t group)
+{
+    for (int i = 0; i < insn->detail->groups_count; i++) {
+        if (insn->detail->groups[i] == group) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool disas_may_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size)
+{
+    cs_insn *insn = NULL;
+    if (!classify || cs_disasm(detail_handle, bytes, size, addr, 1, &insn) != 1) {
+        return true;
+    }
+    bool transfers = true;
+    if (insn->size == size && insn->detail) {
+        if (arch_in_use == CS_ARCH_X86) {
+            transfers = in_group(insn, X86_GRP_JUMP) || in_group(insn, X86_GRP_CALL) ||
+                        in_group(insn, X86_GRP_RET) || in_group(insn, X86_GRP_INT) ||
+                        in_group(insn, X86_GRP_IRET) || in_group(insn, X86_GRP_BRANCH_RELATIVE) ||
+                        in_group(insn, X86_GRP_PRIVILEGE);
+            switch (insn->id) {
+            case X86_INS_SYSCALL: case X86_INS_SYSENTER: case X86_INS_SYSRET:
+            case X86_INS_INT: case X86_INS_INT1: case X86_INS_INT3: case X86_INS_INTO:
+            case X86_INS_UD2: case X86_INS_UD0: case X86_INS_HLT:
+            case X86_INS_IRET: case X86_INS_IRETQ:
+                transfers = true;
+                break;
+            default:
+                break;
+            }
+        } else {
+            transfers = in_group(insn, ARM64_GRP_JUMP) || in_group(insn, ARM64_GRP_CALL) ||
+                        in_group(insn, ARM64_GRP_RET) || in_group(insn, ARM64_GRP_INT) ||
+                        in_group(insn, ARM64_GRP_PRIVILEGE) ||
+                        in_group(insn, ARM64_GRP_BRANCH_RELATIVE);
+            switch (insn->id) {
+            case ARM64_INS_SVC: case ARM64_INS_HVC: case ARM64_INS_SMC: case ARM64_INS_BRK:
+            case ARM64_INS_HLT: case ARM64_INS_ERET:
+                transfers = true;
+                break;
+            default:
+                break;
+            }
+        }
+    }
+    cs_free(insn, 1);
+    return transfers;
 }

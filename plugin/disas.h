@@ -21,4 +21,23 @@ bool disas_deferred(void);
 /* Newly allocated text for one instruction; never NULL. */
 char *disas_bytes(uint64_t addr, const uint8_t *bytes, uint32_t size);
 
+/*
+ * Can this instruction leave its block before completing, in the middle of it: fault, trap,
+ * or make QEMU abandon the block? True unless it is decoded and is one of a short list of
+ * register-only integer instructions that cannot (no memory operand, no division that traps,
+ * no segment, control or system register). When in doubt, and always where no classifier is
+ * available (system mode, riscv), true. The hot path relies on "false" being right: it then
+ * skips the instruction's id store (hotpath.h, lean blocks).
+ */
+bool disas_may_leave_block(uint64_t addr, const uint8_t *bytes, uint32_t size);
+bool disas_can_classify(void);
+
+/*
+ * Can this instruction move control anywhere but to the next one (jump, call, return,
+ * software interrupt, system call, trap)? True when unsure. Used at exit: a non-linear
+ * transfer out of an instruction that cannot transfer control is a fault of that
+ * instruction (an early exit), not a branch.
+ */
+bool disas_may_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size);
+
 #endif

@@ -1,6 +1,8 @@
 /* hotpath.c: fast-mode instrumentation, the helper it calls, adaptation (see hotpath.h). */
 #include "hotpath.h"
 
+#include "disas.h"
+
 #include <stddef.h>
 #include <string.h>
 
@@ -20,6 +22,7 @@ static unsigned int adaptations;   /* completed */
 static int adapt_in_flight;        /* a reset was requested and has not completed */
 static void (*reregister_callbacks)(void);
 static GHashTable *dominant;       /* block start -> most frequent predecessor id */
+static GHashTable *hot_starts;     /* starts of blocks entered often enough to go lean */
 static uint64_t translated_blocks; /* translations instrumented so far */
 
 static qemu_plugin_u64 cursor_field(size_t offset)
@@ -41,6 +44,7 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t after, void (*reregister)(void))
     cursors = qemu_plugin_scoreboard_new(sizeof(Cursor));
     chunks = g_ptr_array_new();
     dominant = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    hot_starts = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 }
 
 static inline Cursor *cursor_of(unsigned int cpu)
@@ -131,7 +135,17 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b, const uint64_t *
                                               expected, b);
     qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64,
                                                       slot_entry(ENTRIES_SLOT(b)), 1);
+    /*
+     * Lean blocks (hot ones, once adaptation has found them) skip the id store of middle
+     * instructions that cannot leave the block (disas.h): an early exit can only happen at a
+     * stored one, so it is still attributed exactly. The first instruction is always stored:
+     * it marks "inside this block, not yet complete".
+     */
+    bool lean = disas_can_classify() && g_hash_table_contains(hot_starts, &b->start);
     for (uint32_t i = 0; i < b->n_insns; i++) {
+        if (lean && i > 0 && i + 1 < b->n_insns && !registry_insn_may_leave(ids[i])) {
+            continue;
+        }
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(
             qemu_plugin_tb_get_insn(tb, i), QEMU_PLUGIN_INLINE_STORE_U64,
             cursor_field(offsetof(Cursor, last_id)),
@@ -267,9 +281,13 @@ static void on_reset_done(qemu_plugin_id_t id)
     registry_lock();
     uint64_t *helper_calls = g_new0(uint64_t, registry_block_count());
     hotpath_merge_recorded(&seen, helper_calls);
+    uint64_t hot_min = MAX(adapt_after / 1024, 1);
     for (guint i = 0; i < registry_block_count(); i++) {
         BlockRec *b = registry_block_by_index(i);
         uint64_t entries = hotpath_block_entries(b), helped = helper_calls[i];
+        if (entries >= hot_min && !g_hash_table_contains(hot_starts, &b->start)) {
+            g_hash_table_add(hot_starts, g_memdup2(&b->start, sizeof(b->start)));
+        }
         if (b->expected && entries > helped) {
             edge_table_add(&seen, HOT_KEY(HOT_NORMAL, b->expected), b->start, entries - helped);
         }

@@ -20,6 +20,10 @@
  * retranslates with those as E(B). Old and new translations are separate BlockRecs, each with
  * its own E(B), so the arithmetic above stays exact across the change.
  *
+ * Lean blocks: at a re-plan, blocks entered at least adapt_after/1024 times are marked hot;
+ * retranslated, they skip the id store on middle instructions that cannot leave a block early
+ * (register-only integer instructions, disas.h), which is most of the inline cost.
+ *
  * The helper takes no lock, allocates nothing (edge_table.h), does no I/O.
  */
 #ifndef CFLOW_HOTPATH_H

@@ -87,6 +87,7 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn)
     r->bytes = g_memdup2(buf, size);
     r->disas = disas_deferred() ? NULL : qemu_plugin_insn_disas(insn); /* see disas.h */
     r->symbol = qemu_plugin_insn_symbol(insn);
+    r->may_leave = -1;
     /* generations are keyed by address; the key lives in the first InsnRec at that address */
     gpointer gen;
     if (g_hash_table_lookup_extended(generations, &r->addr, NULL, &gen)) {
@@ -149,6 +150,15 @@ const char *registry_insn_disas(uint64_t id)
         r->disas = disas_bytes(r->addr, r->bytes, r->size);
     }
     return r->disas;
+}
+
+bool registry_insn_may_leave(uint64_t id)
+{
+    InsnRec *r = g_ptr_array_index(insns, id);
+    if (r->may_leave < 0) {
+        r->may_leave = disas_may_leave_block(r->addr, r->bytes, r->size);
+    }
+    return r->may_leave;
 }
 
 const InsnRec *registry_insn_by_id(uint64_t id)

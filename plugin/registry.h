@@ -24,6 +24,7 @@ typedef struct {
     char *disas;        /* NULL until needed when disassembly is deferred (disas.h) */
     const char *symbol; /* QEMU's static string, or NULL */
     uint8_t *bytes;
+    int8_t may_leave;   /* disas_may_leave_block(), -1 until asked */
 } InsnRec;
 
 typedef struct {
@@ -56,6 +57,8 @@ uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id);
 uint64_t registry_fallthrough_owner_of(uint64_t end); /* 0 if none */
 
 const InsnRec *registry_insn_by_id(uint64_t id);
+/* Under the lock: can the instruction leave its block mid-way (disas.h)? Cached. */
+bool registry_insn_may_leave(uint64_t id);
 /* Under the lock: the instruction's disassembly, made now if it was deferred. */
 const char *registry_insn_disas(uint64_t id);
 uint64_t registry_insn_count(void);    /* ids run from 1 to this */

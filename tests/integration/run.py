@@ -136,7 +136,7 @@ def build_guests():
     if r.returncode != 0:
         raise SystemExit("building the assembly guests failed:\n" + r.stderr)
     cdir = os.path.join(TOP, "tests", "guests", "c")
-    for name in ("threads", "lifecycle", "jit"):
+    for name in ("threads", "lifecycle", "jit", "faults"):
         out = os.path.join(GUESTS, "c", name)
         src = os.path.join(cdir, name + ".c")
         os.makedirs(os.path.dirname(out), exist_ok=True)
@@ -386,6 +386,28 @@ def make_death_test(what, want_status):
 TESTS.append(make_death_test("crash", -signal.SIGSEGV))
 TESTS.append(make_death_test("abort", -signal.SIGABRT))
 TESTS.append(make_death_test("exit3", 3))
+
+
+@test
+def faults_in_hot_lean_blocks_are_exact():
+    """Hot blocks skip stores on instructions that cannot fault: faults must stay exact."""
+    binary = guest("c", "faults")
+    s = symbols(binary)
+    ref, r = profile_json("x86_64", [binary], MODES["reference"])
+    assert_eq("exit status", r.returncode, 0)
+    want = {"fault_load": ("early-exit", 3000), "fault_store": ("early-exit", 3000),
+            "fault_div": ("exception", 3000), "fault_rep": ("early-exit", 3000)}
+    for mode in ("fast", "adaptive"):
+        prof, r = profile_json("x86_64", [binary], MODES[mode])
+        assert_eq("exit status", r.returncode, 0)
+        assert_clean(prof)
+        for label, (kind, n) in want.items():
+            got = sum(e["count"] for e in prof["edges"]
+                      if int(e["from"], 16) == s[label] and e["kind"] == kind)
+            assert_eq("%s %s %s" % (mode, label, kind), got, n)
+        assert_eq(mode + " edges", canonical_edges(prof), canonical_edges(ref))
+    if int(prof["meta"]["adaptations"]) < 1:
+        raise AssertionError("the adaptive run never re-planned")
 
 
 @test
