@@ -55,10 +55,9 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     uint64_t end = qemu_plugin_insn_vaddr(last) + qemu_plugin_insn_size(last);
     uint64_t start = qemu_plugin_tb_vaddr(tb);
     uint64_t expected = opts.mode == MODE_FAST ? hotpath_expected_pred(start) : 0;
-    gboolean is_new;
-    BlockRec *b = registry_block(start, end, expected, ids, (uint32_t)n, &is_new);
+    BlockRec *b = registry_block(start, end, expected, ids, (uint32_t)n);
     if (opts.mode == MODE_FAST) {
-        hotpath_instrument(tb, b, ids);
+        hotpath_instrument(tb, b);
     } else {
         reference_instrument(tb, b);
     }

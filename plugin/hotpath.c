@@ -118,7 +118,7 @@ uint64_t hotpath_expected_pred(uint64_t start)
     return registry_fallthrough_owner_of(start);
 }
 
-void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b, const uint64_t *ids)
+void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
 {
     while (chunks->len * SLOTS_PER_CHUNK <= ENTRIES_SLOT(b)) {
         g_ptr_array_add(chunks, qemu_plugin_scoreboard_new(SLOTS_PER_CHUNK * sizeof(uint64_t)));
@@ -143,13 +143,13 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b, const uint64_t *
      */
     bool lean = disas_can_classify() && g_hash_table_contains(hot_starts, &b->start);
     for (uint32_t i = 0; i < b->n_insns; i++) {
-        if (lean && i > 0 && i + 1 < b->n_insns && !registry_insn_may_leave(ids[i])) {
+        if (lean && i > 0 && i + 1 < b->n_insns && !registry_insn_may_leave(b->ids[i])) {
             continue;
         }
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(
             qemu_plugin_tb_get_insn(tb, i), QEMU_PLUGIN_INLINE_STORE_U64,
             cursor_field(offsetof(Cursor, last_id)),
-            i + 1 == b->n_insns ? ids[i] | LAST_FLAG : ids[i]);
+            i + 1 == b->n_insns ? b->ids[i] | LAST_FLAG : b->ids[i]);
     }
 }
 

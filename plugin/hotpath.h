@@ -80,7 +80,7 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t adapt_after, void (*reregister)(
 /* Under the registry lock: the predecessor to expect for a block starting at `start`. */
 uint64_t hotpath_expected_pred(uint64_t start);
 /* Under the registry lock: instrument one translated block (fast mode). */
-void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b, const uint64_t *ids);
+void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b);
 void hotpath_vcpu_init(unsigned int cpu);
 /*
  * QEMU's TB flush callback. QEMU reallocates scoreboards (when a vCPU index outgrows them)

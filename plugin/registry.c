@@ -103,7 +103,7 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn)
 }
 
 BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const uint64_t *ids,
-                         uint32_t n, gboolean *is_new)
+                         uint32_t n)
 {
     BlockRec *b = g_malloc0(sizeof(BlockRec) + n * sizeof(uint64_t));
     b->start = start;
@@ -115,13 +115,11 @@ BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const 
     BlockRec *old = g_hash_table_lookup(block_index, b);
     if (old) {
         g_free(b);
-        *is_new = FALSE;
         return old;
     }
     b->slot = blocks->len;
     g_ptr_array_add(blocks, b);
     g_hash_table_add(block_index, b);
-    *is_new = TRUE;
     return b;
 }
 

@@ -45,10 +45,10 @@ void registry_unlock(void);
 uint64_t registry_insn(const struct qemu_plugin_insn *insn);
 /*
  * Under the lock: intern a block made of `ids`, instrumented to expect entries from
- * instruction `expected`; *is_new says whether it was new.
+ * instruction `expected` (an existing record when the same block was seen before).
  */
 BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const uint64_t *ids,
-                         uint32_t n, gboolean *is_new);
+                         uint32_t n);
 /*
  * Under the lock: the instruction that owns the linear path into `end`: the first instruction
  * seen that ends a block at `end`. Records `id` as owner when there is none yet.
