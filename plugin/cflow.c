@@ -46,7 +46,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     if (n == 0) {
         return;
     }
-    uint64_t *ids = g_newa(uint64_t, n);
+    uint64_t *ids = g_new(uint64_t, n);
     registry_lock();
     for (size_t i = 0; i < n; i++) {
         ids[i] = registry_insn(qemu_plugin_tb_get_insn(tb, i));
@@ -62,6 +62,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         reference_instrument(tb, b);
     }
     registry_unlock();
+    g_free(ids);
 }
 
 static void discon(qemu_plugin_id_t id, unsigned int cpu, enum qemu_plugin_discon_type type,

@@ -136,6 +136,8 @@ CflowProfile *collect_profile(CflowMode mode)
         cflow_profile_set_meta(p, "hotpath_allocations", h);
         g_autofree char *a = g_strdup_printf("%u", hotpath_adaptations());
         cflow_profile_set_meta(p, "adaptations", a);
+        g_autofree char *l = g_strdup_printf("%" PRIu64, hotpath_skipped_stores());
+        cflow_profile_set_meta(p, "lean_stores_skipped", l);
         add_expected_entries(&merged, p);
     } else {
         reference_foreach_edge(add_reference_edge, &merged);

@@ -9,6 +9,7 @@ static csh handle;
 static csh detail_handle; /* a second handle with operand details, for classification */
 static bool deferred;
 static bool classify;
+static bool riscv64; /* classified by encoding: capstone 4 has no RISC-V */
 static cs_arch arch_in_use;
 
 bool disas_init(const char *target_name, bool system_emulation)
@@ -17,6 +18,10 @@ bool disas_init(const char *target_name, bool system_emulation)
     cs_mode mode = CS_MODE_LITTLE_ENDIAN;
     if (system_emulation) {
         return deferred = false;
+    }
+    if (strcmp(target_name, "riscv64") == 0) {
+        riscv64 = classify = true;
+        return deferred = false; /* QEMU's own riscv disassembler is cheap: keep it */
     }
     if (strcmp(target_name, "x86_64") == 0) {
         arch = CS_ARCH_X86;
@@ -152,9 +157,75 @@ static bool arm64_safe(const cs_insn *insn)
     return true;
 }
 
+/*
+ * RISC-V (RV64GC) by encoding. Safe: integer register/immediate arithmetic (RISC-V division
+ * never traps), LUI, AUIPC and their compressed forms. Everything else may leave: loads,
+ * stores, AMOs, fences, SYSTEM (CSRs trap), floating point and vector (trap when disabled),
+ * jumps and branches.
+ */
+static bool riscv_safe(const uint8_t *b, uint32_t size)
+{
+    if (size == 4 && (b[0] & 3) == 3) {
+        switch (b[0] & 0x7f) {
+        case 0x13: /* OP-IMM */
+        case 0x1b: /* OP-IMM-32 */
+        case 0x33: /* OP (including M) */
+        case 0x3b: /* OP-32 */
+        case 0x37: /* LUI */
+        case 0x17: /* AUIPC */
+            return true;
+        default:
+            return false;
+        }
+    }
+    if (size != 2 || (b[0] & 3) == 3) {
+        return false;
+    }
+    uint16_t c = (uint16_t)(b[0] | b[1] << 8);
+    unsigned quadrant = c & 3, funct3 = c >> 13;
+    unsigned rs1 = (c >> 7) & 31, rs2 = (c >> 2) & 31, bit12 = (c >> 12) & 1;
+    switch (quadrant) {
+    case 0:
+        return funct3 == 0 && c != 0; /* c.addi4spn; all zeros is illegal */
+    case 1:
+        return funct3 <= 4; /* c.addi/nop, c.addiw (RV64), c.li, c.addi16sp/lui, ALU */
+    default:
+        if (funct3 == 0) {
+            return true; /* c.slli */
+        }
+        if (funct3 == 4) {
+            return rs2 != 0 && (bit12 == 0 || rs1 != 0); /* c.mv, c.add */
+        }
+        return false;
+    }
+}
+
+static bool riscv_transfers(const uint8_t *b, uint32_t size)
+{
+    if (size == 4 && (b[0] & 3) == 3) {
+        unsigned op = b[0] & 0x7f;
+        return op == 0x63 || op == 0x6f || op == 0x67 || op == 0x73; /* branch, jal, jalr, system */
+    }
+    if (size != 2) {
+        return true;
+    }
+    uint16_t c = (uint16_t)(b[0] | b[1] << 8);
+    unsigned quadrant = c & 3, funct3 = c >> 13, rs2 = (c >> 2) & 31;
+    if (quadrant == 1) {
+        return funct3 >= 5; /* c.j, c.beqz, c.bnez */
+    }
+    if (quadrant == 2 && funct3 == 4) {
+        return rs2 == 0; /* c.jr, c.jalr, c.ebreak */
+    }
+    return quadrant == 3;
+}
+
 bool disas_may_leave_block(uint64_t addr, const uint8_t *bytes, uint32_t size)
 {
     cs_insn *insn = NULL;
+    if (riscv64) {
+        return !riscv_safe(bytes, size);
+    }
     if (!classify || cs_disasm(detail_handle, bytes, size, addr, 1, &insn) != 1) {
         return true;
     }
@@ -177,6 +248,9 @@ static bool in_group(const cs_insn *insn, uint8_t group)
 bool disas_may_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size)
 {
     cs_insn *insn = NULL;
+    if (riscv64) {
+        return riscv_transfers(bytes, size);
+    }
     if (!classify || cs_disasm(detail_handle, bytes, size, addr, 1, &insn) != 1) {
         return true;
     }

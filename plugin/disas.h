@@ -25,8 +25,8 @@ char *disas_bytes(uint64_t addr, const uint8_t *bytes, uint32_t size);
  * Can this instruction leave its block before completing, in the middle of it: fault, trap,
  * or make QEMU abandon the block? True unless it is decoded and is one of a short list of
  * register-only integer instructions that cannot (no memory operand, no division that traps,
- * no segment, control or system register). When in doubt, and always where no classifier is
- * available (system mode, riscv), true. The hot path relies on "false" being right: it then
+ * no segment, control or system register; on riscv64, decided by encoding). When in doubt,
+ * and always where no classifier is available (system mode, other architectures), true. The hot path relies on "false" being right: it then
  * skips the instruction's id store (hotpath.h, lean blocks).
  */
 bool disas_may_leave_block(uint64_t addr, const uint8_t *bytes, uint32_t size);

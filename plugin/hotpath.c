@@ -24,6 +24,7 @@ static void (*reregister_callbacks)(void);
 static GHashTable *dominant;       /* block start -> most frequent predecessor id */
 static GHashTable *hot_starts;     /* starts of blocks entered often enough to go lean */
 static uint64_t translated_blocks; /* translations instrumented so far */
+static uint64_t skipped_stores;    /* id stores left out of lean blocks (translation time) */
 
 static qemu_plugin_u64 cursor_field(size_t offset)
 {
@@ -144,6 +145,7 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
     bool lean = disas_can_classify() && g_hash_table_contains(hot_starts, &b->start);
     for (uint32_t i = 0; i < b->n_insns; i++) {
         if (lean && i > 0 && i + 1 < b->n_insns && !registry_insn_may_leave(b->ids[i])) {
+            skipped_stores++;
             continue;
         }
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(
@@ -155,7 +157,9 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
 
 void hotpath_vcpu_init(unsigned int cpu)
 {
-    g_assert(cpu < CFLOW_MAX_VCPUS);
+    if (cpu >= CFLOW_MAX_VCPUS) {
+        g_error("cflow: vCPU index %u: at most %d vCPUs are supported", cpu, CFLOW_MAX_VCPUS);
+    }
     if (!vcpus[cpu]) {
         VcpuState *v = g_new0(VcpuState, 1);
         edge_table_init(&v->edges, 1u << 14);
@@ -242,6 +246,11 @@ static uint64_t slot_sum(uint32_t slot)
 uint64_t hotpath_block_entries(const BlockRec *b)
 {
     return slot_sum(ENTRIES_SLOT(b));
+}
+
+uint64_t hotpath_skipped_stores(void)
+{
+    return skipped_stores;
 }
 
 unsigned int hotpath_adaptations(void)

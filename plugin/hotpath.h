@@ -98,6 +98,7 @@ VcpuState *hotpath_vcpu(unsigned int cpu); /* NULL if never initialised */
 unsigned int hotpath_vcpu_limit(void);      /* highest initialised index + 1 */
 uint64_t hotpath_block_entries(const BlockRec *b);      /* summed over vCPUs */
 unsigned int hotpath_adaptations(void);
+uint64_t hotpath_skipped_stores(void); /* translation-time count, under the registry lock */
 
 /*
  * Under the registry lock: merges every vCPU's recorded entries into `into`, keyed by

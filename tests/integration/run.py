@@ -180,6 +180,8 @@ def make_exact_test(arch, name, mode):
         prof, r = profile_json(arch, [binary], MODES[mode])
         if mode == "adaptive" and int(prof["meta"].get("adaptations", 0)) < 1:
             raise AssertionError("no adaptation happened: %s" % prof["meta"].get("adaptations"))
+        if mode == "adaptive" and int(prof["meta"]["lean_stores_skipped"]) == 0:
+            raise AssertionError("no lean block: the store-skipping path went untested")
         assert_eq("exit status", r.returncode, 0)
         assert_clean(prof)
         path = os.path.join(WORK, "%s-%s-%s.json" % (arch, name, mode))
