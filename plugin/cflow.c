@@ -244,11 +244,29 @@ static void vcpu_resume(qemu_plugin_id_t id, unsigned int cpu)
     hotpath_housekeeping(cpu);
 }
 
+/*
+ * fork: hold the plugin's locks across it, so the child never inherits one taken by a thread
+ * that does not exist there (QEMU already holds its mmap lock here, which translation, the
+ * registry's main user, also holds first: the order is the same).
+ */
+static void before_fork(void)
+{
+    g_mutex_lock(&output_lock);
+    registry_lock();
+}
+
+static void after_fork_in_parent(void)
+{
+    registry_unlock();
+    g_mutex_unlock(&output_lock);
+}
+
 /* A forked child profiles only what it runs itself: it starts from zero counts. */
 static void after_fork_in_child(void)
 {
+    registry_unlock();
+    g_mutex_unlock(&output_lock);
     parent_pid = (long)getppid();
-    g_mutex_init(&output_lock);
     if (opts.mode == MODE_FAST) {
         hotpath_reset_counts();
     } else {
@@ -303,7 +321,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     } else {
         reference_init();
     }
-    pthread_atfork(NULL, NULL, after_fork_in_child);
+    pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
     register_callbacks();
     return 0;
 }
