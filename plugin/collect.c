@@ -2,7 +2,6 @@
 #include "collect.h"
 
 #include <inttypes.h>
-#include <string.h>
 
 #include "disas.h"
 #include "edge_table.h"
@@ -53,24 +52,6 @@ static void add_expected_entries(EdgeTable *merged, CflowProfile *p)
 static uint64_t block_count(CflowMode mode, const BlockRec *b)
 {
     return mode == MODE_FAST ? hotpath_block_entries(b) : reference_block_count(b);
-}
-
-/* Blocks with the same instructions are one block of the profile, whatever they expected. */
-static guint content_hash(gconstpointer p)
-{
-    const BlockRec *b = p;
-    guint64 h = b->start * 0x9e3779b97f4a7c15ull ^ b->n_insns;
-    for (uint32_t i = 0; i < b->n_insns; i++) {
-        h = (h ^ b->ids[i]) * 0x100000001b3ull;
-    }
-    return (guint)(h ^ (h >> 32));
-}
-
-static gboolean content_equal(gconstpointer a, gconstpointer b)
-{
-    const BlockRec *x = a, *y = b;
-    return x->start == y->start && x->n_insns == y->n_insns &&
-           memcmp(x->ids, y->ids, x->n_insns * sizeof(uint64_t)) == 0;
 }
 
 static int cmp_id_by_addr(gconstpointer a, gconstpointer b)
@@ -195,7 +176,9 @@ CflowProfile *collect_profile(CflowMode mode)
                                s->count);
     }
     g_array_sort(p->edges, cmp_edge); /* stable output: by source address, then destination */
-    GHashTable *by_content = g_hash_table_new(content_hash, content_equal); /* -> index + 1 */
+    /* Blocks with the same instructions are one block of the profile, whatever they expected. */
+    GHashTable *by_content = g_hash_table_new(registry_block_content_hash,
+                                              registry_block_content_equal); /* -> index + 1 */
     for (guint i = 0; i < registry_block_count(); i++) {
         uint64_t n = g_array_index(counts, uint64_t, i);
         if (!n) {

@@ -29,21 +29,34 @@ static gboolean insn_equal(gconstpointer a, gconstpointer b)
     return x->addr == y->addr && x->size == y->size && memcmp(x->bytes, y->bytes, x->size) == 0;
 }
 
-static guint block_hash(gconstpointer p)
+guint registry_block_content_hash(gconstpointer p)
 {
     const BlockRec *b = p;
-    guint64 h = b->start * 0x9e3779b97f4a7c15ull ^ b->n_insns ^ (b->expected << 20);
+    guint64 h = b->start * 0x9e3779b97f4a7c15ull ^ b->n_insns;
     for (uint32_t i = 0; i < b->n_insns; i++) {
         h = (h ^ b->ids[i]) * 0x100000001b3ull;
     }
     return (guint)(h ^ (h >> 32));
 }
 
+gboolean registry_block_content_equal(gconstpointer a, gconstpointer b)
+{
+    const BlockRec *x = a, *y = b;
+    return x->start == y->start && x->n_insns == y->n_insns &&
+           memcmp(x->ids, y->ids, x->n_insns * sizeof(uint64_t)) == 0;
+}
+
+/* A block record is its content plus the predecessor it was instrumented to expect. */
+static guint block_hash(gconstpointer p)
+{
+    const BlockRec *b = p;
+    return registry_block_content_hash(b) ^ (guint)(b->expected * 0x9e3779b1u);
+}
+
 static gboolean block_equal(gconstpointer a, gconstpointer b)
 {
     const BlockRec *x = a, *y = b;
-    return x->start == y->start && x->n_insns == y->n_insns && x->expected == y->expected &&
-           memcmp(x->ids, y->ids, x->n_insns * sizeof(uint64_t)) == 0;
+    return x->expected == y->expected && registry_block_content_equal(x, y);
 }
 
 void registry_init(void)

@@ -57,6 +57,9 @@ uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id);
 uint64_t registry_fallthrough_owner_of(uint64_t end); /* 0 if none */
 
 const InsnRec *registry_insn_by_id(uint64_t id);
+/* Hash and equality of a block's content (start and instructions), whatever it expected. */
+guint registry_block_content_hash(gconstpointer block);
+gboolean registry_block_content_equal(gconstpointer a, gconstpointer b);
 /* Under the lock: can the instruction leave its block mid-way (disas.h)? Cached. */
 bool registry_insn_may_leave(uint64_t id);
 /* Under the lock: the instruction's disassembly, made now if it was deferred. */
