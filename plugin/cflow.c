@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -90,11 +91,15 @@ static char *guest_cmdline(void)
     guint start = 0;
     const char *binary = info_copy.system_emulation ? NULL : qemu_plugin_path_to_binary();
     if (binary) {
+        /* QEMU may report the resolved path (/bin/sh -> /usr/bin/dash): compare real paths */
+        g_autofree char *real = realpath(binary, NULL);
         g_autofree char *base = g_path_get_basename(binary);
         for (guint i = 1; i < args->len; i++) {
             const char *a = g_ptr_array_index(args, i);
             g_autofree char *abase = g_path_get_basename(a);
-            if (strcmp(a, binary) == 0 || strcmp(abase, base) == 0) {
+            g_autofree char *areal = realpath(a, NULL);
+            if (strcmp(a, binary) == 0 || strcmp(abase, base) == 0 ||
+                (real && areal && strcmp(real, areal) == 0)) {
                 start = i;
                 break;
             }

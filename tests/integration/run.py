@@ -363,6 +363,14 @@ def fork_child_has_only_its_own_counts():
 
 
 @test
+def guest_command_line_through_a_symlink():
+    """/bin/sh is a link to dash: the meta's command line is still the guest's own."""
+    prof, r = profile_json("x86_64", ["/bin/sh", "-c", "exit 0"])
+    assert_eq("exit status", r.returncode, 0)
+    assert_eq("cmdline", prof["meta"]["cmdline"], "/bin/sh -c exit 0")
+
+
+@test
 def exec_writes_the_profile_first():
     binary = guest("c", "lifecycle")
     s = symbols(binary)
@@ -473,6 +481,7 @@ def binary_profile_round_trips_through_the_tool():
         if key not in from_binary["meta"]:
             raise AssertionError("meta lacks " + key)
     assert_eq("arch", from_binary["meta"]["arch"], "x86_64")
+    assert_eq("guest command line", from_binary["meta"]["cmdline"], binary)
     assert_eq("mode", from_binary["meta"]["mode"], "user")
     # every edge source has an instruction record with disassembly
     addrs = {i["addr"] for i in from_binary["insns"] if i["disas"]}
