@@ -201,6 +201,13 @@ for _arch in ARCHES:
 
 
 @test
+def expectation_checker_self_test():
+    """The checker that judges the exact-count tests must itself reject wrong profiles."""
+    c = run([sys.executable, CHECK_EXPECT, "--self-test"])
+    assert_eq("check_expect.py --self-test", c.returncode, 0)
+
+
+@test
 def fast_equals_reference_on_assembly():
     """Every edge and block count identical between the fast path and the oracle."""
     for arch in ARCHES:
