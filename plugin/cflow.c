@@ -156,6 +156,10 @@ static void set_meta_u64(CflowProfile *p, const char *key, uint64_t v)
 
 static void write_outputs(const char *reason)
 {
+    bool report = opts.report && strcmp(reason, "exit") == 0;
+    if (!opts.output && !report) {
+        return; /* nothing asked for: skip merging altogether */
+    }
     g_mutex_lock(&output_lock);
     g_autoptr(CflowProfile) p = collect_profile(opts.mode);
     cflow_profile_set_meta(p, "tool", "cflow " CFLOW_VERSION);
@@ -198,7 +202,7 @@ static void write_outputs(const char *reason)
             qemu_plugin_outs(msg);
         }
     }
-    if (opts.report && strcmp(reason, "exit") == 0) {
+    if (report) {
         GString *r = cflow_report(p, opts.sort, opts.topn);
         qemu_plugin_outs(r->str);
         g_string_free(r, TRUE);
