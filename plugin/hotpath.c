@@ -9,7 +9,7 @@
 /* Per-block counters come in scoreboards of this many u64 slots, created as blocks appear. */
 #define SLOTS_PER_CHUNK 8192
 #define ENTRIES_SLOT(b) ((b)->slot) /* inline: every entry of the block */
-#define MAX_ADAPTATIONS 6
+#define MAX_ADAPTATIONS 12
 
 static qemu_plugin_id_t plugin_id;
 static struct qemu_plugin_scoreboard *cursors;
@@ -25,6 +25,7 @@ static GHashTable *dominant;       /* block start -> most frequent predecessor i
 static GHashTable *hot_starts;     /* starts of blocks entered often enough to go lean */
 static uint64_t translated_blocks; /* translations instrumented so far */
 static uint64_t skipped_stores;    /* id stores left out of lean blocks (translation time) */
+static EdgeTable previous_seen;    /* cumulative counts at the previous re-plan */
 
 static qemu_plugin_u64 cursor_field(size_t offset)
 {
@@ -46,6 +47,7 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t after, void (*reregister)(void))
     chunks = g_ptr_array_new();
     dominant = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     hot_starts = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    edge_table_init(&previous_seen, 2);
 }
 
 static inline Cursor *cursor_of(unsigned int cpu)
@@ -82,7 +84,7 @@ static void consider_adaptation(VcpuState *v)
         v->next_adapt_check = v->helper_calls * 2;
         return;
     }
-    v->next_adapt_check = v->helper_calls * 4;
+    v->next_adapt_check = v->helper_calls * 2;
     request_adaptation();
 }
 
@@ -303,20 +305,29 @@ static void on_reset_done(qemu_plugin_id_t id)
     }
     g_free(helper_calls);
     registry_unlock();
+    /*
+     * Choose by what happened since the previous re-plan, not since the start: programs
+     * change phase (bzip2 sorts, then codes), and the recent phase is the one that goes on.
+     * A block not entered since keeps the predecessor it had.
+     */
     GHashTable *best = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     EDGE_TABLE_FOREACH(&seen, s) {
         if ((s->k1 >> HOT_KIND_SHIFT) != HOT_NORMAL) {
             continue;
         }
+        uint64_t recent = s->count - edge_table_get(&previous_seen, s->k1, s->k2);
+        if (recent == 0) {
+            continue;
+        }
         uint64_t *cur = g_hash_table_lookup(best, &s->k2);
         if (!cur) {
-            cur = g_new0(uint64_t, 3); /* start, best id, best count */
+            cur = g_new0(uint64_t, 3); /* start, best id, best recent count */
             cur[0] = s->k2;
             g_hash_table_insert(best, &cur[0], cur);
         }
-        if (s->count > cur[2]) {
+        if (recent > cur[2]) {
             cur[1] = s->k1 & HOT_ID_MASK;
-            cur[2] = s->count;
+            cur[2] = recent;
         }
     }
     registry_lock();
@@ -330,7 +341,8 @@ static void on_reset_done(qemu_plugin_id_t id)
     }
     registry_unlock();
     g_hash_table_destroy(best);
-    edge_table_destroy(&seen);
+    edge_table_destroy(&previous_seen);
+    previous_seen = seen; /* the baseline for the next re-plan's "recent" counts */
     adaptations++;
     reregister_callbacks();
     __atomic_store_n(&adapt_in_flight, 0, __ATOMIC_RELEASE);

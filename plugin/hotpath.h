@@ -13,9 +13,9 @@
  *     entries from E(B) = entries - helper calls          (exact, by construction)
  * so the cheap, inline-only path covers the common case and still every edge is counted.
  *
- * Adaptation: after `adapt_after` helper calls on a vCPU (and again at 4x that, up to six
- * times, each time only once the helper calls far outnumber the translated blocks), the plugin
- * asks QEMU to reset its instrumentation (qemu_plugin_reset: all vCPUs stopped, all
+ * Adaptation: after `adapt_after` helper calls on a vCPU (and again each time they double, up
+ * to twelve times, each time only once the helper calls far outnumber the translated blocks),
+ * the plugin asks QEMU to reset its instrumentation (qemu_plugin_reset: all vCPUs stopped, all
  * translations flushed), computes every block's most frequent predecessor so far, and
  * retranslates with those as E(B). Old and new translations are separate BlockRecs, each with
  * its own E(B), so the arithmetic above stays exact across the change.
