@@ -91,31 +91,42 @@ def main():
         if only and not any(o in wname for o in only):
             continue
         times = {c: [] for c in configs}
+        rss = {c: [] for c in configs}
         for _ in range(args.rounds):
             for cname, cargs in configs.items():
                 t0 = time.monotonic()
-                r = subprocess.run([QEMU_X86] + cargs + wargv, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE)
+                proc = subprocess.Popen([QEMU_X86] + cargs + wargv, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+                _, status, usage = os.wait4(proc.pid, 0)
                 dt = time.monotonic() - t0
-                if r.returncode != 0:
-                    sys.exit("%s under %s failed: %s" % (wname, cname, r.stderr[-500:]))
+                if os.waitstatus_to_exitcode(status) != 0:
+                    sys.exit("%s under %s failed with status %d" % (wname, cname, status))
                 times[cname].append(dt)
-        results[wname] = times
+                rss[cname].append(usage.ru_maxrss / 1024.0)  # MiB
+        results[wname] = {"seconds": times, "max_rss_mib": rss}
         base = statistics.median(times["bare"])
         print("%-30s" % wname + "".join(
-            "  %s %.2fs (%.2fx)" % (c, statistics.median(t), statistics.median(t) / base)
+            "  %s %.2fs (%.2fx, %.0f MiB)" % (c, statistics.median(t), statistics.median(t) / base,
+                                             statistics.median(rss[c]))
             for c, t in times.items()), flush=True)
 
     # the table for the README
     names = list(configs)
     print("\n| workload | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")
-    for wname, times in results.items():
+    for wname, r in results.items():
+        times = r["seconds"]
         base = statistics.median(times["bare"])
         cells = ["%.2f s" % base] + ["%.2fx" % (statistics.median(times[c]) / base)
                                       for c in names[1:]]
         print("| %s | %s |" % (wname, " | ".join(cells)))
-    print("\n(median of %d interleaved rounds; ratios to bare QEMU from the same rounds; "
+    print("\nPeak memory (max RSS, MiB):\n")
+    print("| workload | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    for wname, r in results.items():
+        print("| %s | %s |" % (wname, " | ".join(
+            "%.0f" % statistics.median(r["max_rss_mib"][c]) for c in names)))
+    print("\n(median of %d interleaved rounds; time ratios to bare QEMU from the same rounds; "
           "%d cores)" % (args.rounds, os.cpu_count()))
     if args.json:
         with open(args.json, "w") as f:
