@@ -80,12 +80,10 @@ static void consider_adaptation(VcpuState *v)
         v->next_adapt_check = 0;
         return;
     }
-    if (v->helper_calls < blocks * (adapt_after / 4096)) {
-        v->next_adapt_check = v->helper_calls * 2;
-        return;
-    }
     v->next_adapt_check = v->helper_calls * 2;
-    request_adaptation();
+    if (v->helper_calls >= blocks * (adapt_after / 4096)) {
+        request_adaptation();
+    }
 }
 
 /* The helper: block b was entered and the last instruction started was not b->expected. */
