@@ -163,7 +163,12 @@ static void write_outputs(const char *reason)
     g_mutex_lock(&output_lock);
     g_autoptr(CflowProfile) p = collect_profile(opts.mode);
     cflow_profile_set_meta(p, "tool", "cflow " CFLOW_VERSION);
+    /* QEMU exports no version to plugins: this is the QEMU the plugin was built against */
     cflow_profile_set_meta(p, "qemu_version", CFLOW_QEMU_VERSION);
+    g_autofree char *qemu_binary = realpath("/proc/self/exe", NULL);
+    if (qemu_binary) {
+        cflow_profile_set_meta(p, "qemu_binary", qemu_binary);
+    }
     set_meta_u64(p, "plugin_api", (uint64_t)info_copy.version.cur);
     cflow_profile_set_meta(p, "arch", target_name);
     cflow_profile_set_meta(p, "mode", info_copy.system_emulation ? "system" : "user");
