@@ -110,11 +110,24 @@ static void on_unexpected_entry(unsigned int cpu, void *udata)
     }
 }
 
+/*
+ * The first guess, before any re-plan: the instruction that is about to enter the block. A
+ * block is translated right when a vCPU is about to run it, so that vCPU's cursor names the
+ * predecessor of the very first entry: the branch to a branch target, the return to a return
+ * site. With one vCPU we know whose cursor that is; otherwise, and when that instruction did
+ * not complete its block, fall back to the instruction that falls through into the block.
+ */
 uint64_t hotpath_expected_pred(uint64_t start)
 {
     gpointer id;
     if (g_hash_table_lookup_extended(dominant, &start, NULL, &id)) {
         return GPOINTER_TO_SIZE(id);
+    }
+    if (vcpu_limit == 1 && vcpus[0] && qemu_plugin_num_vcpus() == 1) {
+        uint64_t last = vcpus[0]->cursor->last_id;
+        if (last & LAST_FLAG) {
+            return last & ~LAST_FLAG;
+        }
     }
     return registry_fallthrough_owner_of(start);
 }
