@@ -54,10 +54,16 @@ static uint64_t block_count(CflowMode mode, const BlockRec *b)
     return mode == MODE_FAST ? hotpath_block_entries(b) : reference_block_count(b);
 }
 
-static int cmp_id_by_addr(gconstpointer a, gconstpointer b)
+/* Sort keys copied out of the records: the sort then touches one array, not the registry. */
+typedef struct {
+    uint64_t addr;
+    uint64_t generation;
+    uint64_t id;
+} InsnKey;
+
+static int cmp_insn_key(gconstpointer a, gconstpointer b)
 {
-    const InsnRec *x = registry_insn_by_id(*(const uint64_t *)a);
-    const InsnRec *y = registry_insn_by_id(*(const uint64_t *)b);
+    const InsnKey *x = a, *y = b;
     if (x->addr != y->addr) {
         return x->addr < y->addr ? -1 : 1;
     }
@@ -127,14 +133,16 @@ CflowProfile *collect_profile(CflowMode mode)
     /* Which instructions go in: every edge source and every instruction of an entered block. */
     uint64_t n_ids = registry_insn_count();
     uint32_t *index_of = g_new0(uint32_t, n_ids + 1); /* id -> profile index + 1 */
-    GArray *wanted = g_array_new(FALSE, FALSE, sizeof(uint64_t));
-#define WANT(id)                                   \
-    do {                                           \
-        uint64_t id_ = (id);                       \
-        if (id_ && !index_of[id_]) {               \
-            index_of[id_] = 1;                     \
-            g_array_append_val(wanted, id_);       \
-        }                                          \
+    GArray *wanted = g_array_new(FALSE, FALSE, sizeof(InsnKey));
+#define WANT(want_id)                                                              \
+    do {                                                                           \
+        uint64_t id_ = (want_id);                                                     \
+        if (id_ && !index_of[id_]) {                                               \
+            const InsnRec *r_ = registry_insn_by_id(id_);                          \
+            InsnKey k_ = {.addr = r_->addr, .generation = r_->generation, .id = id_}; \
+            index_of[id_] = 1;                                                     \
+            g_array_append_val(wanted, k_);                                        \
+        }                                                                          \
     } while (0)
     uint64_t thread_entries = 0, sourceless = 0;
     EDGE_TABLE_FOREACH(&merged, s) {
@@ -152,9 +160,9 @@ CflowProfile *collect_profile(CflowMode mode)
         }
     }
 #undef WANT
-    g_array_sort(wanted, cmp_id_by_addr);
+    g_array_sort(wanted, cmp_insn_key);
     for (guint i = 0; i < wanted->len; i++) {
-        uint64_t id = g_array_index(wanted, uint64_t, i);
+        uint64_t id = g_array_index(wanted, InsnKey, i).id;
         const InsnRec *r = registry_insn_by_id(id);
         index_of[id] = cflow_profile_add_insn(p, r->addr, r->size, r->generation,
                                               registry_insn_disas(id), r->symbol) + 1;
