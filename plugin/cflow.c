@@ -315,6 +315,13 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         fprintf(stderr, "%s\n", err->message);
         return -1;
     }
+    if (opts.output && !g_path_is_absolute(opts.output)) {
+        /* the guest may chdir(): the profile goes where the user was when QEMU started */
+        g_autofree char *cwd = g_get_current_dir();
+        char *absolute = g_build_filename(cwd, opts.output, NULL);
+        g_free(opts.output);
+        opts.output = absolute;
+    }
     if (opts.output) {
         g_autofree char *path = cflow_expand_output_path(opts.output, (long)getpid());
         if (!cflow_check_output_path(path, &err)) {

@@ -383,6 +383,19 @@ def guest_command_line_through_a_symlink():
 
 
 @test
+def relative_output_survives_a_guest_chdir():
+    d = tempfile.mkdtemp(dir=WORK)
+    r = run([os.path.join(QEMU, "qemu-x86_64"), "-plugin",
+             PLUGIN + ",output=rel.%p.cflow,report=off", "/bin/sh", "-c", "cd / && exit 0"],
+            cwd=d)
+    assert_eq("exit status", r.returncode, 0)
+    files = [f for f in os.listdir(d) if f.startswith("rel.")]
+    assert_eq("profiles in the starting folder", len(files), 1)
+    c = run([TOOL, "check", os.path.join(d, files[0])])
+    assert_eq("cflow check", c.returncode, 0)
+
+
+@test
 def exec_writes_the_profile_first():
     binary = guest("c", "lifecycle")
     s = symbols(binary)
