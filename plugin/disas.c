@@ -220,17 +220,34 @@ static bool riscv_transfers(const uint8_t *b, uint32_t size)
     return quadrant == 3;
 }
 
-bool disas_may_leave_block(uint64_t addr, const uint8_t *bytes, uint32_t size)
+/*
+ * One instruction decoded with operand details, or NULL when there is no capstone classifier
+ * or the bytes do not decode to exactly one instruction of that size: callers then assume the
+ * worst. Free with cs_free(insn, 1).
+ */
+static cs_insn *decode_detail(uint64_t addr, const uint8_t *bytes, uint32_t size)
 {
     cs_insn *insn = NULL;
+    if (!classify || riscv64 || cs_disasm(detail_handle, bytes, size, addr, 1, &insn) != 1) {
+        return NULL;
+    }
+    if (insn->size != size || !insn->detail) {
+        cs_free(insn, 1);
+        return NULL;
+    }
+    return insn;
+}
+
+bool disas_may_leave_block(uint64_t addr, const uint8_t *bytes, uint32_t size)
+{
     if (riscv64) {
         return !riscv_safe(bytes, size);
     }
-    if (!classify || cs_disasm(detail_handle, bytes, size, addr, 1, &insn) != 1) {
+    cs_insn *insn = decode_detail(addr, bytes, size);
+    if (!insn) {
         return true;
     }
-    bool safe = insn->size == size && insn->detail &&
-                (arch_in_use == CS_ARCH_X86 ? x86_safe(insn) : arm64_safe(insn));
+    bool safe = arch_in_use == CS_ARCH_X86 ? x86_safe(insn) : arm64_safe(insn);
     cs_free(insn, 1);
     return !safe;
 }
@@ -247,43 +264,41 @@ static bool in_group(const cs_insn *insn, uint8_t group)
 
 bool disas_may_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size)
 {
-    cs_insn *insn = NULL;
     if (riscv64) {
         return riscv_transfers(bytes, size);
     }
-    if (!classify || cs_disasm(detail_handle, bytes, size, addr, 1, &insn) != 1) {
+    cs_insn *insn = decode_detail(addr, bytes, size);
+    if (!insn) {
         return true;
     }
-    bool transfers = true;
-    if (insn->size == size && insn->detail) {
-        if (arch_in_use == CS_ARCH_X86) {
-            transfers = in_group(insn, X86_GRP_JUMP) || in_group(insn, X86_GRP_CALL) ||
-                        in_group(insn, X86_GRP_RET) || in_group(insn, X86_GRP_INT) ||
-                        in_group(insn, X86_GRP_IRET) || in_group(insn, X86_GRP_BRANCH_RELATIVE) ||
-                        in_group(insn, X86_GRP_PRIVILEGE);
-            switch (insn->id) {
-            case X86_INS_SYSCALL: case X86_INS_SYSENTER: case X86_INS_SYSRET:
-            case X86_INS_INT: case X86_INS_INT1: case X86_INS_INT3: case X86_INS_INTO:
-            case X86_INS_UD2: case X86_INS_UD0: case X86_INS_HLT:
-            case X86_INS_IRET: case X86_INS_IRETQ:
-                transfers = true;
-                break;
-            default:
-                break;
-            }
-        } else {
-            transfers = in_group(insn, ARM64_GRP_JUMP) || in_group(insn, ARM64_GRP_CALL) ||
-                        in_group(insn, ARM64_GRP_RET) || in_group(insn, ARM64_GRP_INT) ||
-                        in_group(insn, ARM64_GRP_PRIVILEGE) ||
-                        in_group(insn, ARM64_GRP_BRANCH_RELATIVE);
-            switch (insn->id) {
-            case ARM64_INS_SVC: case ARM64_INS_HVC: case ARM64_INS_SMC: case ARM64_INS_BRK:
-            case ARM64_INS_HLT: case ARM64_INS_ERET:
-                transfers = true;
-                break;
-            default:
-                break;
-            }
+    bool transfers;
+    if (arch_in_use == CS_ARCH_X86) {
+        transfers = in_group(insn, X86_GRP_JUMP) || in_group(insn, X86_GRP_CALL) ||
+                    in_group(insn, X86_GRP_RET) || in_group(insn, X86_GRP_INT) ||
+                    in_group(insn, X86_GRP_IRET) || in_group(insn, X86_GRP_BRANCH_RELATIVE) ||
+                    in_group(insn, X86_GRP_PRIVILEGE);
+        switch (insn->id) {
+        case X86_INS_SYSCALL: case X86_INS_SYSENTER: case X86_INS_SYSRET:
+        case X86_INS_INT: case X86_INS_INT1: case X86_INS_INT3: case X86_INS_INTO:
+        case X86_INS_UD2: case X86_INS_UD0: case X86_INS_HLT:
+        case X86_INS_IRET: case X86_INS_IRETQ:
+            transfers = true;
+            break;
+        default:
+            break;
+        }
+    } else {
+        transfers = in_group(insn, ARM64_GRP_JUMP) || in_group(insn, ARM64_GRP_CALL) ||
+                    in_group(insn, ARM64_GRP_RET) || in_group(insn, ARM64_GRP_INT) ||
+                    in_group(insn, ARM64_GRP_PRIVILEGE) ||
+                    in_group(insn, ARM64_GRP_BRANCH_RELATIVE);
+        switch (insn->id) {
+        case ARM64_INS_SVC: case ARM64_INS_HVC: case ARM64_INS_SMC: case ARM64_INS_BRK:
+        case ARM64_INS_HLT: case ARM64_INS_ERET:
+            transfers = true;
+            break;
+        default:
+            break;
         }
     }
     cs_free(insn, 1);

@@ -202,9 +202,6 @@ void hotpath_flush(void)
 void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)
 {
     Cursor *c = cursor_of(cpu);
-    int kind = type == QEMU_PLUGIN_DISCON_INTERRUPT   ? HOT_INTERRUPT
-               : type == QEMU_PLUGIN_DISCON_EXCEPTION ? HOT_EXCEPTION
-                                                      : HOT_HOSTCALL;
     if (c->pending) {
         /*
          * Two discontinuities with no block in between (an interrupt taken on the way into a
@@ -214,7 +211,7 @@ void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_
         return;
     }
     /* The source is the last instruction started: the faulting one for exceptions. */
-    c->pending = HOT_KEY(kind, c->last_id & ~LAST_FLAG);
+    c->pending = HOT_KEY(hot_kind_of_discon(type), c->last_id & ~LAST_FLAG);
     c->pending_to = to_pc;
     c->last_id = LAST_ID_DISCON;
 }

@@ -51,6 +51,14 @@ enum {
 
 /* Set in the stored id when the instruction is its block's last: it completed the block. */
 #define LAST_FLAG (1ull << 62)
+/* The hot-path kind of a discontinuity QEMU reports (both modes record them the same way). */
+static inline int hot_kind_of_discon(enum qemu_plugin_discon_type type)
+{
+    return type == QEMU_PLUGIN_DISCON_INTERRUPT   ? HOT_INTERRUPT
+           : type == QEMU_PLUGIN_DISCON_EXCEPTION ? HOT_EXCEPTION
+                                                  : HOT_HOSTCALL;
+}
+
 /* A last_id no instruction has: forces the helper on the next block entry. */
 #define LAST_ID_DISCON HOT_ID_MASK
 

@@ -1,7 +1,7 @@
 /* reference.c: mode=reference, the oracle (see reference.h). */
 #include "reference.h"
 
-#include "hotpath.h" /* only for the HOT_* kind names, shared so results compare directly */
+#include "hotpath.h" /* the HOT_* kind names, shared so results compare directly */
 
 typedef struct {
     uint64_t id;
@@ -123,9 +123,7 @@ void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint6
     g_mutex_lock(&lock);
     RefVcpu *v = vcpu_locked(cpu);
     if (!v->pending_kind) {
-        v->pending_kind = type == QEMU_PLUGIN_DISCON_INTERRUPT   ? HOT_INTERRUPT
-                          : type == QEMU_PLUGIN_DISCON_EXCEPTION ? HOT_EXCEPTION
-                                                                 : HOT_HOSTCALL;
+        v->pending_kind = hot_kind_of_discon(type);
         v->pending_from = v->prev_id;
         v->pending_to = to_pc;
     }
