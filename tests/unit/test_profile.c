@@ -254,6 +254,24 @@ static void expect_reject_profile(const CflowProfile *p, const char *needle)
     g_bytes_unref(bytes);
 }
 
+/* Serializes p and parses it back, which must succeed; the bytes go to *bytes_out if asked. */
+static CflowProfile *reparse(const CflowProfile *p, GBytes **bytes_out)
+{
+    GBytes *bytes = cflow_profile_serialize(p);
+    gsize len;
+    const void *data = g_bytes_get_data(bytes, &len);
+    GError *err = NULL;
+    CflowProfile *q = cflow_profile_parse(data, len, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(q);
+    if (bytes_out) {
+        *bytes_out = bytes;
+    } else {
+        g_bytes_unref(bytes);
+    }
+    return q;
+}
+
 static GByteArray *serialize_small(void)
 {
     g_autoptr(CflowProfile) p = make_small();
@@ -878,13 +896,11 @@ static void test_layout(void)
 static void test_roundtrip(void)
 {
     g_autoptr(CflowProfile) p = make_small();
-    GBytes *bytes = cflow_profile_serialize(p);
+    GBytes *bytes;
+    g_autoptr(CflowProfile) q = reparse(p, &bytes);
     gsize len;
     const void *data = g_bytes_get_data(bytes, &len);
     GError *err = NULL;
-    g_autoptr(CflowProfile) q = cflow_profile_parse(data, len, &err);
-    g_assert_no_error(err);
-    g_assert_nonnull(q);
     assert_equal(p, q);
     g_assert_cmpstr(cflow_profile_get_meta(q, "arch"), ==, "aarch64");
     g_assert_cmpstr(cflow_profile_get_meta(q, "command"), ==, "./a.out \"x\"");
@@ -917,12 +933,7 @@ static void test_roundtrip(void)
 static void test_empty(void)
 {
     g_autoptr(CflowProfile) p = cflow_profile_new();
-    GBytes *bytes = cflow_profile_serialize(p);
-    gsize len;
-    const void *data = g_bytes_get_data(bytes, &len);
-    GError *err = NULL;
-    g_autoptr(CflowProfile) q = cflow_profile_parse(data, len, &err);
-    g_assert_no_error(err);
+    g_autoptr(CflowProfile) q = reparse(p, NULL);
     assert_equal(p, q);
     g_assert_cmpuint(q->strings->len, ==, 1);
     size_t jlen;
@@ -930,18 +941,13 @@ static void test_empty(void)
     g_assert_cmpstr(json, ==, "{\n\"meta\": {},\n\"edges\": [],\n\"insns\": [],\n\"blocks\": []\n}\n");
     check_json_content(q, json, jlen);
     free(json);
-    g_bytes_unref(bytes);
 }
 
 /* A profile that was read can still be extended: interning finds the strings already there. */
 static void test_extend_after_read(void)
 {
     g_autoptr(CflowProfile) p = make_small();
-    GBytes *bytes = cflow_profile_serialize(p);
-    gsize len;
-    const void *data = g_bytes_get_data(bytes, &len);
-    g_autoptr(CflowProfile) q = cflow_profile_parse(data, len, NULL);
-    g_assert_nonnull(q);
+    g_autoptr(CflowProfile) q = reparse(p, NULL);
     guint pool = q->strings->len;
     g_assert_cmpuint(cflow_profile_intern(q, "nop"), ==, cflow_profile_insn(q, 2)->disas);
     g_assert_cmpuint(cflow_profile_intern(q, "main"), ==, cflow_profile_insn(q, 0)->symbol);
@@ -955,7 +961,6 @@ static void test_extend_after_read(void)
     g_assert_cmpuint(q->meta->len, ==, 2);
     cflow_profile_add_edge(q, i, CFLOW_EDGE_HOSTCALL, 0x500004, 1);
     g_assert_true(cflow_profile_validate(q, NULL));
-    g_bytes_unref(bytes);
 }
 
 static void test_atomic_write(void)
