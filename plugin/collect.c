@@ -15,36 +15,18 @@ static void add_reference_edge(uint64_t from_id, int hot_kind, uint64_t to, uint
     edge_table_add(opaque, HOT_KEY(hot_kind, from_id), to, count);
 }
 
-/*
- * Fast mode: the helper saw every entry that did not come from the block's expected
- * predecessor; all the others did (hotpath.h): entries - helper calls, per translated block.
- */
-static void add_expected_entries(EdgeTable *merged, CflowProfile *p)
+/* Fast mode: everything counted, plus how the inline path carried it (the benchmark reports it). */
+static void add_fast_edges(EdgeTable *merged, CflowProfile *p)
 {
-    uint64_t inconsistent = 0, all_entries = 0, all_helped = 0;
-    uint64_t *helper_calls = g_new0(uint64_t, registry_block_count());
-    hotpath_merge_recorded(merged, helper_calls);
-    for (guint i = 0; i < registry_block_count(); i++) {
-        BlockRec *b = registry_block_by_index(i);
-        uint64_t entries = hotpath_block_entries(b), helped = helper_calls[i];
-        all_entries += entries;
-        all_helped += helped;
-        if (helped > entries) {
-            inconsistent += helped - entries;
-        } else if (entries > helped) {
-            edge_table_add(merged, HOT_KEY(b->expected ? HOT_NORMAL : HOT_ENTRY, b->expected),
-                           b->start, entries - helped);
-        }
-    }
-    g_free(helper_calls);
-    /* How much the inline path carried: the benchmark reports it. */
-    g_autofree char *e = g_strdup_printf("%" PRIu64, all_entries);
-    g_autofree char *h = g_strdup_printf("%" PRIu64, all_helped);
+    HotpathTotals t;
+    hotpath_merge_all(merged, &t);
+    g_autofree char *e = g_strdup_printf("%" PRIu64, t.entries);
+    g_autofree char *h = g_strdup_printf("%" PRIu64, t.helper_calls);
     cflow_profile_set_meta(p, "block_entries", e);
     cflow_profile_set_meta(p, "helper_calls", h);
     /* Must be 0; the tests check, and the profile would say so if ever it were not. */
-    if (inconsistent) {
-        g_autofree char *c = g_strdup_printf("%" PRIu64, inconsistent);
+    if (t.inconsistent) {
+        g_autofree char *c = g_strdup_printf("%" PRIu64, t.inconsistent);
         cflow_profile_set_meta(p, "inconsistent_entries", c);
     }
 }
@@ -125,7 +107,7 @@ CflowProfile *collect_profile(CflowMode mode)
         cflow_profile_set_meta(p, "adaptations", a);
         g_autofree char *l = g_strdup_printf("%" PRIu64, hotpath_skipped_stores());
         cflow_profile_set_meta(p, "lean_stores_skipped", l);
-        add_expected_entries(&merged, p);
+        add_fast_edges(&merged, p);
     } else {
         reference_foreach_edge(add_reference_edge, &merged);
     }

@@ -268,8 +268,10 @@ unsigned int hotpath_adaptations(void)
     return adaptations;
 }
 
-void hotpath_merge_recorded(EdgeTable *into, uint64_t *helper_calls)
+void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals)
 {
+    *totals = (HotpathTotals){0};
+    uint64_t *helper_calls = g_new0(uint64_t, registry_block_count());
     for (unsigned int cpu = 0; cpu < vcpu_limit; cpu++) {
         VcpuState *v = hotpath_vcpu(cpu);
         if (!v) {
@@ -286,32 +288,41 @@ void hotpath_merge_recorded(EdgeTable *into, uint64_t *helper_calls)
             edge_table_add(into, c->pending, c->pending_to, 1);
         }
     }
+    /* every entry the helper did not see came from the expected predecessor (hotpath.h) */
+    for (guint i = 0; i < registry_block_count(); i++) {
+        BlockRec *b = registry_block_by_index(i);
+        uint64_t entries = hotpath_block_entries(b), helped = helper_calls[i];
+        totals->entries += entries;
+        totals->helper_calls += helped;
+        if (helped > entries) {
+            totals->inconsistent += helped - entries;
+        } else if (entries > helped) {
+            edge_table_add(into, HOT_KEY(b->expected ? HOT_NORMAL : HOT_ENTRY, b->expected),
+                           b->start, entries - helped);
+        }
+    }
+    g_free(helper_calls);
 }
 
 /*
- * QEMU calls this with every vCPU stopped and all translations flushed: pick each block's
- * most frequent predecessor so far (recorded entries plus the entries from the predecessor it
- * was expecting), then register the callbacks again so blocks are retranslated with them.
+ * QEMU calls this with every vCPU stopped and all translations flushed: mark the hot blocks,
+ * pick each block's most frequent recent predecessor (from the same merge the exit uses), then
+ * register the callbacks again so blocks are retranslated with them.
  */
 static void on_reset_done(qemu_plugin_id_t id)
 {
     EdgeTable seen;
     edge_table_init(&seen, 1u << 14);
+    HotpathTotals totals;
     registry_lock();
-    uint64_t *helper_calls = g_new0(uint64_t, registry_block_count());
-    hotpath_merge_recorded(&seen, helper_calls);
+    hotpath_merge_all(&seen, &totals);
     uint64_t hot_min = MAX(adapt_after / 1024, 1);
     for (guint i = 0; i < registry_block_count(); i++) {
         BlockRec *b = registry_block_by_index(i);
-        uint64_t entries = hotpath_block_entries(b), helped = helper_calls[i];
-        if (entries >= hot_min && !g_hash_table_contains(hot_starts, &b->start)) {
+        if (hotpath_block_entries(b) >= hot_min && !g_hash_table_contains(hot_starts, &b->start)) {
             g_hash_table_add(hot_starts, g_memdup2(&b->start, sizeof(b->start)));
         }
-        if (b->expected && entries > helped) {
-            edge_table_add(&seen, HOT_KEY(HOT_NORMAL, b->expected), b->start, entries - helped);
-        }
     }
-    g_free(helper_calls);
     registry_unlock();
     /*
      * Choose by what happened since the previous re-plan, not since the start: programs

@@ -108,12 +108,19 @@ uint64_t hotpath_block_entries(const BlockRec *b);      /* summed over vCPUs */
 unsigned int hotpath_adaptations(void);
 uint64_t hotpath_skipped_stores(void); /* translation-time count, under the registry lock */
 
+typedef struct {
+    uint64_t entries;      /* block entries, all counted inline */
+    uint64_t helper_calls; /* of those, the ones that called the helper */
+    uint64_t inconsistent; /* helper calls beyond entries: must be 0 */
+} HotpathTotals;
+
 /*
- * Under the registry lock: merges every vCPU's recorded entries into `into`, keyed by
- * destination address, and adds each block record's helper calls to helper_calls[slot]
- * (registry_block_count() entries). Reads other vCPUs' tables: call with them stopped (exit,
- * adaptation) or accept a snapshot (exec).
+ * Under the registry lock: every edge fast mode counted, merged into `into` keyed by
+ * destination address: the helper's recorded entries, pending discontinuities, and each block
+ * record's entries from its expected predecessor (entries - helper calls; HOT_ENTRY where it
+ * expected none). Reads other vCPUs' tables: call with them stopped (exit, adaptation) or
+ * accept a snapshot (exec).
  */
-void hotpath_merge_recorded(EdgeTable *into, uint64_t *helper_calls);
+void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals);
 
 #endif
