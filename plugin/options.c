@@ -10,10 +10,6 @@ typedef struct {
     int value;
 } Choice;
 
-static const Choice sort_choices[] = {
-    {"hottest", CFLOW_SORT_HOTTEST}, {"early", CFLOW_SORT_EARLY}, {"exceptions", CFLOW_SORT_EXCEPTIONS},
-    {"popular", CFLOW_SORT_POPULAR}, {"edges", CFLOW_SORT_EDGES}, {"bias", CFLOW_SORT_BIAS}, {NULL, 0},
-};
 static const Choice format_choices[] = {
     {"cflow", FORMAT_BINARY}, {"binary", FORMAT_BINARY}, {"json", FORMAT_JSON}, {NULL, 0},
 };
@@ -23,6 +19,12 @@ static const Choice disas_choices[] = {
 static const Choice mode_choices[] = {
     {"fast", MODE_FAST}, {"reference", MODE_REFERENCE}, {NULL, 0},
 };
+
+static void bad_value(GError **error, const char *key, const char *value, const char *names)
+{
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "cflow: bad value '%s' for option '%s' (expected %s)", value, key, names);
+}
 
 static bool parse_choice(const char *key, const char *value, const Choice *choices, int *out,
                          GError **error)
@@ -36,8 +38,22 @@ static bool parse_choice(const char *key, const char *value, const Choice *choic
         }
         g_string_append_printf(names, "%s%s", names->len ? "|" : "", c->name);
     }
-    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                "cflow: bad value '%s' for option '%s' (expected %s)", value, key, names->str);
+    bad_value(error, key, value, names->str);
+    g_string_free(names, TRUE);
+    return false;
+}
+
+/* The sort names live with the report (profile/report.c), shared with the tool. */
+static bool parse_sort(const char *key, const char *value, CflowSort *out, GError **error)
+{
+    if (cflow_sort_parse(value, out)) {
+        return true;
+    }
+    GString *names = g_string_new(NULL);
+    for (int s = 0; s < CFLOW_SORT_COUNT; s++) {
+        g_string_append_printf(names, "%s%s", s ? "|" : "", cflow_sort_name(s));
+    }
+    bad_value(error, key, value, names->str);
     g_string_free(names, TRUE);
     return false;
 }
@@ -55,8 +71,7 @@ static bool parse_bool(const char *key, const char *value, bool *out, GError **e
             return true;
         }
     }
-    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                "cflow: bad value '%s' for option '%s' (expected on|off)", value, key);
+    bad_value(error, key, value, "on|off");
     return false;
 }
 
@@ -91,10 +106,9 @@ bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **err
         const char *value = eq + 1;
         int choice;
         if (strcmp(key, "sort") == 0) {
-            if (!parse_choice(key, value, sort_choices, &choice, error)) {
+            if (!parse_sort(key, value, &opts->sort, error)) {
                 return false;
             }
-            opts->sort = choice;
         } else if (strcmp(key, "topn") == 0) {
             unsigned long long n;
             if (!parse_number(key, value, 1000000000ull, &n, error)) {

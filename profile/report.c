@@ -19,6 +19,17 @@ const char *cflow_sort_name(CflowSort sort)
     return sort_names[sort];
 }
 
+bool cflow_sort_parse(const char *name, CflowSort *sort)
+{
+    for (int s = 0; s < CFLOW_SORT_COUNT; s++) {
+        if (strcmp(name, sort_names[s]) == 0) {
+            *sort = s;
+            return true;
+        }
+    }
+    return false;
+}
+
 static uint64_t exc_total(const Source *s)
 {
     return s->kind_total[CFLOW_EDGE_EXCEPTION] + s->kind_total[CFLOW_EDGE_INTERRUPT] +

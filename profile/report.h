@@ -14,8 +14,11 @@ typedef enum {
     CFLOW_SORT_EDGES,      /* the hottest edges themselves */
     CFLOW_SORT_BIAS,       /* conditional branches by taken ratio */
 } CflowSort;
+#define CFLOW_SORT_COUNT (CFLOW_SORT_BIAS + 1)
 
 const char *cflow_sort_name(CflowSort sort);
+/* The sort named `name` ("hottest", ...); false if there is none. */
+bool cflow_sort_parse(const char *name, CflowSort *sort);
 /* The whole report as text: a summary, then the top `topn` entries of `sort`. */
 GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn);
 

@@ -40,14 +40,7 @@ static int cmd_report(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (g_str_has_prefix(argv[i], "--sort=")) {
             const char *name = argv[i] + 7;
-            bool found = false;
-            for (int s = CFLOW_SORT_HOTTEST; s <= CFLOW_SORT_BIAS; s++) {
-                if (strcmp(name, cflow_sort_name(s)) == 0) {
-                    sort = s;
-                    found = true;
-                }
-            }
-            if (!found) {
+            if (!cflow_sort_parse(name, &sort)) {
                 fprintf(stderr, "cflow report: unknown sort '%s'\n", name);
                 return 2;
             }
