@@ -148,12 +148,6 @@ static char *code_mappings(const CflowProfile *p)
     return g_string_free(out, FALSE);
 }
 
-static void set_meta_u64(CflowProfile *p, const char *key, uint64_t v)
-{
-    g_autofree char *s = g_strdup_printf("%" PRIu64, v);
-    cflow_profile_set_meta(p, key, s);
-}
-
 static void write_outputs(const char *reason)
 {
     bool report = opts.report && strcmp(reason, "exit") == 0;
@@ -169,13 +163,13 @@ static void write_outputs(const char *reason)
     if (qemu_binary) {
         cflow_profile_set_meta(p, "qemu_binary", qemu_binary);
     }
-    set_meta_u64(p, "plugin_api", (uint64_t)info_copy.version.cur);
+    cflow_profile_set_meta_u64(p, "plugin_api", (uint64_t)info_copy.version.cur);
     cflow_profile_set_meta(p, "arch", target_name);
     cflow_profile_set_meta(p, "mode", info_copy.system_emulation ? "system" : "user");
     cflow_profile_set_meta(p, "profile_mode", opts.mode == MODE_FAST ? "fast" : "reference");
-    set_meta_u64(p, "vcpus", __atomic_load_n(&vcpu_inits, __ATOMIC_RELAXED));
+    cflow_profile_set_meta_u64(p, "vcpus", __atomic_load_n(&vcpu_inits, __ATOMIC_RELAXED));
     if (opts.mode == MODE_FAST) {
-        set_meta_u64(p, "adapt_after", opts.adapt_after);
+        cflow_profile_set_meta_u64(p, "adapt_after", opts.adapt_after);
     }
     if (!info_copy.system_emulation) {
         const char *binary = qemu_plugin_path_to_binary();
@@ -191,9 +185,9 @@ static void write_outputs(const char *reason)
     if (cmd) {
         cflow_profile_set_meta(p, "cmdline", cmd);
     }
-    set_meta_u64(p, "pid", (uint64_t)getpid());
+    cflow_profile_set_meta_u64(p, "pid", (uint64_t)getpid());
     if (parent_pid) {
-        set_meta_u64(p, "parent_pid", (uint64_t)parent_pid);
+        cflow_profile_set_meta_u64(p, "parent_pid", (uint64_t)parent_pid);
     }
     cflow_profile_set_meta(p, "written_at", reason);
 

@@ -20,14 +20,11 @@ static void add_fast_edges(EdgeTable *merged, CflowProfile *p)
 {
     HotpathTotals t;
     hotpath_merge_all(merged, &t);
-    g_autofree char *e = g_strdup_printf("%" PRIu64, t.entries);
-    g_autofree char *h = g_strdup_printf("%" PRIu64, t.helper_calls);
-    cflow_profile_set_meta(p, "block_entries", e);
-    cflow_profile_set_meta(p, "helper_calls", h);
+    cflow_profile_set_meta_u64(p, "block_entries", t.entries);
+    cflow_profile_set_meta_u64(p, "helper_calls", t.helper_calls);
     /* Must be 0; the tests check, and the profile would say so if ever it were not. */
     if (t.inconsistent) {
-        g_autofree char *c = g_strdup_printf("%" PRIu64, t.inconsistent);
-        cflow_profile_set_meta(p, "inconsistent_entries", c);
+        cflow_profile_set_meta_u64(p, "inconsistent_entries", t.inconsistent);
     }
 }
 
@@ -101,12 +98,9 @@ CflowProfile *collect_profile(CflowMode mode)
                 hot_allocs += v->edges.hot_allocs;
             }
         }
-        g_autofree char *h = g_strdup_printf("%" PRIu64, hot_allocs);
-        cflow_profile_set_meta(p, "hotpath_allocations", h);
-        g_autofree char *a = g_strdup_printf("%u", hotpath_adaptations());
-        cflow_profile_set_meta(p, "adaptations", a);
-        g_autofree char *l = g_strdup_printf("%" PRIu64, hotpath_skipped_stores());
-        cflow_profile_set_meta(p, "lean_stores_skipped", l);
+        cflow_profile_set_meta_u64(p, "hotpath_allocations", hot_allocs);
+        cflow_profile_set_meta_u64(p, "adaptations", hotpath_adaptations());
+        cflow_profile_set_meta_u64(p, "lean_stores_skipped", hotpath_skipped_stores());
         add_fast_edges(&merged, p);
     } else {
         reference_foreach_edge(add_reference_edge, &merged);
@@ -191,11 +185,9 @@ CflowProfile *collect_profile(CflowMode mode)
     g_hash_table_destroy(by_content);
     registry_unlock();
 
-    g_autofree char *te = g_strdup_printf("%" PRIu64, thread_entries);
-    cflow_profile_set_meta(p, "thread_entries", te);
+    cflow_profile_set_meta_u64(p, "thread_entries", thread_entries);
     if (sourceless) {
-        g_autofree char *sl = g_strdup_printf("%" PRIu64, sourceless);
-        cflow_profile_set_meta(p, "sourceless_discontinuities", sl);
+        cflow_profile_set_meta_u64(p, "sourceless_discontinuities", sourceless);
     }
     g_array_free(counts, TRUE);
     g_array_free(wanted, TRUE);

@@ -120,6 +120,13 @@ static CflowMeta *find_meta(const CflowProfile *p, const char *key)
     return NULL;
 }
 
+void cflow_profile_set_meta_u64(CflowProfile *p, const char *key, uint64_t value)
+{
+    char text[24];
+    g_snprintf(text, sizeof(text), "%" G_GUINT64_FORMAT, (guint64)value);
+    cflow_profile_set_meta(p, key, text);
+}
+
 void cflow_profile_set_meta(CflowProfile *p, const char *key, const char *value)
 {
     g_return_if_fail(p != NULL && key != NULL && value != NULL);

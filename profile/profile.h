@@ -93,6 +93,7 @@ uint32_t cflow_profile_intern(CflowProfile *p, const char *s);
 const char *cflow_profile_string(const CflowProfile *p, uint32_t offset);
 
 void cflow_profile_set_meta(CflowProfile *p, const char *key, const char *value);
+void cflow_profile_set_meta_u64(CflowProfile *p, const char *key, uint64_t value); /* decimal */
 const char *cflow_profile_get_meta(const CflowProfile *p, const char *key); /* NULL if absent */
 uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
                                 uint32_t generation, const char *disas, const char *symbol);

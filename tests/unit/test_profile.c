@@ -727,6 +727,10 @@ static void test_meta(void)
     g_assert_null(cflow_profile_get_meta(p, "ARCH"));
     cflow_profile_set_meta(p, "empty", "");
     g_assert_cmpstr(cflow_profile_get_meta(p, "empty"), ==, "");
+    cflow_profile_set_meta_u64(p, "pid", UINT64_MAX);
+    g_assert_cmpstr(cflow_profile_get_meta(p, "pid"), ==, "18446744073709551615");
+    cflow_profile_set_meta_u64(p, "zero", 0);
+    g_assert_cmpstr(cflow_profile_get_meta(p, "zero"), ==, "0");
     g_assert_true(cflow_profile_validate(p, NULL));
 }
 
