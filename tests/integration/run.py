@@ -618,8 +618,20 @@ TESTS.append(make_multiarch_test())
 
 
 # ---------------------------------------------------------------------------------------------
+# More tests live in suite_*.py beside this file (one per area: the tool, hardening, ...); they
+# import what they share from this module as `run` and register with @run.test.
+
+def load_suites():
+    import glob
+    import importlib
+    sys.modules.setdefault("run", sys.modules[__name__])
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "suite_*.py"))):
+        importlib.import_module(os.path.basename(path)[:-3])
+
 
 def main():
+    load_suites()
     os.makedirs(WORK, exist_ok=True)
     build_guests()
     passed = failed = skipped = 0
