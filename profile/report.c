@@ -203,10 +203,9 @@ static void describe_source(GString *out, const CflowProfile *p, GHashTable *by_
     }
 }
 
-GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
+/* Per source instruction totals, indexed by instruction; entries without edges are empty. */
+static Source *collect_sources(const CflowProfile *p, uint64_t *kind_count, uint64_t *kind_total)
 {
-    GString *out = g_string_new(NULL);
-    uint64_t kind_count[CFLOW_EDGE_KIND_COUNT] = {0}, kind_total[CFLOW_EDGE_KIND_COUNT] = {0};
     Source *sources = g_new0(Source, p->insns->len);
     for (guint i = 0; i < p->edges->len; i++) {
         const CflowEdge *e = cflow_profile_edge(p, i);
@@ -219,9 +218,92 @@ GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
         g_array_append_val(s->edges, idx);
         s->kind_total[e->kind] += e->count;
         s->branch_dests += e->kind == CFLOW_EDGE_BRANCH;
-        kind_count[e->kind]++;
-        kind_total[e->kind] += e->count;
+        if (kind_count) {
+            kind_count[e->kind]++;
+            kind_total[e->kind] += e->count;
+        }
     }
+    return sources;
+}
+
+static void free_sources(const CflowProfile *p, Source *sources)
+{
+    for (guint i = 0; i < p->insns->len; i++) {
+        if (sources[i].edges) {
+            g_array_free(sources[i].edges, TRUE);
+        }
+    }
+    g_free(sources);
+}
+
+/* All edge indices, hottest first. */
+static GArray *rank_edges(const CflowProfile *p)
+{
+    GArray *all = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), p->edges->len);
+    for (uint32_t i = 0; i < p->edges->len; i++) {
+        g_array_append_val(all, i);
+    }
+    g_array_sort_with_data(all, cmp_edge_by_count, (gpointer)p);
+    return all;
+}
+
+/*
+ * The selected sources of a source sort, ranked. bias: a conditional branch is an instruction
+ * seen both taken and falling through. Rare ones would crowd the top with 1-of-2 ratios, so
+ * only those run at least 0.1% as often as all conditional branches together are ranked.
+ */
+static GPtrArray *rank_sources(const CflowProfile *p, Source *sources, CflowSort sort,
+                               uint64_t *floor_out, uint64_t *cond_out)
+{
+    uint64_t cond_total = 0;
+    for (guint i = 0; i < p->insns->len; i++) {
+        if (sources[i].edges && source_selected(&sources[i], CFLOW_SORT_BIAS, 0)) {
+            cond_total += sources[i].kind_total[CFLOW_EDGE_BRANCH] +
+                          sources[i].kind_total[CFLOW_EDGE_FALLTHROUGH];
+        }
+    }
+    uint64_t bias_floor = cond_total / 1000;
+    GPtrArray *ranked = g_ptr_array_new();
+    for (guint i = 0; i < p->insns->len; i++) {
+        if (sources[i].edges && source_selected(&sources[i], sort, bias_floor)) {
+            g_ptr_array_add(ranked, &sources[i]);
+        }
+    }
+    SortCtx ctx = {p, sort};
+    g_ptr_array_sort_with_data(ranked, cmp_source, &ctx);
+    if (floor_out) {
+        *floor_out = bias_floor;
+        *cond_out = cond_total;
+    }
+    return ranked;
+}
+
+GArray *cflow_report_rank(const CflowProfile *p, CflowSort sort, unsigned topn)
+{
+    GArray *out;
+    if (sort == CFLOW_SORT_EDGES) {
+        out = rank_edges(p);
+    } else {
+        Source *sources = collect_sources(p, NULL, NULL);
+        GPtrArray *ranked = rank_sources(p, sources, sort, NULL, NULL);
+        out = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), ranked->len);
+        for (guint i = 0; i < ranked->len; i++) {
+            g_array_append_val(out, ((Source *)g_ptr_array_index(ranked, i))->insn);
+        }
+        g_ptr_array_free(ranked, TRUE);
+        free_sources(p, sources);
+    }
+    if (topn && out->len > topn) {
+        g_array_set_size(out, topn);
+    }
+    return out;
+}
+
+GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
+{
+    GString *out = g_string_new(NULL);
+    uint64_t kind_count[CFLOW_EDGE_KIND_COUNT] = {0}, kind_total[CFLOW_EDGE_KIND_COUNT] = {0};
+    Source *sources = collect_sources(p, kind_count, kind_total);
 
     const char *arch = cflow_profile_get_meta(p, "arch");
     const char *guest = cflow_profile_get_meta(p, "guest");
@@ -250,11 +332,7 @@ GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
     g_string_append_printf(out, "top %u %s (sort=%s):\n", topn, titles[sort], sort_names[sort]);
     GHashTable *by_addr = insn_by_addr(p);
     if (sort == CFLOW_SORT_EDGES) {
-        GArray *all = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), p->edges->len);
-        for (uint32_t i = 0; i < p->edges->len; i++) {
-            g_array_append_val(all, i);
-        }
-        g_array_sort_with_data(all, cmp_edge_by_count, (gpointer)p);
+        GArray *all = rank_edges(p);
         for (guint i = 0; i < all->len && i < topn; i++) {
             const CflowEdge *e = cflow_profile_edge(p, g_array_index(all, uint32_t, i));
             g_string_append_printf(out, "  %14" PRIu64 " %-11s ", e->count,
@@ -266,32 +344,13 @@ GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
         }
         g_array_free(all, TRUE);
     } else {
-        /*
-         * bias: a conditional branch is an instruction seen both taken and falling through.
-         * Rare ones would crowd the top with 1-of-2 ratios, so only those run at least 0.1%
-         * as often as all conditional branches together are ranked.
-         */
-        uint64_t cond_total = 0;
-        for (guint i = 0; i < p->insns->len; i++) {
-            if (sources[i].edges && source_selected(&sources[i], CFLOW_SORT_BIAS, 0)) {
-                cond_total += sources[i].kind_total[CFLOW_EDGE_BRANCH] +
-                              sources[i].kind_total[CFLOW_EDGE_FALLTHROUGH];
-            }
-        }
-        uint64_t bias_floor = cond_total / 1000;
+        uint64_t bias_floor, cond_total;
+        GPtrArray *ranked = rank_sources(p, sources, sort, &bias_floor, &cond_total);
         if (sort == CFLOW_SORT_BIAS) {
             g_string_append_printf(out, "  (conditional branches run at least %" PRIu64
                                    " times: 0.1%% of all %" PRIu64 " conditional executions)\n",
                                    bias_floor, cond_total);
         }
-        GPtrArray *ranked = g_ptr_array_new();
-        for (guint i = 0; i < p->insns->len; i++) {
-            if (sources[i].edges && source_selected(&sources[i], sort, bias_floor)) {
-                g_ptr_array_add(ranked, &sources[i]);
-            }
-        }
-        SortCtx ctx = {p, sort};
-        g_ptr_array_sort_with_data(ranked, cmp_source, &ctx);
         for (guint i = 0; i < ranked->len && i < topn; i++) {
             describe_source(out, p, by_addr, g_ptr_array_index(ranked, i), sort);
         }
@@ -301,11 +360,6 @@ GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
         g_ptr_array_free(ranked, TRUE);
     }
     g_hash_table_destroy(by_addr);
-    for (guint i = 0; i < p->insns->len; i++) {
-        if (sources[i].edges) {
-            g_array_free(sources[i].edges, TRUE);
-        }
-    }
-    g_free(sources);
+    free_sources(p, sources);
     return out;
 }

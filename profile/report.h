@@ -21,5 +21,10 @@ const char *cflow_sort_name(CflowSort sort);
 bool cflow_sort_parse(const char *name, CflowSort *sort);
 /* The whole report as text: a summary, then the top `topn` entries of `sort`. */
 GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn);
+/*
+ * The entries `sort` ranks, best first, at most `topn` of them (0: all): edge indices for
+ * CFLOW_SORT_EDGES, source instruction indices otherwise (the order cflow_report prints).
+ */
+GArray *cflow_report_rank(const CflowProfile *p, CflowSort sort, unsigned topn);
 
 #endif

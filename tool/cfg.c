@@ -1,0 +1,111 @@
+/* cfg.c: basic blocks from translation blocks and edges (see cfg.h). */
+#include "cfg.h"
+
+static int cmp_insn(const void *a, const void *b, void *data)
+{
+    const CflowProfile *p = data;
+    const CflowInsn *x = cflow_profile_insn(p, *(const uint32_t *)a);
+    const CflowInsn *y = cflow_profile_insn(p, *(const uint32_t *)b);
+    if (x->addr != y->addr) {
+        return x->addr < y->addr ? -1 : 1;
+    }
+    return x->generation < y->generation ? -1 : x->generation > y->generation;
+}
+
+CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const bool *selected)
+{
+    CflowCfg *g = g_new0(CflowCfg, 1);
+    guint n = p->insns->len;
+    g->order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    g->blocks = g_array_new(FALSE, FALSE, sizeof(CflowBasicBlock));
+    g->edges = g_array_new(FALSE, FALSE, sizeof(CflowCfgEdge));
+    g->block_of = g_new(uint32_t, n ? n : 1);
+    for (uint32_t i = 0; i < n; i++) {
+        g->block_of[i] = CFLOW_CFG_OUTSIDE;
+        if (!selected || selected[i]) {
+            g_array_append_val(g->order, i);
+        }
+    }
+    g_array_sort_with_data(g->order, cmp_insn, (gpointer)p);
+
+    /* leaders: translation block starts and edge targets */
+    g_autoptr(GHashTable) leaders = g_hash_table_new(g_int64_hash, g_int64_equal);
+    for (guint b = 0; b < p->blocks->len; b++) {
+        CflowBlock *blk = cflow_profile_block(p, b);
+        g_hash_table_add(leaders, &blk->addr);
+    }
+    for (guint i = 0; i < p->edges->len; i++) {
+        g_hash_table_add(leaders, &cflow_profile_edge(p, i)->to);
+    }
+
+    for (guint k = 0; k < g->order->len; k++) {
+        uint32_t i = g_array_index(g->order, uint32_t, k);
+        const CflowInsn *in = cflow_profile_insn(p, i);
+        CflowBasicBlock *cur = g->blocks->len
+                                   ? &g_array_index(g->blocks, CflowBasicBlock, g->blocks->len - 1)
+                                   : NULL;
+        bool start = !cur || in->addr != cur->end || g_hash_table_contains(leaders, &in->addr);
+        if (cur && !start) {
+            /* the previous instruction ended a translation block with a real transfer */
+            const CflowInsnStats *prev =
+                &st[g_array_index(g->order, uint32_t, cur->first + cur->n - 1)];
+            start = prev->out[CFLOW_EDGE_BRANCH] || prev->out[CFLOW_EDGE_FALLTHROUGH];
+        }
+        if (start) {
+            CflowBasicBlock nb = {in->addr, in->addr, k, 0, st[i].execs};
+            g_array_append_val(g->blocks, nb);
+            cur = &g_array_index(g->blocks, CflowBasicBlock, g->blocks->len - 1);
+        }
+        cur->n++;
+        cur->end = in->addr + in->size;
+        g->block_of[i] = g->blocks->len - 1;
+    }
+
+    /* where each block starts, for edge targets (the oldest generation's block wins) */
+    g_autoptr(GHashTable) starts = g_hash_table_new(g_int64_hash, g_int64_equal);
+    for (guint b = 0; b < g->blocks->len; b++) {
+        CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
+        if (!g_hash_table_contains(starts, &bb->start)) {
+            g_hash_table_insert(starts, &bb->start, GUINT_TO_POINTER(b + 1));
+        }
+    }
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        if (g->block_of[e->from] == CFLOW_CFG_OUTSIDE) {
+            continue;
+        }
+        guint to = GPOINTER_TO_UINT(g_hash_table_lookup(starts, &e->to));
+        CflowCfgEdge ce = {g->block_of[e->from], to ? to - 1 : CFLOW_CFG_OUTSIDE, e->to,
+                           e->count, (CflowEdgeKind)e->kind, false};
+        g_array_append_val(g->edges, ce);
+    }
+    /* a block split off by a leader is entered by straight-line flow from the one before */
+    for (guint b = 0; b + 1 < g->blocks->len; b++) {
+        const CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
+        const CflowBasicBlock *next = &g_array_index(g->blocks, CflowBasicBlock, b + 1);
+        const CflowInsnStats *last = &st[g_array_index(g->order, uint32_t, bb->first + bb->n - 1)];
+        if (next->start != bb->end || last->out[CFLOW_EDGE_BRANCH] ||
+            last->out[CFLOW_EDGE_FALLTHROUGH]) {
+            continue;
+        }
+        uint64_t left = cflow_stats_exceptions(last);
+        uint64_t flow = last->execs > left ? last->execs - left : 0;
+        if (flow) {
+            CflowCfgEdge ce = {b, b + 1, next->start, flow, CFLOW_EDGE_FALLTHROUGH, true};
+            g_array_append_val(g->edges, ce);
+        }
+    }
+    return g;
+}
+
+void cflow_cfg_free(CflowCfg *g)
+{
+    if (!g) {
+        return;
+    }
+    g_array_free(g->order, TRUE);
+    g_array_free(g->blocks, TRUE);
+    g_array_free(g->edges, TRUE);
+    g_free(g->block_of);
+    g_free(g);
+}

@@ -1,0 +1,56 @@
+/*
+ * cflow.h: what the tool's commands share: the command table entry, the exit codes, and the
+ * option and loading helpers of tool/cflow.c. Each command lives in its own cmd-<name>.c.
+ */
+#ifndef CFLOW_TOOL_H
+#define CFLOW_TOOL_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "profile.h"
+
+/* The exit codes of every command (README "The tool"; record passes the guest's through). */
+enum {
+    CFLOW_EXIT_OK = 0,
+    CFLOW_EXIT_USAGE = 1,     /* bad command line, unwritable output, guest could not run */
+    CFLOW_EXIT_BAD_INPUT = 2, /* an input profile is missing, damaged, foreign, of a later
+                               * version, or (merge) incompatible with the others */
+};
+
+typedef struct {
+    const char *name;
+    const char *summary; /* one line, for `cflow --help` */
+    int (*run)(int argc, char **argv); /* argv[0] is "cflow NAME" */
+} CflowCommand;
+
+extern const CflowCommand cflow_cmd_record, cflow_cmd_report, cflow_cmd_annotate,
+    cflow_cmd_merge, cflow_cmd_diff, cflow_cmd_dot, cflow_cmd_json, cflow_cmd_check;
+
+/* The text every command's --help ends with. */
+#define CFLOW_EXIT_CODES_HELP                                                                 \
+    "Exit status: 0 success; 1 bad usage, an output that cannot be written, or (record) a\n"  \
+    "guest that cannot be started; 2 an input profile that is missing, damaged, truncated,\n" \
+    "not a cflow profile, of a later format version, or (merge) incompatible.\n"
+
+/*
+ * Parses argv with `entries`, leaving the positional arguments in argv[1..]. `--help` prints
+ * the usage ("cflow NAME PARAMS", summary, options, description) and exits 0; an error prints
+ * a message and the hint to use --help, and returns false. With `stop_at_first_arg`, parsing
+ * ends at the first argument that is not an option (record's guest command line).
+ */
+bool cflow_parse_options(int *argc, char ***argv, const char *params, const char *summary,
+                         const char *description, const GOptionEntry *entries,
+                         bool stop_at_first_arg);
+
+/* Prints "cflow NAME: message" to stderr. */
+void cflow_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Reads a profile; on failure prints a message naming the file and returns NULL (exit 2). */
+CflowProfile *cflow_load(const char *cmd, const char *path);
+
+/* The output formats of report and diff. */
+typedef enum { CFLOW_FORMAT_TEXT, CFLOW_FORMAT_JSON, CFLOW_FORMAT_CSV } CflowFormat;
+bool cflow_parse_format(const char *cmd, const char *name, CflowFormat *format);
+
+#endif

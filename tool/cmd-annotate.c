@@ -1,0 +1,161 @@
+/*
+ * cmd-annotate.c: `cflow annotate FILE FUNCTION`: a function's instructions (the disassembly
+ * the profile recorded) with how often each ran and where each branch went, interleaved with
+ * the source lines they came from, in the manner of perf annotate and callgrind_annotate.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "cflow.h"
+#include "srcline.h"
+#include "stats.h"
+
+#define CMD "annotate"
+
+/* "func+0x10 (file.c:12)" or the address for a transfer target. */
+static void target_text(GString *out, CflowSrcline *s, uint64_t to)
+{
+    const CflowLoc *loc = cflow_srcline_lookup(s, to, NULL);
+    g_string_append_printf(out, "0x%" PRIx64, to);
+    if (loc->source != CFLOW_LOC_ADDRESS) {
+        g_string_append_printf(out, " <%s", loc->function);
+        if (loc->function_start && to >= loc->function_start && to != loc->function_start) {
+            g_string_append_printf(out, "+0x%" PRIx64, to - loc->function_start);
+        }
+        g_string_append_c(out, '>');
+    }
+    const char *where = cflow_srcline_short(s, loc);
+    if (where) {
+        g_string_append_printf(out, " %s", where);
+    }
+}
+
+static int cmp_edge_count(gconstpointer a, gconstpointer b)
+{
+    const CflowEdge *x = *(CflowEdge *const *)a, *y = *(CflowEdge *const *)b;
+    return x->count > y->count ? -1 : x->count < y->count ? 1 : (x->to > y->to) - (x->to < y->to);
+}
+
+static const char description[] =
+    "Prints every instruction of FUNCTION the run translated, in address order, grouped into\n"
+    "basic blocks (a blank line between blocks), as\n"
+    "    EXECUTED  PERCENT  ADDRESS: DISASSEMBLY\n"
+    "followed, for an instruction control left from, by one line per edge kind:\n"
+    "    taken N -> TARGET <function+offset> file:line   (one line per destination)\n"
+    "    fallthrough N, exception N, ...\n"
+    "EXECUTED is how often the instruction ran: the sum of the counts of the translation\n"
+    "blocks holding it (a block left early by a fault counts its later instructions too).\n"
+    "PERCENT is its share of all instruction executions in the function. Where the guest has\n"
+    "DWARF, each new source line is printed before its instructions, with its text when the\n"
+    "source file can be read. FUNCTION is matched against the function names `report --by\n"
+    "function` prints (DWARF, ELF symbols, QEMU's symbols); code self-modified at run time\n"
+    "shows every generation (ADDRESS#N).\n"
+    "\n"
+    "Example:\n"
+    "  cflow annotate cflow.data main | less\n";
+
+static int run(int argc, char **argv)
+{
+    GOptionEntry entries[] = {{NULL}};
+    if (!cflow_parse_options(&argc, &argv, "FILE FUNCTION",
+                             "Show a function's instructions with execution and branch counts.",
+                             description, entries, false)) {
+        return CFLOW_EXIT_USAGE;
+    }
+    if (argc != 3) {
+        cflow_error(CMD, "expected FILE FUNCTION (see 'cflow annotate --help')");
+        return CFLOW_EXIT_USAGE;
+    }
+    const char *function = argv[2];
+    g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
+    if (!p) {
+        return CFLOW_EXIT_BAD_INPUT;
+    }
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    g_autofree CflowInsnStats *st = cflow_insn_stats(p);
+    g_autofree bool *selected = g_new0(bool, p->insns->len ? p->insns->len : 1);
+    uint64_t total = 0;
+    bool any = false;
+    for (guint i = 0; i < p->insns->len; i++) {
+        selected[i] = strcmp(cflow_srcline_insn(s, i)->function, function) == 0;
+        if (selected[i]) {
+            any = true;
+            total += st[i].execs;
+        }
+    }
+    if (!any) {
+        cflow_error(CMD, "no function '%s' in %s (see 'cflow report --by function')", function,
+                    argv[1]);
+        return CFLOW_EXIT_USAGE;
+    }
+    g_autoptr(CflowCfg) g = cflow_cfg_build(p, st, selected);
+    /* out-edges per instruction */
+    g_autoptr(GHashTable) outs =
+        g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        if (!selected[e->from]) {
+            continue;
+        }
+        GPtrArray *a = g_hash_table_lookup(outs, GUINT_TO_POINTER(e->from + 1));
+        if (!a) {
+            a = g_ptr_array_new();
+            g_hash_table_insert(outs, GUINT_TO_POINTER(e->from + 1), a);
+        }
+        g_ptr_array_add(a, (gpointer)e);
+    }
+
+    GString *out = g_string_new(NULL);
+    g_string_append_printf(out, "%s in %s: %u instructions in %u basic blocks, %" PRIu64
+                           " instruction executions\n",
+                           function, argv[1], g->order->len, g->blocks->len, total);
+    g_string_append(out, "    executed      %  address: instruction\n");
+    const char *last_file = NULL;
+    unsigned last_line = 0;
+    for (guint b = 0; b < g->blocks->len; b++) {
+        const CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
+        g_string_append_c(out, '\n');
+        for (uint32_t k = 0; k < bb->n; k++) {
+            uint32_t i = g_array_index(g->order, uint32_t, bb->first + k);
+            const CflowInsn *in = cflow_profile_insn(p, i);
+            const CflowLoc *loc = cflow_srcline_insn(s, i);
+            if (loc->line && (loc->file != last_file || loc->line != last_line)) {
+                g_autofree char *text = g_strdup(cflow_srcline_text(s, loc->file, loc->line));
+                g_string_append_printf(out, "  %s%s%s\n", cflow_srcline_short(s, loc),
+                                       text ? "    " : "", text ? g_strstrip(text) : "");
+                last_file = loc->file;
+                last_line = loc->line;
+            }
+            g_string_append_printf(out, "%12" PRIu64 " %6.2f  0x%" PRIx64, st[i].execs,
+                                   total ? 100.0 * (double)st[i].execs / (double)total : 0.0,
+                                   in->addr);
+            if (in->generation) {
+                g_string_append_printf(out, "#%u", in->generation);
+            }
+            g_string_append_printf(out, ": %s\n", cflow_profile_string(p, in->disas));
+            GPtrArray *edges = g_hash_table_lookup(outs, GUINT_TO_POINTER(i + 1));
+            if (!edges) {
+                continue;
+            }
+            g_ptr_array_sort(edges, cmp_edge_count);
+            for (guint j = 0; j < edges->len; j++) {
+                const CflowEdge *e = g_ptr_array_index(edges, j);
+                g_string_append_printf(out, "%22s %s %" PRIu64 " -> ", "",
+                                       e->kind == CFLOW_EDGE_BRANCH
+                                           ? "taken"
+                                           : cflow_edge_kind_name((CflowEdgeKind)e->kind),
+                                       e->count);
+                target_text(out, s, e->to);
+                g_string_append_c(out, '\n');
+            }
+        }
+    }
+    fwrite(out->str, 1, out->len, stdout);
+    g_string_free(out, TRUE);
+    return CFLOW_EXIT_OK;
+}
+
+const CflowCommand cflow_cmd_annotate = {CMD, "a function's instructions with their counts",
+                                         run};

@@ -1,0 +1,390 @@
+/*
+ * cmd-record.c: `cflow record -- PROGRAM ARGS...`: runs a program under qemu-<arch> with
+ * libcflow.so and leaves its profile in a file, like `perf record`.
+ *
+ * The guest is QEMU's child; its stdin, stdout and stderr are ours, and its exit status
+ * becomes ours (death by signal as 128 + the signal, like a shell). The plugin offers no live
+ * count, so the status line shown on a terminal comes from the kernel: elapsed time, and the
+ * QEMU process's CPU time and resident memory from /proc/PID/stat, read twice a second
+ * (QEMU's memory grows with the code it translates: a fair sign of progress, at no cost to the
+ * run).
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cflow.h"
+
+#define CMD "record"
+
+static const struct {
+    unsigned machine;
+    unsigned elf_class;
+    const char *arch;
+} arches[] = {
+    {EM_X86_64, ELFCLASS64, "x86_64"}, {EM_AARCH64, ELFCLASS64, "aarch64"},
+    {EM_RISCV, ELFCLASS64, "riscv64"}, {EM_RISCV, ELFCLASS32, "riscv32"},
+    {EM_386, ELFCLASS32, "i386"},      {EM_ARM, ELFCLASS32, "arm"},
+};
+
+/* The QEMU architecture name of an ELF file's e_machine, or NULL with a message. */
+static const char *elf_arch(const char *path)
+{
+    unsigned char h[20];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cflow_error(CMD, "%s: %s", path, g_strerror(errno));
+        return NULL;
+    }
+    size_t n = fread(h, 1, sizeof h, f);
+    fclose(f);
+    if (n < sizeof h || memcmp(h, ELFMAG, SELFMAG) != 0) {
+        cflow_error(CMD, "%s is not an ELF program: say which QEMU to use with --arch", path);
+        return NULL;
+    }
+    unsigned machine = h[EI_DATA] == ELFDATA2MSB ? (unsigned)h[18] << 8 | h[19]
+                                                 : (unsigned)h[19] << 8 | h[18];
+    for (size_t i = 0; i < G_N_ELEMENTS(arches); i++) {
+        if (arches[i].machine == machine && arches[i].elf_class == h[EI_CLASS]) {
+            return arches[i].arch;
+        }
+    }
+    cflow_error(CMD, "%s: unknown ELF machine %u: say which QEMU to use with --arch", path,
+                machine);
+    return NULL;
+}
+
+/* The directory of this executable (build/tool), for the files built beside it. */
+static char *self_dir(void)
+{
+    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+    return self ? g_path_get_dirname(self) : g_strdup(".");
+}
+
+/*
+ * QEMU: --qemu, $CFLOW_QEMU, the .deps/qemu/bin of the checkout this tool was built from
+ * (compiled in), then qemu-ARCH on PATH.
+ */
+static char *find_qemu(const char *opt, const char *arch)
+{
+    if (opt) {
+        return g_strdup(opt);
+    }
+    const char *env = g_getenv("CFLOW_QEMU");
+    if (env && *env) {
+        return g_strdup(env);
+    }
+    g_autofree char *name = g_strconcat("qemu-", arch, NULL);
+    char *path = g_build_filename(CFLOW_SOURCE_DIR, ".deps", "qemu", "bin", name, NULL);
+    if (g_file_test(path, G_FILE_TEST_IS_EXECUTABLE)) {
+        return path;
+    }
+    g_free(path);
+    path = g_find_program_in_path(name);
+    return path ? path : g_build_filename(CFLOW_SOURCE_DIR, ".deps", "qemu", "bin", name, NULL);
+}
+
+/* The plugin: --plugin, $CFLOW_PLUGIN, libcflow.so in the build tree beside this tool. */
+static char *find_plugin(const char *opt)
+{
+    if (opt) {
+        return g_strdup(opt);
+    }
+    const char *env = g_getenv("CFLOW_PLUGIN");
+    if (env && *env) {
+        return g_strdup(env);
+    }
+    g_autofree char *dir = self_dir();
+    char *path = g_build_filename(dir, "..", "libcflow.so", NULL);
+    if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+        return path;
+    }
+    g_free(path);
+    return g_build_filename(CFLOW_BUILD_DIR, "libcflow.so", NULL);
+}
+
+/* QEMU's -plugin argument separates options by commas: a literal one is doubled. */
+static void append_escaped(GString *s, const char *text)
+{
+    for (; *text; text++) {
+        if (*text == ',') {
+            g_string_append_c(s, ',');
+        }
+        g_string_append_c(s, *text);
+    }
+}
+
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int sig)
+{
+    if (child_pid > 0) {
+        kill(child_pid, sig);
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds and resident MiB of a process, from /proc/PID/stat. */
+static bool proc_usage(pid_t pid, double *cpu, double *rss_mib)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        return false;
+    }
+    const char *p = strrchr(text, ')'); /* the command name may hold spaces */
+    if (!p) {
+        return false;
+    }
+    unsigned long utime, stime;
+    long rss;
+    /* fields 3.. after the name: state ppid pgrp session tty tpgid flags minflt cminflt
+     * majflt cmajflt utime stime cutime cstime priority nice threads itrealvalue starttime
+     * vsize rss */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
+                      "%*d %*u %*u %ld",
+               &utime, &stime, &rss) != 3) {
+        return false;
+    }
+    double hz = (double)sysconf(_SC_CLK_TCK);
+    *cpu = (double)(utime + stime) / hz;
+    *rss_mib = (double)rss * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+    return true;
+}
+
+/* Waits for the child; on a terminal, redraws the status line twice a second meanwhile. */
+static int wait_child(pid_t pid, bool live, const char *prog)
+{
+    int status;
+    double start = now(), last = 0;
+    while (true) {
+        pid_t r = waitpid(pid, &status, live ? WNOHANG : 0);
+        if (r == pid) {
+            break;
+        }
+        if (r < 0 && errno != EINTR) {
+            cflow_error(CMD, "waitpid: %s", g_strerror(errno));
+            return -1;
+        }
+        if (live && r == 0) {
+            double t = now() - start;
+            double cpu, rss;
+            if (t - last >= 0.5 && proc_usage(pid, &cpu, &rss)) {
+                fprintf(stderr, "\r\033[Kcflow record: %s pid %d, %.1f s, cpu %.1f s, %.0f MiB",
+                        prog, (int)pid, t, cpu, rss);
+                fflush(stderr);
+                last = t;
+            }
+            g_usleep(50000);
+        }
+    }
+    if (live && last > 0) {
+        fputs("\r\033[K", stderr);
+    }
+    return status;
+}
+
+static const char description[] =
+    "Runs PROGRAM ARGS... under qemu-ARCH (user mode) with the cflow plugin and writes its\n"
+    "profile to FILE (default cflow.data; a relative path is taken from the current\n"
+    "directory, and FILE is replaced atomically). Everything after the first non-option\n"
+    "argument, or after '--', belongs to the guest.\n"
+    "\n"
+    "ARCH comes from the program's ELF header (x86_64, aarch64, riscv64, ...) unless --arch\n"
+    "says otherwise. QEMU is --qemu, else $CFLOW_QEMU, else qemu-ARCH in the .deps/qemu/bin of\n"
+    "the checkout the tool was built in, else qemu-ARCH on PATH. The plugin is --plugin, else\n"
+    "$CFLOW_PLUGIN, else the libcflow.so built beside the tool. The plugin runs with\n"
+    "report=off and output=FILE; --plugin-opt adds any other plugin option (README, \"Using the\n"
+    "plugin\": mode=reference, format=json, adapt_after=N, ...) and may be repeated. A\n"
+    "dynamically linked guest of another architecture needs its libraries: pass QEMU's -L\n"
+    "with --qemu-opt.\n"
+    "\n"
+    "The guest's standard input, output and error are the tool's. On a terminal, a status\n"
+    "line on standard error shows elapsed time and QEMU's CPU time and memory (the plugin\n"
+    "has no live counter); nothing is added when standard error is not a terminal.\n"
+    "\n"
+    "Exit status: the guest's own (128 + N if it died of signal N, like a shell); 1 when the\n"
+    "command line is wrong, the guest cannot be started or no profile was written. SIGINT and\n"
+    "SIGQUIT reach the guest from the terminal; SIGTERM and SIGHUP are passed on to it.\n"
+    "\n"
+    "Examples:\n"
+    "  cflow record ./prog input.txt\n"
+    "  cflow record -o run1.cflow --plugin-opt mode=reference -- ./prog -v\n"
+    "  cflow record --qemu-opt -L --qemu-opt /usr/aarch64-linux-gnu -- ./arm-prog\n";
+
+static int run(int argc, char **argv)
+{
+    g_autofree char *out = NULL, *arch = NULL, *qemu_opt = NULL, *plugin_opt = NULL;
+    g_auto(GStrv) plugin_opts = NULL, qemu_args = NULL;
+    GOptionEntry entries[] = {
+        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the profile to FILE",
+         "FILE"},
+        {"arch", 'a', 0, G_OPTION_ARG_STRING, &arch, "QEMU architecture (default: from ELF)",
+         "ARCH"},
+        {"plugin-opt", 'O', 0, G_OPTION_ARG_STRING_ARRAY, &plugin_opts,
+         "A plugin option, e.g. mode=reference (repeatable)", "K=V"},
+        {"qemu-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qemu_args,
+         "An argument for QEMU before the program, e.g. -L (repeatable)", "ARG"},
+        {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &qemu_opt, "The QEMU binary to run", "PATH"},
+        {"plugin", 0, 0, G_OPTION_ARG_FILENAME, &plugin_opt, "The plugin (libcflow.so)",
+         "PATH"},
+        {NULL},
+    };
+    if (!cflow_parse_options(&argc, &argv, "[-o FILE] [--] PROGRAM [ARGS...]",
+                             "Run a program under QEMU with the cflow plugin and write its "
+                             "profile.",
+                             description, entries, true)) {
+        return CFLOW_EXIT_USAGE;
+    }
+    int first = 1;
+    if (first < argc && strcmp(argv[first], "--") == 0) {
+        first++;
+    }
+    if (first >= argc) {
+        cflow_error(CMD, "no program to run (see 'cflow record --help')");
+        return CFLOW_EXIT_USAGE;
+    }
+    const char *prog_arg = argv[first];
+    g_autofree char *prog = strchr(prog_arg, '/') ? g_strdup(prog_arg)
+                                                  : g_find_program_in_path(prog_arg);
+    if (!prog || !g_file_test(prog, G_FILE_TEST_IS_REGULAR)) {
+        cflow_error(CMD, "%s: no such program", prog_arg);
+        return CFLOW_EXIT_USAGE;
+    }
+    if (!arch) {
+        const char *a = elf_arch(prog);
+        if (!a) {
+            return CFLOW_EXIT_USAGE;
+        }
+        arch = g_strdup(a);
+    }
+    g_autofree char *qemu = find_qemu(qemu_opt, arch);
+    g_autofree char *plugin = find_plugin(plugin_opt);
+    if (!g_file_test(qemu, G_FILE_TEST_IS_EXECUTABLE)) {
+        cflow_error(CMD, "%s: no such QEMU (--qemu or CFLOW_QEMU name another)", qemu);
+        return CFLOW_EXIT_USAGE;
+    }
+    if (!g_file_test(plugin, G_FILE_TEST_EXISTS)) {
+        cflow_error(CMD, "%s: no such plugin (--plugin or CFLOW_PLUGIN name another)", plugin);
+        return CFLOW_EXIT_USAGE;
+    }
+    if (!out) {
+        out = g_strdup("cflow.data");
+    }
+    g_autofree char *out_abs = g_canonicalize_filename(out, NULL);
+
+    /* -plugin PLUGIN,report=off,output=FILE[,opts...]: '%' doubled (the plugin expands %p) */
+    GString *spec = g_string_new(NULL);
+    append_escaped(spec, plugin);
+    g_string_append(spec, ",report=off,output=");
+    g_auto(GStrv) pieces = g_strsplit(out_abs, "%", -1);
+    g_autofree char *no_pct = g_strjoinv("%%", pieces);
+    append_escaped(spec, no_pct);
+    for (int i = 0; plugin_opts && plugin_opts[i]; i++) {
+        g_string_append_c(spec, ',');
+        append_escaped(spec, plugin_opts[i]);
+    }
+    GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(args, g_strdup(qemu));
+    for (int i = 0; qemu_args && qemu_args[i]; i++) {
+        g_ptr_array_add(args, g_strdup(qemu_args[i]));
+    }
+    g_ptr_array_add(args, g_strdup("-plugin"));
+    g_ptr_array_add(args, g_string_free(spec, FALSE));
+    g_ptr_array_add(args, g_strdup(prog));
+    for (int i = first + 1; i < argc; i++) {
+        g_ptr_array_add(args, g_strdup(argv[i]));
+    }
+    g_ptr_array_add(args, NULL);
+
+    /* an unchanged old profile must not pass for this run's */
+    struct stat before;
+    bool had_before = stat(out_abs, &before) == 0;
+
+    /* exec errors come back through a close-on-exec pipe: EOF means the exec worked */
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        cflow_error(CMD, "pipe: %s", g_strerror(errno));
+        return CFLOW_EXIT_USAGE;
+    }
+    bool live = isatty(STDERR_FILENO);
+    struct sigaction ignore = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
+    struct sigaction old_int, old_quit, old_term, old_hup;
+    sigaction(SIGINT, &ignore, &old_int);
+    sigaction(SIGQUIT, &ignore, &old_quit);
+    sigaction(SIGTERM, &fwd, &old_term);
+    sigaction(SIGHUP, &fwd, &old_hup);
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGQUIT, &old_quit, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGHUP, &old_hup, NULL);
+        close(pipefd[0]);
+        execv(qemu, (char **)args->pdata);
+        int e = errno;
+        ssize_t w = write(pipefd[1], &e, sizeof e);
+        (void)w;
+        _exit(127);
+    }
+    close(pipefd[1]);
+    g_ptr_array_free(args, TRUE);
+    if (pid < 0) {
+        cflow_error(CMD, "fork: %s", g_strerror(errno));
+        close(pipefd[0]);
+        return CFLOW_EXIT_USAGE;
+    }
+    child_pid = pid;
+    int exec_errno = 0;
+    ssize_t got;
+    do {
+        got = read(pipefd[0], &exec_errno, sizeof exec_errno);
+    } while (got < 0 && errno == EINTR);
+    close(pipefd[0]);
+    g_autofree char *prog_name = g_path_get_basename(prog);
+    int status = wait_child(pid, live, prog_name);
+    child_pid = 0;
+    if (got == (ssize_t)sizeof exec_errno) {
+        cflow_error(CMD, "cannot run %s: %s", qemu, g_strerror(exec_errno));
+        return CFLOW_EXIT_USAGE;
+    }
+    if (status < 0) {
+        return CFLOW_EXIT_USAGE;
+    }
+    int code = WIFEXITED(status) ? WEXITSTATUS(status)
+                                 : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+
+    struct stat after;
+    bool written = stat(out_abs, &after) == 0 &&
+                   (!had_before || after.st_ino != before.st_ino ||
+                    after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+                    after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
+    if (!written) {
+        cflow_error(CMD, "no profile was written to %s", out);
+        return code ? code : CFLOW_EXIT_USAGE;
+    }
+    if (live) {
+        if (WIFSIGNALED(status)) {
+            fprintf(stderr, "cflow record: %s died of signal %d (%s)\n", prog_name,
+                    WTERMSIG(status), g_strsignal(WTERMSIG(status)));
+        }
+        fprintf(stderr, "cflow record: profile written to %s\n", out);
+    }
+    return code;
+}
+
+const CflowCommand cflow_cmd_record = {CMD, "run a program under QEMU and write its profile",
+                                       run};

@@ -1,0 +1,430 @@
+/*
+ * cmd-report.c: `cflow report`: the plugin's views offline (by instruction, profile/report.c),
+ * and summaries by function and by source line, as text, JSON or CSV.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cflow.h"
+#include "emit.h"
+#include "report.h"
+#include "srcline.h"
+#include "stats.h"
+
+#define CMD "report"
+
+/* What a sort ranks groups (functions, lines) by; the names are report.c's, plus two. */
+typedef enum {
+    KEY_BRANCHES, KEY_EARLY, KEY_EXCEPTIONS, KEY_DESTS, KEY_TRANSFERS, KEY_BIAS, KEY_ENTRIES,
+    KEY_EXECS,
+} GroupKey;
+
+static const struct {
+    const char *name;
+    GroupKey key;
+    const char *title;
+} group_sorts[] = {
+    {"hottest", KEY_BRANCHES, "branches taken"},
+    {"early", KEY_EARLY, "early exits"},
+    {"exceptions", KEY_EXCEPTIONS, "exceptions, interrupts, host calls and early exits"},
+    {"popular", KEY_DESTS, "distinct branch destinations"},
+    {"edges", KEY_TRANSFERS, "control transfers of every kind"},
+    {"bias", KEY_BIAS, "the bias of their most biased conditional branch"},
+    {"entries", KEY_ENTRIES, "entries"},
+    {"execs", KEY_EXECS, "instructions executed"},
+};
+
+static uint64_t transfers(const CflowGroup *g)
+{
+    uint64_t t = 0;
+    for (int k = 0; k < CFLOW_EDGE_KIND_COUNT; k++) {
+        t += g->out[k];
+    }
+    return t;
+}
+
+static uint64_t exceptions(const CflowGroup *g)
+{
+    return g->out[CFLOW_EDGE_EXCEPTION] + g->out[CFLOW_EDGE_INTERRUPT] +
+           g->out[CFLOW_EDGE_HOSTCALL] + g->out[CFLOW_EDGE_EARLY_EXIT];
+}
+
+static uint64_t key_value(const CflowGroup *g, GroupKey key)
+{
+    switch (key) {
+    case KEY_BRANCHES: return g->out[CFLOW_EDGE_BRANCH];
+    case KEY_EARLY: return g->out[CFLOW_EDGE_EARLY_EXIT];
+    case KEY_EXCEPTIONS: return exceptions(g);
+    case KEY_DESTS: return g->branch_dests;
+    case KEY_TRANSFERS: return transfers(g);
+    case KEY_ENTRIES: return g->entries;
+    case KEY_EXECS: return g->execs;
+    case KEY_BIAS: break;
+    }
+    return 0;
+}
+
+static int cmp_group(gconstpointer a, gconstpointer b, gpointer data)
+{
+    const CflowGroup *x = *(CflowGroup *const *)a, *y = *(CflowGroup *const *)b;
+    GroupKey key = *(const GroupKey *)data;
+    if (key == KEY_BIAS) {
+        double bx = cflow_group_bias(x), by = cflow_group_bias(y);
+        if (bx != by) {
+            return bx > by ? -1 : 1;
+        }
+    } else {
+        uint64_t vx = key_value(x, key), vy = key_value(y, key);
+        if (vx != vy) {
+            return vx > vy ? -1 : 1;
+        }
+    }
+    if (x->execs != y->execs) {
+        return x->execs > y->execs ? -1 : 1;
+    }
+    return x->first_addr < y->first_addr ? -1 : x->first_addr > y->first_addr;
+}
+
+static void biased_text(GString *out, const CflowProfile *p, const CflowGroup *g)
+{
+    if (g->biased < 0) {
+        g_string_append(out, "-");
+        return;
+    }
+    uint64_t n = g->biased_taken + g->biased_fallthrough;
+    g_string_append_printf(out, "0x%" PRIx64 " taken %.1f%% of %" PRIu64,
+                           cflow_profile_insn(p, (uint32_t)g->biased)->addr,
+                           100.0 * (double)g->biased_taken / (double)n, n);
+}
+
+static void groups_text(GString *out, const CflowProfile *p, GPtrArray *groups, CflowGroupBy by,
+                        unsigned sort, unsigned shown)
+{
+    g_string_append_printf(out, "cflow: %u %s, top %u by %s (sort=%s)\n", groups->len,
+                           by == CFLOW_GROUP_LINE ? "source lines" : "functions", shown,
+                           group_sorts[sort].title, group_sorts[sort].name);
+    g_string_append_printf(out, "%14s %14s %12s %10s %14s  %s%s  most biased branch\n",
+                           "branches", "fallthroughs", "entries", "exceptions", "executed",
+                           by == CFLOW_GROUP_LINE ? "line / " : "", "function");
+    for (guint i = 0; i < shown; i++) {
+        const CflowGroup *g = g_ptr_array_index(groups, i);
+        g_string_append_printf(out, "%14" PRIu64 " %14" PRIu64 " %12" PRIu64 " %10" PRIu64
+                               " %14" PRIu64 "  ",
+                               g->out[CFLOW_EDGE_BRANCH], g->out[CFLOW_EDGE_FALLTHROUGH],
+                               g->entries, exceptions(g), g->execs);
+        if (by == CFLOW_GROUP_LINE) {
+            g_string_append_printf(out, "%s ", g->where ? g->where : "(no line)");
+        }
+        g_string_append_printf(out, "%s  ", g->function);
+        biased_text(out, p, g);
+        g_string_append_c(out, '\n');
+    }
+    if (groups->len == 0) {
+        g_string_append(out, "  (none)\n");
+    }
+}
+
+static void groups_json(GString *out, const CflowProfile *p, GPtrArray *groups, CflowGroupBy by,
+                        unsigned sort, unsigned shown)
+{
+    g_string_append_printf(out, "{\"by\": \"%s\", \"sort\": \"%s\", \"groups\": [",
+                           by == CFLOW_GROUP_LINE ? "line" : "function", group_sorts[sort].name);
+    for (guint i = 0; i < shown; i++) {
+        const CflowGroup *g = g_ptr_array_index(groups, i);
+        g_string_append(out, i ? ",\n  {\"function\": " : "\n  {\"function\": ");
+        cflow_emit_json_string(out, g->function);
+        g_string_append(out, ", \"file\": ");
+        cflow_emit_json_string(out, g->file);
+        g_string_append_printf(out, ", \"line\": %u, \"where\": ", g->line);
+        cflow_emit_json_string(out, g->where);
+        g_string_append(out, ", \"first_addr\": ");
+        cflow_emit_json_addr(out, g->first_addr);
+        g_string_append_printf(out, ", \"entries\": %" PRIu64 ", \"executed\": %" PRIu64
+                               ", \"branches\": %" PRIu64 ", \"fallthroughs\": %" PRIu64
+                               ", \"exceptions\": %" PRIu64 ", \"early_exits\": %" PRIu64
+                               ", \"branch_destinations\": %u, \"most_biased\": ",
+                               g->entries, g->execs, g->out[CFLOW_EDGE_BRANCH],
+                               g->out[CFLOW_EDGE_FALLTHROUGH], exceptions(g),
+                               g->out[CFLOW_EDGE_EARLY_EXIT], g->branch_dests);
+        if (g->biased < 0) {
+            g_string_append(out, "null}");
+            continue;
+        }
+        g_string_append(out, "{\"addr\": ");
+        cflow_emit_json_addr(out, cflow_profile_insn(p, (uint32_t)g->biased)->addr);
+        g_string_append_printf(out, ", \"taken\": %" PRIu64 ", \"fallthrough\": %" PRIu64 "}}",
+                               g->biased_taken, g->biased_fallthrough);
+    }
+    g_string_append(out, shown ? "\n]}\n" : "]}\n");
+}
+
+static void groups_csv(GString *out, const CflowProfile *p, GPtrArray *groups, unsigned shown)
+{
+    g_string_append(out, "function,file,line,entries,executed,branches,fallthroughs,exceptions,"
+                         "early_exits,branch_destinations,most_biased_addr,most_biased_taken,"
+                         "most_biased_fallthrough\n");
+    for (guint i = 0; i < shown; i++) {
+        const CflowGroup *g = g_ptr_array_index(groups, i);
+        cflow_emit_csv_field(out, g->function);
+        g_string_append_c(out, ',');
+        cflow_emit_csv_field(out, g->file);
+        g_string_append_printf(out, ",%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                               ",%" PRIu64 ",%" PRIu64 ",%u,",
+                               g->line, g->entries, g->execs, g->out[CFLOW_EDGE_BRANCH],
+                               g->out[CFLOW_EDGE_FALLTHROUGH], exceptions(g),
+                               g->out[CFLOW_EDGE_EARLY_EXIT], g->branch_dests);
+        if (g->biased >= 0) {
+            g_string_append_printf(out, "0x%" PRIx64 ",%" PRIu64 ",%" PRIu64,
+                                   cflow_profile_insn(p, (uint32_t)g->biased)->addr,
+                                   g->biased_taken, g->biased_fallthrough);
+        } else {
+            g_string_append(out, ",,");
+        }
+        g_string_append_c(out, '\n');
+    }
+}
+
+/* The instruction view as JSON or CSV: the entries cflow_report ranks, with their edges. */
+static void insns_machine(GString *out, const CflowProfile *p, CflowSrcline *s, CflowSort sort,
+                          unsigned topn, CflowFormat format)
+{
+    g_autoptr(GArray) ranked = cflow_report_rank(p, sort, topn);
+    g_autofree CflowInsnStats *st = cflow_insn_stats(p);
+    bool json = format == CFLOW_FORMAT_JSON;
+    if (json) {
+        g_string_append_printf(out, "{\"by\": \"insn\", \"sort\": \"%s\", \"%s\": [",
+                               cflow_sort_name(sort), sort == CFLOW_SORT_EDGES ? "edges"
+                                                                                : "sources");
+    } else {
+        g_string_append(out, sort == CFLOW_SORT_EDGES
+                                 ? "from,to,kind,count,from_generation,function,where\n"
+                                 : "addr,generation,function,where,executed,taken,fallthrough,"
+                                   "exceptions,early_exits,branch_destinations,disas\n");
+    }
+    /* edges of each source, for the source sorts */
+    g_autoptr(GHashTable) out_edges = NULL;
+    if (sort != CFLOW_SORT_EDGES && json) {
+        out_edges = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
+        for (guint i = 0; i < ranked->len; i++) {
+            g_hash_table_insert(out_edges,
+                                GUINT_TO_POINTER(g_array_index(ranked, uint32_t, i) + 1),
+                                g_ptr_array_new());
+        }
+        for (guint i = 0; i < p->edges->len; i++) {
+            const CflowEdge *e = cflow_profile_edge(p, i);
+            GPtrArray *a = g_hash_table_lookup(out_edges, GUINT_TO_POINTER(e->from + 1));
+            if (a) {
+                g_ptr_array_add(a, (gpointer)e);
+            }
+        }
+    }
+    for (guint r = 0; r < ranked->len; r++) {
+        uint32_t idx = g_array_index(ranked, uint32_t, r);
+        if (sort == CFLOW_SORT_EDGES) {
+            const CflowEdge *e = cflow_profile_edge(p, idx);
+            if (json) {
+                g_string_append(out, r ? ",\n  " : "\n  ");
+                cflow_emit_json_edge(out, p, e);
+                continue;
+            }
+            const CflowLoc *loc = cflow_srcline_insn(s, e->from);
+            g_string_append_printf(out, "0x%" PRIx64 ",0x%" PRIx64 ",%s,%" PRIu64 ",%u,",
+                                   cflow_profile_insn(p, e->from)->addr, e->to,
+                                   cflow_edge_kind_name((CflowEdgeKind)e->kind), e->count,
+                                   cflow_profile_insn(p, e->from)->generation);
+            cflow_emit_csv_field(out, loc->function);
+            g_string_append_c(out, ',');
+            cflow_emit_csv_field(out, cflow_srcline_short(s, loc));
+            g_string_append_c(out, '\n');
+            continue;
+        }
+        const CflowInsn *in = cflow_profile_insn(p, idx);
+        const CflowInsnStats *is = &st[idx];
+        const CflowLoc *loc = cflow_srcline_insn(s, idx);
+        if (!json) {
+            g_string_append_printf(out, "0x%" PRIx64 ",%u,", in->addr, in->generation);
+            cflow_emit_csv_field(out, loc->function);
+            g_string_append_c(out, ',');
+            cflow_emit_csv_field(out, cflow_srcline_short(s, loc));
+            g_string_append_printf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                                   ",%" PRIu64 ",%u,",
+                                   is->execs, is->out[CFLOW_EDGE_BRANCH],
+                                   is->out[CFLOW_EDGE_FALLTHROUGH],
+                                   cflow_stats_exceptions(is) - is->out[CFLOW_EDGE_EARLY_EXIT],
+                                   is->out[CFLOW_EDGE_EARLY_EXIT], is->branch_dests);
+            cflow_emit_csv_field(out, cflow_profile_string(p, in->disas));
+            g_string_append_c(out, '\n');
+            continue;
+        }
+        g_string_append(out, r ? ",\n  {\"addr\": " : "\n  {\"addr\": ");
+        cflow_emit_json_addr(out, in->addr);
+        g_string_append_printf(out, ", \"generation\": %u, \"disas\": ", in->generation);
+        cflow_emit_json_string(out, cflow_profile_string(p, in->disas));
+        g_string_append(out, ", \"function\": ");
+        cflow_emit_json_string(out, loc->function);
+        g_string_append(out, ", \"file\": ");
+        cflow_emit_json_string(out, loc->file);
+        g_string_append_printf(out, ", \"line\": %u, \"executed\": %" PRIu64
+                               ", \"taken\": %" PRIu64 ", \"fallthrough\": %" PRIu64
+                               ", \"exceptions\": %" PRIu64 ", \"early_exits\": %" PRIu64
+                               ", \"branch_destinations\": %u, \"edges\": [",
+                               loc->line, is->execs, is->out[CFLOW_EDGE_BRANCH],
+                               is->out[CFLOW_EDGE_FALLTHROUGH],
+                               cflow_stats_exceptions(is) - is->out[CFLOW_EDGE_EARLY_EXIT],
+                               is->out[CFLOW_EDGE_EARLY_EXIT], is->branch_dests);
+        GPtrArray *edges = g_hash_table_lookup(out_edges, GUINT_TO_POINTER(idx + 1));
+        for (guint k = 0; k < edges->len; k++) {
+            g_string_append(out, k ? ", " : "");
+            cflow_emit_json_edge(out, p, g_ptr_array_index(edges, k));
+        }
+        g_string_append(out, "]}");
+    }
+    if (json) {
+        g_string_append(out, ranked->len ? "\n]}\n" : "]}\n");
+    }
+}
+
+static const char summary[] =
+    "Print the profile FILE's hottest instructions, edges, functions or source lines.";
+
+static const char description[] =
+    "Views (--by):\n"
+    "  insn      the plugin's report: source instructions (or, with --sort=edges, the edges\n"
+    "            themselves) ranked by --sort; the default\n"
+    "  function  one row per function, line  one row per source line (file:line from the\n"
+    "            guest's DWARF; functions from DWARF, else ELF symbols, else QEMU's symbol,\n"
+    "            else the address). Each row: branches taken, fall-throughs, entries (function:\n"
+    "            transfers to its entry address; line: transfers into it from another line),\n"
+    "            exceptions (exceptions, interrupts, host calls and early exits), instructions\n"
+    "            executed, and the most biased conditional branch (taken ratio furthest from\n"
+    "            1/2).\n"
+    "\n"
+    "Sorts (--sort): hottest (branches taken; default), early (early exits), exceptions,\n"
+    "popular (distinct branch destinations), edges (insn view: the hottest edges; groups: all\n"
+    "transfers), bias (conditional branches by taken ratio, those run at least 0.1% as often\n"
+    "as all conditional branches; groups: by their most biased branch), and for --by\n"
+    "function/line also entries and execs.\n"
+    "\n"
+    "Formats (--format): text (default); json: one object, {\"by\", \"sort\", and \"edges\" (the\n"
+    "plugin's JSON edge objects) or \"sources\" or \"groups\"}; csv: a header row, then rows.\n"
+    "\n"
+    "Source lines are looked up in the ELF files the profile's meta names (meta.guest, and\n"
+    "meta.maps for shared libraries), with separate debug info found by build-id,\n"
+    ".gnu_debuglink or under /usr/lib/debug. The files must still be where the run found them.\n"
+    "\n"
+    "Examples:\n"
+    "  cflow report cflow.data\n"
+    "  cflow report --sort bias --topn 5 cflow.data\n"
+    "  cflow report --by line --topn 0 --format csv cflow.data > lines.csv\n"
+    "  cflow report --by insn --function main --sort edges cflow.data\n";
+
+static int run(int argc, char **argv)
+{
+    g_autofree char *sort_name = NULL, *by_name = NULL, *function = NULL, *format_name = NULL;
+    int topn = 10;
+    GOptionEntry entries[] = {
+        {"sort", 's', 0, G_OPTION_ARG_STRING, &sort_name, "What to rank by (see below)", "S"},
+        {"topn", 'n', 0, G_OPTION_ARG_INT, &topn, "How many entries (default 10, 0 = all)",
+         "N"},
+        {"by", 'b', 0, G_OPTION_ARG_STRING, &by_name, "insn (default), function or line",
+         "VIEW"},
+        {"function", 'f', 0, G_OPTION_ARG_STRING, &function,
+         "Only the instructions of function NAME", "NAME"},
+        {"format", 0, 0, G_OPTION_ARG_STRING, &format_name, "text (default), json or csv", "F"},
+        {NULL},
+    };
+    if (!cflow_parse_options(&argc, &argv, "FILE", summary, description, entries, false)) {
+        return CFLOW_EXIT_USAGE;
+    }
+    if (argc != 2) {
+        cflow_error(CMD, "expected one profile FILE (see 'cflow report --help')");
+        return CFLOW_EXIT_USAGE;
+    }
+    if (topn < 0) {
+        cflow_error(CMD, "--topn must be 0 or more");
+        return CFLOW_EXIT_USAGE;
+    }
+    CflowFormat format = CFLOW_FORMAT_TEXT;
+    if (format_name && !cflow_parse_format(CMD, format_name, &format)) {
+        return CFLOW_EXIT_USAGE;
+    }
+    bool by_insn = !by_name || strcmp(by_name, "insn") == 0;
+    CflowGroupBy by = CFLOW_GROUP_FUNCTION;
+    if (by_name && strcmp(by_name, "line") == 0) {
+        by = CFLOW_GROUP_LINE;
+    } else if (!by_insn && strcmp(by_name, "function") != 0) {
+        cflow_error(CMD, "unknown view '%s' (insn, function or line)", by_name);
+        return CFLOW_EXIT_USAGE;
+    }
+    CflowSort sort = CFLOW_SORT_HOTTEST;
+    unsigned group_sort = 0;
+    if (sort_name) {
+        bool ok = false;
+        if (by_insn) {
+            ok = cflow_sort_parse(sort_name, &sort);
+        } else {
+            for (unsigned i = 0; i < G_N_ELEMENTS(group_sorts) && !ok; i++) {
+                if (strcmp(sort_name, group_sorts[i].name) == 0) {
+                    group_sort = i;
+                    ok = true;
+                }
+            }
+        }
+        if (!ok) {
+            cflow_error(CMD, "unknown sort '%s' (see 'cflow report --help')", sort_name);
+            return CFLOW_EXIT_USAGE;
+        }
+    }
+
+    g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
+    if (!p) {
+        return CFLOW_EXIT_BAD_INPUT;
+    }
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    GString *out = g_string_new(NULL);
+    if (by_insn) {
+        /* a view of p with only the edges out of the function's instructions */
+        CflowProfile view = *p;
+        g_autoptr(GArray) kept = NULL;
+        if (function) {
+            kept = g_array_new(FALSE, FALSE, sizeof(CflowEdge));
+            for (guint i = 0; i < p->edges->len; i++) {
+                const CflowEdge *e = cflow_profile_edge(p, i);
+                if (strcmp(cflow_srcline_insn(s, e->from)->function, function) == 0) {
+                    g_array_append_vals(kept, e, 1);
+                }
+            }
+            view.edges = kept;
+        }
+        if (format == CFLOW_FORMAT_TEXT) {
+            GString *r = cflow_report(&view, sort,
+                                       topn ? (unsigned)topn : MAX(view.edges->len, view.insns->len));
+            g_string_append(out, r->str);
+            g_string_free(r, TRUE);
+        } else {
+            insns_machine(out, &view, s, sort, (unsigned)topn, format);
+        }
+    } else {
+        g_autofree CflowInsnStats *st = cflow_insn_stats(p);
+        g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, by, function);
+        GroupKey key = group_sorts[group_sort].key;
+        g_ptr_array_sort_with_data(groups, cmp_group, &key);
+        unsigned shown = topn && (unsigned)topn < groups->len ? (unsigned)topn : groups->len;
+        if (format == CFLOW_FORMAT_TEXT) {
+            groups_text(out, p, groups, by, group_sort, shown);
+        } else if (format == CFLOW_FORMAT_JSON) {
+            groups_json(out, p, groups, by, group_sort, shown);
+        } else {
+            groups_csv(out, p, groups, shown);
+        }
+    }
+    if (function && out->len == 0) {
+        cflow_error(CMD, "no function '%s' in %s", function, argv[1]);
+    }
+    fwrite(out->str, 1, out->len, stdout);
+    g_string_free(out, TRUE);
+    return CFLOW_EXIT_OK;
+}
+
+const CflowCommand cflow_cmd_report = {CMD, "rank instructions, edges, functions or lines", run};

@@ -1,0 +1,338 @@
+/*
+ * srcline.c: guest address -> function and source line (see srcline.h), with elfutils.
+ *
+ * One Dwfl session per ELF file, each reporting its file at load bias 0: addresses are first
+ * made link-time addresses through the profile's `maps` and the file's program headers, so no
+ * session needs to know where the run put anything. Dwfl is used rather than bare libdw for
+ * the search of separate debug info (build-id, .gnu_debuglink, .debug/, /usr/lib/debug), which
+ * is exactly what the other elfutils tools do.
+ */
+#include "srcline.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <string.h>
+
+typedef struct {
+    uint64_t start, end, offset;
+    char *path;
+} Map;
+
+typedef struct {
+    uint64_t offset, filesz, vaddr;
+} Load;
+
+typedef struct {
+    bool ok;
+    bool is_exec; /* ET_EXEC: run-time address == link-time address without maps */
+    Dwfl *dwfl;
+    Dwfl_Module *mod;
+    Dwarf_Addr bias; /* Dwfl address = link-time address + bias */
+    GArray *loads;   /* Load: PT_LOAD segments */
+} Object;
+
+struct CflowSrcline {
+    const CflowProfile *p;
+    GArray *maps;         /* Map, in the profile's order */
+    GHashTable *objects;  /* path -> Object */
+    GHashTable *cache;    /* address -> CflowLoc, both owned */
+    GStringChunk *strings;
+    GHashTable *sources;  /* file path -> GStrv of its lines, or NULL if unreadable */
+    const char *guest;
+};
+
+static char *debuginfo_path = NULL; /* NULL: elfutils' default ":.debug:/usr/lib/debug" */
+
+static const Dwfl_Callbacks callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &debuginfo_path,
+};
+
+static void object_free(gpointer data)
+{
+    Object *o = data;
+    if (o->dwfl) {
+        dwfl_end(o->dwfl);
+    }
+    if (o->loads) {
+        g_array_free(o->loads, TRUE);
+    }
+    g_free(o);
+}
+
+static Object *object_open(const char *path)
+{
+    Object *o = g_new0(Object, 1);
+    o->dwfl = dwfl_begin(&callbacks);
+    if (!o->dwfl) {
+        return o;
+    }
+    dwfl_report_begin(o->dwfl);
+    /* base 0 added to the segments' own addresses: the module sits at its link-time place */
+    o->mod = dwfl_report_elf(o->dwfl, path, path, -1, 0, true);
+    dwfl_report_end(o->dwfl, NULL, NULL);
+    if (!o->mod) {
+        return o;
+    }
+    Elf *elf = dwfl_module_getelf(o->mod, &o->bias);
+    GElf_Ehdr ehdr;
+    size_t n;
+    if (!elf || !gelf_getehdr(elf, &ehdr) || elf_getphdrnum(elf, &n) != 0) {
+        return o;
+    }
+    o->is_exec = ehdr.e_type == ET_EXEC;
+    o->loads = g_array_new(FALSE, FALSE, sizeof(Load));
+    for (size_t i = 0; i < n; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD) {
+            Load l = {ph.p_offset, ph.p_filesz, ph.p_vaddr};
+            g_array_append_val(o->loads, l);
+        }
+    }
+    o->ok = true;
+    return o;
+}
+
+static Object *object_get(CflowSrcline *s, const char *path)
+{
+    Object *o = g_hash_table_lookup(s->objects, path);
+    if (!o) {
+        o = object_open(path);
+        g_hash_table_insert(s->objects, g_strdup(path), o);
+    }
+    return o->ok ? o : NULL;
+}
+
+static void parse_maps(CflowSrcline *s)
+{
+    const char *maps = cflow_profile_get_meta(s->p, "maps");
+    if (!maps) {
+        return;
+    }
+    g_auto(GStrv) lines = g_strsplit(maps, "\n", -1);
+    for (int i = 0; lines[i]; i++) {
+        Map m;
+        char *end;
+        m.start = g_ascii_strtoull(lines[i], &end, 16);
+        if (*end != '-') {
+            continue;
+        }
+        m.end = g_ascii_strtoull(end + 1, &end, 16);
+        if (*end != ' ') {
+            continue;
+        }
+        m.offset = g_ascii_strtoull(end + 1, &end, 16);
+        if (*end != ' ' || !end[1]) {
+            continue;
+        }
+        m.path = g_string_chunk_insert_const(s->strings, end + 1);
+        g_array_append_val(s->maps, m);
+    }
+}
+
+CflowSrcline *cflow_srcline_new(const CflowProfile *p)
+{
+    elf_version(EV_CURRENT);
+    CflowSrcline *s = g_new0(CflowSrcline, 1);
+    s->p = p;
+    s->maps = g_array_new(FALSE, FALSE, sizeof(Map));
+    s->objects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, object_free);
+    s->cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    s->strings = g_string_chunk_new(4096);
+    s->sources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify)g_strfreev);
+    s->guest = cflow_profile_get_meta(p, "guest");
+    parse_maps(s);
+    return s;
+}
+
+void cflow_srcline_free(CflowSrcline *s)
+{
+    if (!s) {
+        return;
+    }
+    g_array_free(s->maps, TRUE);
+    g_hash_table_unref(s->objects);
+    g_hash_table_unref(s->cache);
+    g_hash_table_unref(s->sources);
+    g_string_chunk_free(s->strings);
+    g_free(s);
+}
+
+/*
+ * The ELF file and link-time address of a run-time address: through maps (file offset ->
+ * segment), else the guest binary itself when it is not relocatable (a static executable whose
+ * profile has no maps). *delta is run-time minus link-time address.
+ */
+static Object *locate(CflowSrcline *s, uint64_t addr, uint64_t *vaddr, int64_t *delta,
+                      const char **path)
+{
+    for (guint i = 0; i < s->maps->len; i++) {
+        const Map *m = &g_array_index(s->maps, Map, i);
+        if (addr < m->start || addr >= m->end) {
+            continue;
+        }
+        Object *o = object_get(s, m->path);
+        if (!o) {
+            return NULL;
+        }
+        uint64_t off = addr - m->start + m->offset;
+        *vaddr = off;
+        for (guint k = 0; k < o->loads->len; k++) {
+            const Load *l = &g_array_index(o->loads, Load, k);
+            if (off >= l->offset && off < l->offset + l->filesz) {
+                *vaddr = off - l->offset + l->vaddr;
+                break;
+            }
+        }
+        *delta = (int64_t)(addr - *vaddr);
+        *path = m->path;
+        return o;
+    }
+    if (s->guest) {
+        Object *o = object_get(s, s->guest);
+        if (o && (o->is_exec || s->maps->len == 0)) {
+            *vaddr = addr;
+            *delta = 0;
+            *path = s->guest;
+            return o;
+        }
+    }
+    return NULL;
+}
+
+/* The name of a DIE, following DW_AT_abstract_origin / DW_AT_specification. */
+static const char *die_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    if (dwarf_attr_integrate(die, DW_AT_name, &attr)) {
+        return dwarf_formstring(&attr);
+    }
+    return NULL;
+}
+
+static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t delta,
+                         CflowLoc *loc)
+{
+    Dwarf_Addr a = vaddr + o->bias;
+    Dwfl_Line *line = dwfl_module_getsrc(o->mod, a);
+    if (line) {
+        int lineno = 0;
+        const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+        if (file && lineno > 0) {
+            loc->file = g_string_chunk_insert_const(s->strings, file);
+            loc->line = (unsigned)lineno;
+        }
+    }
+    Dwarf_Addr cubias;
+    Dwarf_Die *cu = dwfl_module_addrdie(o->mod, a, &cubias);
+    if (cu) {
+        Dwarf_Die *scopes = NULL;
+        int n = dwarf_getscopes(cu, a - cubias, &scopes);
+        /* the outermost subprogram: inlined code belongs to the function it was inlined in */
+        for (int i = n - 1; i >= 0; i--) {
+            if (dwarf_tag(&scopes[i]) != DW_TAG_subprogram) {
+                continue;
+            }
+            const char *name = die_name(&scopes[i]);
+            if (name) {
+                loc->function = g_string_chunk_insert_const(s->strings, name);
+                Dwarf_Addr entry;
+                if (dwarf_entrypc(&scopes[i], &entry) == 0) {
+                    loc->function_start = entry + cubias - o->bias + (uint64_t)delta;
+                }
+                loc->source = CFLOW_LOC_DWARF;
+            }
+            break;
+        }
+        free(scopes);
+    }
+    if (!loc->function) {
+        GElf_Off off;
+        GElf_Sym sym;
+        const char *name = dwfl_module_addrinfo(o->mod, a, &off, &sym, NULL, NULL, NULL);
+        if (name && *name) {
+            loc->function = g_string_chunk_insert_const(s->strings, name);
+            loc->function_start = a - off - o->bias + (uint64_t)delta;
+            loc->source = loc->file ? CFLOW_LOC_DWARF : CFLOW_LOC_ELF;
+        }
+    }
+}
+
+const CflowLoc *cflow_srcline_lookup(CflowSrcline *s, uint64_t addr, const char *qemu_symbol)
+{
+    CflowLoc *loc = g_hash_table_lookup(s->cache, &addr);
+    if (loc) {
+        return loc;
+    }
+    loc = g_new0(CflowLoc, 1);
+    uint64_t vaddr;
+    int64_t delta;
+    const char *path = NULL;
+    Object *o = locate(s, addr, &vaddr, &delta, &path);
+    if (o) {
+        loc->object = path;
+        lookup_dwarf(s, o, vaddr, delta, loc);
+    }
+    if (!loc->function && qemu_symbol && *qemu_symbol) {
+        loc->function = g_string_chunk_insert_const(s->strings, qemu_symbol);
+        loc->source = CFLOW_LOC_QEMU;
+    }
+    if (!loc->function) {
+        char text[24];
+        g_snprintf(text, sizeof text, "0x%" PRIx64, addr);
+        loc->function = g_string_chunk_insert_const(s->strings, text);
+        loc->source = CFLOW_LOC_ADDRESS;
+    }
+    g_hash_table_insert(s->cache, g_memdup2(&addr, sizeof addr), loc);
+    return loc;
+}
+
+const CflowLoc *cflow_srcline_insn(CflowSrcline *s, uint32_t insn)
+{
+    const CflowInsn *in = cflow_profile_insn(s->p, insn);
+    return cflow_srcline_lookup(s, in->addr, cflow_profile_string(s->p, in->symbol));
+}
+
+char *cflow_srcline_file_offset(CflowSrcline *s, uint64_t addr)
+{
+    for (guint i = 0; i < s->maps->len; i++) {
+        const Map *m = &g_array_index(s->maps, Map, i);
+        if (addr >= m->start && addr < m->end) {
+            return g_strdup_printf("%s+0x%" PRIx64, m->path, addr - m->start + m->offset);
+        }
+    }
+    return g_strdup_printf("0x%" PRIx64, addr);
+}
+
+const char *cflow_srcline_short(CflowSrcline *s, const CflowLoc *loc)
+{
+    if (!loc->file || !loc->line) {
+        return NULL;
+    }
+    g_autofree char *base = g_path_get_basename(loc->file);
+    g_autofree char *text = g_strdup_printf("%s:%u", base, loc->line);
+    return g_string_chunk_insert_const(s->strings, text);
+}
+
+const char *cflow_srcline_text(CflowSrcline *s, const char *file, unsigned line)
+{
+    if (!file || !line) {
+        return NULL;
+    }
+    gpointer lines;
+    if (!g_hash_table_lookup_extended(s->sources, file, NULL, &lines)) {
+        g_autofree char *text = NULL;
+        lines = g_file_get_contents(file, &text, NULL, NULL) ? g_strsplit(text, "\n", -1) : NULL;
+        g_hash_table_insert(s->sources, g_strdup(file), lines);
+    }
+    if (!lines || line > g_strv_length(lines)) {
+        return NULL;
+    }
+    return ((char **)lines)[line - 1];
+}

@@ -1,0 +1,57 @@
+/*
+ * srcline.h: guest address -> function and source line, for the tool's views.
+ *
+ * Addresses are turned into (file, offset) with the profile's `maps` meta, then into the
+ * file's link-time address through its program headers, so the answer does not depend on
+ * where the run happened to load things. Each file's DWARF (its own, or separate debug info
+ * found by build-id, .gnu_debuglink, .debug/ or /usr/lib/debug) gives function and line; code
+ * without DWARF falls back to ELF symbols (.symtab, then .dynsym), then to the symbol QEMU
+ * recorded, then to the bare address. The plugin never needs any of this.
+ */
+#ifndef CFLOW_SRCLINE_H
+#define CFLOW_SRCLINE_H
+
+#include <stdint.h>
+
+#include "profile.h"
+
+typedef enum {
+    CFLOW_LOC_DWARF,   /* function and line from debug info */
+    CFLOW_LOC_ELF,     /* function from an ELF symbol table, no line */
+    CFLOW_LOC_QEMU,    /* the symbol QEMU recorded in the profile */
+    CFLOW_LOC_ADDRESS, /* nothing known: the function is the address */
+} CflowLocSource;
+
+typedef struct {
+    const char *function; /* never NULL (at worst "0x..."); owned by the CflowSrcline */
+    const char *file;     /* source file, NULL if unknown */
+    unsigned line;        /* 0 if unknown */
+    const char *object;   /* the ELF file holding the address, NULL if unknown */
+    uint64_t function_start; /* run-time address of the function's entry, 0 if unknown */
+    CflowLocSource source;
+} CflowLoc;
+
+typedef struct CflowSrcline CflowSrcline;
+
+/* Reads nothing yet: files are opened on first use. The profile must outlive the result. */
+CflowSrcline *cflow_srcline_new(const CflowProfile *p);
+void cflow_srcline_free(CflowSrcline *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CflowSrcline, cflow_srcline_free)
+
+/* Where `addr` is; `qemu_symbol` (may be NULL) is the profile's symbol for it. Cached. */
+const CflowLoc *cflow_srcline_lookup(CflowSrcline *s, uint64_t addr, const char *qemu_symbol);
+/* The same for instruction `insn` of the profile. */
+const CflowLoc *cflow_srcline_insn(CflowSrcline *s, uint32_t insn);
+
+/*
+ * A run-independent name of a run-time address: "path+0xOFFSET" in the file the profile's maps
+ * put there, else "0xADDR". Newly allocated.
+ */
+char *cflow_srcline_file_offset(CflowSrcline *s, uint64_t addr);
+
+/* "file:line" with the file's base name, or NULL when the line is unknown (owned by s). */
+const char *cflow_srcline_short(CflowSrcline *s, const CflowLoc *loc);
+/* The text of a source line, if the file can be read (owned by s), else NULL. */
+const char *cflow_srcline_text(CflowSrcline *s, const char *file, unsigned line);
+
+#endif

@@ -1,0 +1,143 @@
+/* stats.c: per-instruction and per-function / per-line figures (see stats.h). */
+#include "stats.h"
+
+#include <math.h>
+#include <string.h>
+
+CflowInsnStats *cflow_insn_stats(const CflowProfile *p)
+{
+    CflowInsnStats *st = g_new0(CflowInsnStats, p->insns->len ? p->insns->len : 1);
+    for (guint b = 0; b < p->blocks->len; b++) {
+        const CflowBlock *blk = cflow_profile_block(p, b);
+        for (uint32_t k = 0; k < blk->n_insns; k++) {
+            st[g_array_index(p->block_insns, uint32_t, blk->first + k)].execs += blk->count;
+        }
+    }
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        st[e->from].out[e->kind] += e->count;
+        st[e->from].branch_dests += e->kind == CFLOW_EDGE_BRANCH;
+    }
+    return st;
+}
+
+uint64_t cflow_stats_exceptions(const CflowInsnStats *s)
+{
+    return s->out[CFLOW_EDGE_EXCEPTION] + s->out[CFLOW_EDGE_INTERRUPT] +
+           s->out[CFLOW_EDGE_HOSTCALL] + s->out[CFLOW_EDGE_EARLY_EXIT];
+}
+
+double cflow_group_bias(const CflowGroup *g)
+{
+    uint64_t n = g->biased_taken + g->biased_fallthrough;
+    return g->biased >= 0 && n ? fabs((double)g->biased_taken / (double)n - 0.5) : 0.0;
+}
+
+/* Groups are told apart by interned string pointers: srcline returns one copy per text. */
+static char *group_key(const CflowLoc *loc, CflowGroupBy by)
+{
+    if (by == CFLOW_GROUP_LINE && loc->file && loc->line) {
+        return g_strdup_printf("%p:%u", (const void *)loc->file, loc->line);
+    }
+    return g_strdup_printf("%p:%p", (const void *)loc->object, (const void *)loc->function);
+}
+
+GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnStats *st,
+                        CflowGroupBy by, const char *function)
+{
+    GPtrArray *groups = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    /* instruction index -> its group, for the edges below */
+    CflowGroup **of_insn = g_new0(CflowGroup *, p->insns->len ? p->insns->len : 1);
+    for (guint i = 0; i < p->insns->len; i++) {
+        const CflowInsnStats *is = &st[i];
+        bool any = is->execs > 0;
+        for (int k = 0; k < CFLOW_EDGE_KIND_COUNT && !any; k++) {
+            any = is->out[k] > 0;
+        }
+        if (!any) {
+            continue;
+        }
+        const CflowLoc *loc = cflow_srcline_insn(s, i);
+        if (function && strcmp(loc->function, function) != 0) {
+            continue;
+        }
+        char *key = group_key(loc, by);
+        CflowGroup *g = g_hash_table_lookup(by_key, key);
+        uint64_t addr = cflow_profile_insn(p, i)->addr;
+        if (!g) {
+            g = g_new0(CflowGroup, 1);
+            g->function = loc->function;
+            if (by == CFLOW_GROUP_LINE && loc->line) {
+                g->file = loc->file;
+                g->line = loc->line;
+                g->where = cflow_srcline_short(s, loc);
+            }
+            g->first_addr = addr;
+            g->function_start = loc->function_start;
+            g->biased = -1;
+            g_ptr_array_add(groups, g);
+            g_hash_table_insert(by_key, key, g);
+        } else {
+            g_free(key);
+        }
+        of_insn[i] = g;
+        g->first_addr = MIN(g->first_addr, addr);
+        g->execs += is->execs;
+        for (int k = 0; k < CFLOW_EDGE_KIND_COUNT; k++) {
+            g->out[k] += is->out[k];
+        }
+        g->branch_dests += is->branch_dests;
+        uint64_t t = is->out[CFLOW_EDGE_BRANCH], f = is->out[CFLOW_EDGE_FALLTHROUGH];
+        if (t && f) {
+            /* most biased: furthest from 1/2, then the more often run */
+            CflowGroup cand = *g;
+            cand.biased = i;
+            cand.biased_taken = t;
+            cand.biased_fallthrough = f;
+            double b = cflow_group_bias(&cand), old = cflow_group_bias(g);
+            if (g->biased < 0 || b > old ||
+                (b == old && t + f > g->biased_taken + g->biased_fallthrough)) {
+                g->biased = i;
+                g->biased_taken = t;
+                g->biased_fallthrough = f;
+            }
+        }
+    }
+
+    /* entries: a function's are the transfers to its entry address; a line's those into it
+     * from another line */
+    g_autoptr(GHashTable) by_start = g_hash_table_new(g_int64_hash, g_int64_equal);
+    for (guint gi = 0; gi < groups->len && by == CFLOW_GROUP_FUNCTION; gi++) {
+        CflowGroup *g = g_ptr_array_index(groups, gi);
+        if (!g->function_start) {
+            g->function_start = g->first_addr; /* no symbol: its lowest address run */
+        }
+        g_hash_table_insert(by_start, &g->function_start, g);
+    }
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        if (by == CFLOW_GROUP_FUNCTION) {
+            CflowGroup *g = g_hash_table_lookup(by_start, &e->to);
+            if (g) {
+                g->entries += e->count;
+            }
+            continue;
+        }
+        const CflowLoc *to = cflow_srcline_lookup(s, e->to, NULL);
+        if (!to->line) {
+            continue;
+        }
+        const CflowLoc *from = cflow_srcline_insn(s, e->from);
+        if (from->file == to->file && from->line == to->line) {
+            continue;
+        }
+        g_autofree char *key = group_key(to, by);
+        CflowGroup *g = g_hash_table_lookup(by_key, key);
+        if (g) {
+            g->entries += e->count;
+        }
+    }
+    g_free(of_insn);
+    return groups;
+}
