@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <qemu-plugin.h>
@@ -30,6 +32,7 @@ static long parent_pid;       /* set in a forked child */
 static unsigned int vcpu_inits;
 static GMutex output_lock;    /* exec snapshots and exit can race in a multi-threaded guest */
 static qemu_plugin_id_t plugin_id;
+static int saved_stderr = -1; /* QEMU's stderr as it was at start (user mode), see print_report */
 
 static void vcpu_init(qemu_plugin_id_t id, unsigned int cpu)
 {
@@ -38,6 +41,13 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned int cpu)
         hotpath_vcpu_init(cpu);
     } else {
         reference_vcpu_init(cpu);
+    }
+}
+
+static void vcpu_exit(qemu_plugin_id_t id, unsigned int cpu)
+{
+    if (opts.mode == MODE_FAST) {
+        hotpath_vcpu_exit(cpu);
     }
 }
 
@@ -148,6 +158,37 @@ static char *code_mappings(const CflowProfile *p)
     return g_string_free(out, FALSE);
 }
 
+static bool same_open_file(int a, int b)
+{
+    struct stat x, y;
+    return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/*
+ * The report goes through QEMU's log, which is fd 2 unless -D names a file. In user mode the
+ * guest shares QEMU's descriptors, and many programs close stderr at exit or dup2() something
+ * over it: put QEMU's original stderr back at fd 2 just for the report, then restore what the
+ * guest had (with -D, the log is a file and fd 2 is not used at all).
+ */
+static void print_report(const char *text)
+{
+    bool swap = saved_stderr >= 0 && !same_open_file(2, saved_stderr);
+    int guests = -1;
+    if (swap) {
+        guests = fcntl(2, F_DUPFD_CLOEXEC, 3); /* -1 if the guest closed it */
+        dup2(saved_stderr, 2);
+    }
+    qemu_plugin_outs(text);
+    if (swap) {
+        if (guests >= 0) {
+            dup2(guests, 2);
+            close(guests);
+        } else {
+            close(2);
+        }
+    }
+}
+
 static void write_outputs(const char *reason)
 {
     bool report = opts.report && strcmp(reason, "exit") == 0;
@@ -198,12 +239,12 @@ static void write_outputs(const char *reason)
                                              : cflow_profile_write(p, path, &err);
         if (!ok) {
             g_autofree char *msg = g_strdup_printf("cflow: %s\n", err->message);
-            qemu_plugin_outs(msg);
+            print_report(msg);
         }
     }
     if (report) {
         GString *r = cflow_report(p, opts.sort, opts.topn);
-        qemu_plugin_outs(r->str);
+        print_report(r->str);
         g_string_free(r, TRUE);
     }
     g_mutex_unlock(&output_lock);
@@ -257,14 +298,34 @@ static void vcpu_resume(qemu_plugin_id_t id, unsigned int cpu)
  * that does not exist there (QEMU already holds its mmap lock here, which translation, the
  * registry's main user, also holds first: the order is the same).
  */
+static void lock_mode_state(void)
+{
+    if (opts.mode == MODE_FAST) {
+        hotpath_lock_vcpus();
+    } else {
+        reference_lock();
+    }
+}
+
+static void unlock_mode_state(void)
+{
+    if (opts.mode == MODE_FAST) {
+        hotpath_unlock_vcpus();
+    } else {
+        reference_unlock();
+    }
+}
+
 static void before_fork(void)
 {
     g_mutex_lock(&output_lock);
     registry_lock();
+    lock_mode_state();
 }
 
 static void after_fork_in_parent(void)
 {
+    unlock_mode_state();
     registry_unlock();
     g_mutex_unlock(&output_lock);
 }
@@ -272,6 +333,7 @@ static void after_fork_in_parent(void)
 /* A forked child profiles only what it runs itself: it starts from zero counts. */
 static void after_fork_in_child(void)
 {
+    unlock_mode_state();
     registry_unlock();
     g_mutex_unlock(&output_lock);
     parent_pid = (long)getppid();
@@ -293,6 +355,7 @@ static void register_callbacks(void)
         }
     }
     qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
+    qemu_plugin_register_vcpu_exit_cb(id, vcpu_exit);
     qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
     qemu_plugin_register_vcpu_discon_cb(id, QEMU_PLUGIN_DISCON_ALL, discon);
     if (!info_copy.system_emulation) {
@@ -323,16 +386,19 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             return -1;
         }
     }
+    cflow_output_pin_umask(); /* profiles get the permissions the user had at start */
     info_copy = *info;
+    if (!info->system_emulation) {
+        /* high, so as not to take a number the guest expects to get from open() */
+        saved_stderr = fcntl(2, F_DUPFD_CLOEXEC, 512);
+    }
     target_name = g_strdup(info->target_name);
     g_mutex_init(&output_lock);
     plugin_id = id;
     registry_init();
-    if (!opts.qemu_disas) {
-        disas_init(info->target_name, info->system_emulation);
-    }
+    disas_init(info->target_name, info->system_emulation, !opts.qemu_disas);
     if (opts.mode == MODE_FAST) {
-        hotpath_init(id, opts.adapt_after, register_callbacks);
+        hotpath_init(id, opts.adapt_after, opts.counter_mib, register_callbacks);
     } else {
         reference_init();
     }

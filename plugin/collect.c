@@ -15,22 +15,25 @@ static void add_reference_edge(uint64_t from_id, int hot_kind, uint64_t to, uint
     edge_table_add(opaque, HOT_KEY(hot_kind, from_id), to, count);
 }
 
-/* Fast mode: everything counted, plus how the inline path carried it (the benchmark reports it). */
-static void add_fast_edges(EdgeTable *merged, CflowProfile *p)
+/*
+ * Fast mode: everything counted, plus how the inline path carried it (the benchmark reports
+ * it). Returns the per-block entry counts (g_free).
+ */
+static uint64_t *add_fast_edges(EdgeTable *merged, CflowProfile *p)
 {
     HotpathTotals t;
     hotpath_merge_all(merged, &t);
+    cflow_profile_set_meta_u64(p, "hotpath_allocations", t.hot_allocs);
+    if (hotpath_counters_retired()) {
+        cflow_profile_set_meta(p, "counters_retired", "yes");
+    }
     cflow_profile_set_meta_u64(p, "block_entries", t.entries);
     cflow_profile_set_meta_u64(p, "helper_calls", t.helper_calls);
     /* Must be 0; the tests check, and the profile would say so if ever it were not. */
     if (t.inconsistent) {
         cflow_profile_set_meta_u64(p, "inconsistent_entries", t.inconsistent);
     }
-}
-
-static uint64_t block_count(CflowMode mode, const BlockRec *b)
-{
-    return mode == MODE_FAST ? hotpath_block_entries(b) : reference_block_count(b);
+    return t.block_entries;
 }
 
 /* Sort keys copied out of the records: the sort then touches one array, not the registry. */
@@ -80,7 +83,89 @@ static CflowEdgeKind public_kind(int hot_kind, const InsnRec *from, uint64_t to)
         if (to != from->addr && !disas_may_transfer(from->addr, from->bytes, from->size)) {
             return CFLOW_EDGE_EARLY_EXIT;
         }
+        /* nor can a direct branch or call go anywhere but its target: it faulted (a call
+         * pushing onto an unmapped stack) */
+        uint64_t target;
+        if (disas_direct_target(from->addr, from->bytes, from->size, &target) && to != target) {
+            return CFLOW_EDGE_EARLY_EXIT;
+        }
         return CFLOW_EDGE_BRANCH;
+    }
+}
+
+/*
+ * QEMU re-enters an instruction that cannot transfer control, at its own address, when it runs
+ * it in pieces or a second time alone: x86 `rep` string instructions every 65,536 iterations, a
+ * misaligned atomic in a process that has had a second thread (run again by itself). The guest
+ * did not move control: such a self-entry is a continuation of the same execution, not an edge.
+ */
+static bool is_continuation(int hot_kind, const InsnRec *from, uint64_t to)
+{
+    return (hot_kind == HOT_NORMAL || hot_kind == HOT_EARLY) && to == from->addr &&
+           !disas_may_transfer(from->addr, from->bytes, from->size);
+}
+
+/* One instruction QEMU re-entered: {address, profile insn index, next address, counts}. */
+typedef struct {
+    uint64_t addr, from_index, next;
+    uint64_t normal; /* re-entered after completing a piece (rep) */
+    uint64_t early;  /* abandoned mid-block and run again alone (atomics) */
+} Continuation;
+
+/* Takes `n` entries off the blocks starting at `addr`, one-instruction blocks first if asked. */
+static void uncount_blocks(CflowProfile *p, uint64_t addr, uint64_t n, bool single_first)
+{
+    for (int pass = single_first ? 0 : 1; pass < 2 && n; pass++) {
+        for (guint i = 0; i < p->blocks->len && n; i++) {
+            CflowBlock *b = cflow_profile_block(p, i);
+            if (b->addr != addr || (pass == 0 && b->n_insns != 1)) {
+                continue;
+            }
+            uint64_t take = MIN(b->count, n);
+            b->count -= take;
+            n -= take;
+        }
+    }
+}
+
+/*
+ * The blocks QEMU made for those re-entries start at the instruction and were counted once per
+ * re-entry: take the re-entries back off them, one-instruction blocks (what QEMU makes for
+ * them) first. An instruction run again alone after its block was abandoned is followed by a
+ * fall-through into a block that starts right after it, which the guest never saw either: the
+ * abandoned block, counted once, stands for the whole execution. Blocks and edges left with
+ * no count are dropped.
+ */
+static void uncount_continuations(CflowProfile *p, GHashTable *continuations)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, continuations);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        Continuation *c = v;
+        uncount_blocks(p, c->addr, c->normal + c->early, true);
+        if (!c->early) {
+            continue;
+        }
+        for (guint i = 0; i < p->edges->len; i++) {
+            CflowEdge *e = &g_array_index(p->edges, CflowEdge, i);
+            if (e->from == c->from_index && e->to == c->next &&
+                e->kind == CFLOW_EDGE_FALLTHROUGH) {
+                uint64_t take = MIN(e->count, c->early);
+                e->count -= take;
+                uncount_blocks(p, c->next, take, false);
+            }
+        }
+    }
+    for (guint i = p->blocks->len; i-- > 0;) {
+        if (cflow_profile_block(p, i)->count == 0) {
+            g_array_remove_index(p->blocks, i);
+        }
+    }
+    for (guint i = p->edges->len; i-- > 0;) {
+        if (g_array_index(p->edges, CflowEdge, i).count == 0) {
+            g_array_remove_index(p->edges, i);
+        }
     }
 }
 
@@ -90,18 +175,11 @@ CflowProfile *collect_profile(CflowMode mode)
     EdgeTable merged;
     edge_table_init(&merged, 1u << 12);
     registry_lock();
+    uint64_t *fast_entries = NULL;
     if (mode == MODE_FAST) {
-        uint64_t hot_allocs = 0;
-        for (unsigned int cpu = 0; cpu < hotpath_vcpu_limit(); cpu++) {
-            VcpuState *v = hotpath_vcpu(cpu);
-            if (v) {
-                hot_allocs += v->edges.hot_allocs;
-            }
-        }
-        cflow_profile_set_meta_u64(p, "hotpath_allocations", hot_allocs);
         cflow_profile_set_meta_u64(p, "adaptations", hotpath_adaptations());
         cflow_profile_set_meta_u64(p, "lean_stores_skipped", hotpath_skipped_stores());
-        add_fast_edges(&merged, p);
+        fast_entries = add_fast_edges(&merged, p);
     } else {
         reference_foreach_edge(add_reference_edge, &merged);
     }
@@ -121,13 +199,15 @@ CflowProfile *collect_profile(CflowMode mode)
         }                                                                          \
     } while (0)
     uint64_t thread_entries = 0, sourceless = 0;
+    /* address -> Continuation: see is_continuation */
+    GHashTable *continuations = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     EDGE_TABLE_FOREACH(&merged, s) {
         WANT(s->k1 & HOT_ID_MASK);
     }
     GArray *counts = g_array_sized_new(FALSE, TRUE, sizeof(uint64_t), registry_block_count());
     for (guint i = 0; i < registry_block_count(); i++) {
         BlockRec *b = registry_block_by_index(i);
-        uint64_t n = block_count(mode, b);
+        uint64_t n = fast_entries ? fast_entries[i] : reference_block_count(b);
         g_array_append_val(counts, n);
         if (n) {
             for (uint32_t j = 0; j < b->n_insns; j++) {
@@ -155,8 +235,19 @@ CflowProfile *collect_profile(CflowMode mode)
             sourceless += s->count;
             continue;
         }
-        cflow_profile_add_edge(p, index_of[id] - 1,
-                               public_kind(kind, registry_insn_by_id(id), s->k2), s->k2,
+        const InsnRec *from = registry_insn_by_id(id);
+        if (is_continuation(kind, from, s->k2)) {
+            Continuation *c = g_hash_table_lookup(continuations, &s->k2);
+            if (!c) {
+                c = g_new0(Continuation, 1);
+                *c = (Continuation){.addr = s->k2, .from_index = index_of[id] - 1,
+                                    .next = from->addr + from->size};
+                g_hash_table_insert(continuations, &c->addr, c);
+            }
+            *(kind == HOT_EARLY ? &c->early : &c->normal) += s->count;
+            continue;
+        }
+        cflow_profile_add_edge(p, index_of[id] - 1, public_kind(kind, from, s->k2), s->k2,
                                s->count);
     }
     g_array_sort(p->edges, cmp_edge); /* stable output: by source address, then destination */
@@ -184,12 +275,15 @@ CflowProfile *collect_profile(CflowMode mode)
     }
     g_hash_table_destroy(by_content);
     registry_unlock();
+    uncount_continuations(p, continuations);
+    g_hash_table_destroy(continuations);
 
     cflow_profile_set_meta_u64(p, "thread_entries", thread_entries);
     if (sourceless) {
         cflow_profile_set_meta_u64(p, "sourceless_discontinuities", sourceless);
     }
     g_array_free(counts, TRUE);
+    g_free(fast_entries);
     g_array_free(wanted, TRUE);
     g_free(index_of);
     edge_table_destroy(&merged);

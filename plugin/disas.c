@@ -12,7 +12,7 @@ static bool classify;
 static bool riscv64; /* classified by encoding: capstone 4 has no RISC-V */
 static cs_arch arch_in_use;
 
-bool disas_init(const char *target_name, bool system_emulation)
+bool disas_init(const char *target_name, bool system_emulation, bool defer_text)
 {
     cs_arch arch;
     cs_mode mode = CS_MODE_LITTLE_ENDIAN;
@@ -43,7 +43,8 @@ bool disas_init(const char *target_name, bool system_emulation)
         cs_option(detail_handle, CS_OPT_DETAIL, CS_OPT_ON);
         classify = true;
     }
-    return deferred = true;
+    /* disas=qemu changes only where the text comes from, never the classification */
+    return deferred = defer_text;
 }
 
 bool disas_deferred(void)
@@ -303,4 +304,57 @@ bool disas_may_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size)
     }
     cs_free(insn, 1);
     return transfers;
+}
+
+/* riscv: the immediate of a 32-bit B-type (branch) or J-type (jal) instruction. */
+static bool riscv_direct_target(uint64_t addr, const uint8_t *b, uint32_t size, uint64_t *target)
+{
+    if (size != 4 || (b[0] & 3) != 3) {
+        return false;
+    }
+    uint32_t w = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    int64_t imm;
+    if ((w & 0x7f) == 0x63) {
+        imm = ((w >> 31) & 1) << 12 | ((w >> 7) & 1) << 11 | ((w >> 25) & 0x3f) << 5 |
+              ((w >> 8) & 0xf) << 1;
+        imm = (imm ^ (1 << 12)) - (1 << 12);
+    } else if ((w & 0x7f) == 0x6f) {
+        imm = ((w >> 31) & 1) << 20 | ((w >> 12) & 0xff) << 12 | ((w >> 20) & 1) << 11 |
+              ((w >> 21) & 0x3ff) << 1;
+        imm = (imm ^ (1 << 20)) - (1 << 20);
+    } else {
+        return false;
+    }
+    *target = addr + (uint64_t)imm;
+    return true;
+}
+
+bool disas_direct_target(uint64_t addr, const uint8_t *bytes, uint32_t size, uint64_t *target)
+{
+    if (riscv64) {
+        return riscv_direct_target(addr, bytes, size, target);
+    }
+    cs_insn *insn = decode_detail(addr, bytes, size);
+    if (!insn) {
+        return false;
+    }
+    bool direct = false;
+    if (arch_in_use == CS_ARCH_X86) {
+        const cs_x86 *x = &insn->detail->x86;
+        if ((in_group(insn, X86_GRP_JUMP) || in_group(insn, X86_GRP_CALL)) && x->op_count == 1 &&
+            x->operands[0].type == X86_OP_IMM) {
+            *target = (uint64_t)x->operands[0].imm;
+            direct = true;
+        }
+    } else {
+        const cs_arm64 *a = &insn->detail->arm64;
+        if ((in_group(insn, ARM64_GRP_JUMP) || in_group(insn, ARM64_GRP_CALL) ||
+             in_group(insn, ARM64_GRP_BRANCH_RELATIVE)) &&
+            a->op_count >= 1 && a->operands[a->op_count - 1].type == ARM64_OP_IMM) {
+            *target = (uint64_t)a->operands[a->op_count - 1].imm;
+            direct = true;
+        }
+    }
+    cs_free(insn, 1);
+    return direct;
 }

@@ -15,8 +15,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Decides, once, whether disassembly is deferred for this guest. */
-bool disas_init(const char *target_name, bool system_emulation);
+/*
+ * Decides, once, whether disassembly is deferred for this guest (never when !defer_text:
+ * disas=qemu) and sets up the instruction classifier (whatever defer_text says).
+ */
+bool disas_init(const char *target_name, bool system_emulation, bool defer_text);
 bool disas_deferred(void);
 /* Newly allocated text for one instruction; never NULL. */
 char *disas_bytes(uint64_t addr, const uint8_t *bytes, uint32_t size);
@@ -39,5 +42,13 @@ bool disas_can_classify(void);
  * instruction (an early exit), not a branch.
  */
 bool disas_may_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size);
+
+/*
+ * A direct jump, call or conditional branch: its one possible taken destination. False when
+ * the instruction has none (indirect, not a transfer) or cannot be decoded. Used at exit:
+ * control that left such an instruction for anywhere but that destination or the next
+ * instruction was a fault of the instruction (an early exit), not a branch.
+ */
+bool disas_direct_target(uint64_t addr, const uint8_t *bytes, uint32_t size, uint64_t *target);
 
 #endif

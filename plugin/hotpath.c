@@ -4,20 +4,47 @@
 #include "disas.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
-/* Per-block counters come in scoreboards of this many u64 slots, created as blocks appear. */
-#define SLOTS_PER_CHUNK 8192
-#define ENTRIES_SLOT(b) ((b)->slot) /* inline: every entry of the block */
+/*
+ * Per-block entry counters come in scoreboards of this many u64 slots, created as blocks
+ * appear. QEMU sizes every scoreboard by the highest vCPU index ever seen, so a chunk costs
+ * 8 KiB per index: small chunks keep that close to what the translated blocks need.
+ */
+#define SLOTS_PER_CHUNK 1024
 #define MAX_ADAPTATIONS 12
+/*
+ * The per-block counters' budget (option counter_mib, 32 MiB by default). vCPU indices climb without bound in a program that keeps
+ * creating threads (a new thread gets the highest live index + 1), and the counters cost
+ * (highest index) x (blocks) x 8 bytes. Before the next growth would take them past this, the
+ * plugin retires them (one reset: counts folded into retired_entries, scoreboards freed) and
+ * from then on counts every block entry in the helper, into the vCPU's own table: exact still,
+ * slower per entry, but bounded by what the live threads recorded.
+ */
+/* Two-level vCPU table covering every non-negative int index; pages appear as indices do. */
+#define VCPU_PAGE_BITS 10
+#define VCPU_PAGE_SIZE (1u << VCPU_PAGE_BITS)
+#define VCPU_PAGES (1u << (31 - VCPU_PAGE_BITS))
 
 static qemu_plugin_id_t plugin_id;
 static struct qemu_plugin_scoreboard *cursors;
 static GPtrArray *chunks; /* struct qemu_plugin_scoreboard *, SLOTS_PER_CHUNK u64 each */
-static VcpuState *vcpus[CFLOW_MAX_VCPUS];
-static unsigned int vcpu_limit;
+static VcpuState **vcpu_pages[VCPU_PAGES];
+static unsigned int vcpu_limit; /* highest index initialised + 1; under vcpus_lock */
+/*
+ * vCPU start and exit, TB flushes and merges take it; the hot path never does. Exits run on
+ * the exiting thread outside QEMU's exclusive sections, concurrently with everything else.
+ */
+static GMutex vcpus_lock;
+static EdgeTable retired_edges;   /* exited vCPUs' edge tables, folded; under vcpus_lock */
+static uint64_t retired_hot_allocs;
+static GArray *retired_entries;   /* per block slot: counts of retired counter chunks */
+static bool counters_retired;     /* blocks now expect EXPECT_EVERY_ENTRY */
+static int retire_requested;
 
 static uint64_t adapt_after;
+static uint64_t counter_budget; /* bytes; option counter_mib */
 static unsigned int adaptations;   /* completed */
 static int adapt_in_flight;        /* a reset was requested and has not completed */
 static void (*reregister_callbacks)(void);
@@ -26,6 +53,38 @@ static GHashTable *hot_starts;     /* starts of blocks entered often enough to g
 static uint64_t translated_blocks; /* translations instrumented so far */
 static uint64_t skipped_stores;    /* id stores left out of lean blocks (translation time) */
 static EdgeTable previous_seen;    /* cumulative counts at the previous re-plan */
+
+/*
+ * The vCPU this thread runs (user mode, MTTCG: one thread per vCPU), so that translation, which
+ * runs on that thread, can refill its edge table's spare between syscalls.
+ */
+static __thread VcpuState *self;
+
+/* What an exited vCPU leaves in its slot: its index was used, its cursor is stale. */
+static VcpuState exited;
+
+static inline VcpuState *vcpu_slot(unsigned int cpu)
+{
+    VcpuState **page = __atomic_load_n(&vcpu_pages[cpu >> VCPU_PAGE_BITS], __ATOMIC_ACQUIRE);
+    return page ? __atomic_load_n(&page[cpu & (VCPU_PAGE_SIZE - 1)], __ATOMIC_ACQUIRE) : NULL;
+}
+
+/* The live state of vCPU `cpu`, or NULL. */
+static inline VcpuState *vcpu_of(unsigned int cpu)
+{
+    VcpuState *v = vcpu_slot(cpu);
+    return v == &exited ? NULL : v;
+}
+
+/* Under vcpus_lock. */
+static void set_vcpu(unsigned int cpu, VcpuState *v)
+{
+    VcpuState ***page = &vcpu_pages[cpu >> VCPU_PAGE_BITS];
+    if (!*page) {
+        __atomic_store_n(page, g_new0(VcpuState *, VCPU_PAGE_SIZE), __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&(*page)[cpu & (VCPU_PAGE_SIZE - 1)], v, __ATOMIC_RELEASE);
+}
 
 static qemu_plugin_u64 cursor_field(size_t offset)
 {
@@ -38,13 +97,18 @@ static qemu_plugin_u64 slot_entry(uint32_t slot)
                              .offset = (slot % SLOTS_PER_CHUNK) * sizeof(uint64_t)};
 }
 
-void hotpath_init(qemu_plugin_id_t id, uint64_t after, void (*reregister)(void))
+void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib,
+                  void (*reregister)(void))
 {
     plugin_id = id;
     adapt_after = after;
+    counter_budget = counter_mib << 20;
     reregister_callbacks = reregister;
     cursors = qemu_plugin_scoreboard_new(sizeof(Cursor));
     chunks = g_ptr_array_new();
+    g_mutex_init(&vcpus_lock);
+    edge_table_init(&retired_edges, 2);
+    retired_entries = g_array_new(FALSE, TRUE, sizeof(uint64_t));
     dominant = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     hot_starts = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     edge_table_init(&previous_seen, 2);
@@ -57,13 +121,35 @@ static inline Cursor *cursor_of(unsigned int cpu)
 
 static void on_reset_done(qemu_plugin_id_t id);
 
-/* Rare: ask QEMU to stop the vCPUs, flush, and let us re-plan (see hotpath.h). */
-static void request_adaptation(void)
+/* Rare: ask QEMU to stop the vCPUs, flush, and let us re-plan or retire (see hotpath.h). */
+static void request_reset(void)
 {
     int expected = 0;
     if (__atomic_compare_exchange_n(&adapt_in_flight, &expected, 1, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED)) {
         qemu_plugin_reset(plugin_id, on_reset_done);
+    }
+}
+
+/*
+ * QEMU grows scoreboards to the next power of two (from 16) above the highest vCPU index.
+ * Would counters for `indices` vCPU indices, `slots` blocks, exceed the budget?
+ */
+static bool counters_over_budget(uint64_t indices, uint64_t slots)
+{
+    uint64_t cap = 16;
+    while (cap < indices) {
+        cap *= 2;
+    }
+    return cap * slots * sizeof(uint64_t) > counter_budget;
+}
+
+static void retire_counters_if_over(uint64_t indices, uint64_t slots)
+{
+    if (!counters_retired && counters_over_budget(indices, slots)) {
+        __atomic_store_n(&retire_requested, 1, __ATOMIC_RELEASE);
+
+        request_reset();
     }
 }
 
@@ -82,18 +168,26 @@ static void consider_adaptation(VcpuState *v)
     }
     v->next_adapt_check = v->helper_calls * 2;
     if (v->helper_calls >= blocks * (adapt_after / 4096)) {
-        request_adaptation();
+        request_reset();
     }
 }
 
-/* The helper: block b was entered and the last instruction started was not b->expected. */
+/*
+ * The helper: block b was entered and the last instruction started was not b->expected (or,
+ * with counters retired, on every entry).
+ */
 static void on_unexpected_entry(unsigned int cpu, void *udata)
 {
     const BlockRec *b = udata;
-    VcpuState *v = vcpus[cpu];
+    VcpuState *v = vcpu_of(cpu);
     Cursor *c = v->cursor;
     uint64_t key;
-    if (c->pending) {
+    if (v->fresh) {
+        /* a new thread's first block: whatever the cursor says belongs to a dead thread */
+        v->fresh = false;
+        c->pending = 0;
+        key = HOT_KEY(HOT_ENTRY, 0);
+    } else if (c->pending) {
         key = c->pending;
         c->pending = 0;
     } else if (c->last_id == 0) {
@@ -119,12 +213,17 @@ static void on_unexpected_entry(unsigned int cpu, void *udata)
  */
 uint64_t hotpath_expected_pred(uint64_t start)
 {
+    if (counters_retired) {
+        return EXPECT_EVERY_ENTRY;
+    }
     gpointer id;
     if (g_hash_table_lookup_extended(dominant, &start, NULL, &id)) {
         return GPOINTER_TO_SIZE(id);
     }
-    if (vcpu_limit == 1 && vcpus[0] && qemu_plugin_num_vcpus() == 1) {
-        uint64_t last = vcpus[0]->cursor->last_id;
+    VcpuState *only = vcpu_of(0);
+    if (__atomic_load_n(&vcpu_limit, __ATOMIC_ACQUIRE) == 1 && only && !only->fresh &&
+        qemu_plugin_num_vcpus() == 1) {
+        uint64_t last = only->cursor->last_id;
         if (last & LAST_FLAG) {
             return last & ~LAST_FLAG;
         }
@@ -134,21 +233,32 @@ uint64_t hotpath_expected_pred(uint64_t start)
 
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
 {
-    while (chunks->len * SLOTS_PER_CHUNK <= ENTRIES_SLOT(b)) {
-        g_ptr_array_add(chunks, qemu_plugin_scoreboard_new(SLOTS_PER_CHUNK * sizeof(uint64_t)));
+    if (self) {
+        edge_table_refill_spare(&self->edges); /* new code, new edges: be ready to grow */
     }
     registry_fallthrough_owner(b->end, b->last_id);
     __atomic_add_fetch(&translated_blocks, 1, __ATOMIC_RELAXED);
-
-    /* TB-level operations run before the first instruction's: check the cursor, count. */
-    /* An expected entry comes from E(B) having completed its own block: flagged. */
-    uint64_t expected = b->expected ? b->expected | LAST_FLAG : 0;
-    qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, on_unexpected_entry, QEMU_PLUGIN_CB_NO_REGS,
-                                              QEMU_PLUGIN_COND_NE,
-                                              cursor_field(offsetof(Cursor, last_id)),
-                                              expected, b);
-    qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64,
-                                                      slot_entry(ENTRIES_SLOT(b)), 1);
+    if (b->expected == EXPECT_EVERY_ENTRY) {
+        /* counters retired: the helper sees (and counts) every entry */
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_unexpected_entry, QEMU_PLUGIN_CB_NO_REGS, b);
+    } else {
+        if (chunks->len * SLOTS_PER_CHUNK <= b->slot) {
+            retire_counters_if_over(qemu_plugin_num_vcpus(), (uint64_t)(b->slot + 1));
+        }
+        while (chunks->len * SLOTS_PER_CHUNK <= b->slot) {
+            g_ptr_array_add(chunks,
+                            qemu_plugin_scoreboard_new(SLOTS_PER_CHUNK * sizeof(uint64_t)));
+        }
+        /* TB-level operations run before the first instruction's: check the cursor, count. */
+        /* An expected entry comes from E(B) having completed its own block: flagged. */
+        uint64_t expected = b->expected ? b->expected | LAST_FLAG : 0;
+        qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, on_unexpected_entry,
+                                                  QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE,
+                                                  cursor_field(offsetof(Cursor, last_id)),
+                                                  expected, b);
+        qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64,
+                                                          slot_entry(b->slot), 1);
+    }
     /*
      * Lean blocks (hot ones, once adaptation has found them) skip the id store of middle
      * instructions that cannot leave the block (disas.h): an early exit can only happen at a
@@ -168,35 +278,85 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
     }
 }
 
+/*
+ * On the new vCPU's thread, after QEMU grew the scoreboards for it, but outside QEMU's
+ * exclusive sections: another vCPU's start may be reallocating them right now, so nothing here
+ * writes to a scoreboard (the helper clears what a dead thread left in the cursor, `fresh`).
+ */
 void hotpath_vcpu_init(unsigned int cpu)
 {
-    if (cpu >= CFLOW_MAX_VCPUS) {
-        g_error("cflow: vCPU index %u: at most %d vCPUs are supported", cpu, CFLOW_MAX_VCPUS);
+    g_mutex_lock(&vcpus_lock);
+    VcpuState *v = vcpu_of(cpu);
+    /*
+     * An index used before (by an exited thread, or in a forked child by a thread of the
+     * parent) has a cursor that still names that thread's last instruction. A new index's
+     * cursor is zero, which the first block's entry check already treats as no predecessor.
+     */
+    bool reused = vcpu_slot(cpu) != NULL;
+    if (!v) {
+        v = g_new0(VcpuState, 1);
+        /* small: sized by what it records (most threads of a churning program record little) */
+        edge_table_init(&v->edges, 256);
     }
-    if (!vcpus[cpu]) {
-        VcpuState *v = g_new0(VcpuState, 1);
-        edge_table_init(&v->edges, 1u << 14);
-        v->next_adapt_check = adapt_after;
-        __atomic_store_n(&vcpus[cpu], v, __ATOMIC_RELEASE);
-    }
+    v->next_adapt_check = counters_retired ? 0 : adapt_after;
+    v->fresh = reused;
+    self = v;
+    v->cursor = cursor_of(cpu);
+    set_vcpu(cpu, v);
     if (cpu + 1 > vcpu_limit) {
-        vcpu_limit = cpu + 1;
+        __atomic_store_n(&vcpu_limit, cpu + 1, __ATOMIC_RELEASE);
     }
-    /* Any scoreboard growth for this vCPU happened before this callback. */
-    vcpus[cpu]->cursor = cursor_of(cpu);
-    /* A vCPU index can be reused by a new thread: it starts with no predecessor. */
-    Cursor *c = vcpus[cpu]->cursor;
-    c->last_id = 0;
-    c->pending = 0;
+    g_mutex_unlock(&vcpus_lock);
+    /* the next index past a power of two grows every counter scoreboard: retire them first? */
+    retire_counters_if_over(2ull * (cpu + 1), chunks->len * (uint64_t)SLOTS_PER_CHUNK);
 }
 
+/* Under vcpus_lock: one vCPU's edges and growth count into the retired totals. */
+static void fold_into_retired(VcpuState *v)
+{
+    EDGE_TABLE_FOREACH(&v->edges, s) {
+        edge_table_add(&retired_edges, s->k1, s->k2, s->count);
+    }
+    retired_hot_allocs += v->edges.hot_allocs;
+}
+
+void hotpath_lock_vcpus(void)
+{
+    g_mutex_lock(&vcpus_lock);
+}
+
+void hotpath_unlock_vcpus(void)
+{
+    g_mutex_unlock(&vcpus_lock);
+}
+
+void hotpath_vcpu_exit(unsigned int cpu)
+{
+    g_mutex_lock(&vcpus_lock);
+    VcpuState *v = vcpu_of(cpu);
+    if (v) {
+        fold_into_retired(v);
+        set_vcpu(cpu, &exited);
+        if (self == v) {
+            self = NULL;
+        }
+        edge_table_destroy(&v->edges);
+        g_free(v);
+    }
+    g_mutex_unlock(&vcpus_lock);
+}
+
+/* Called with every vCPU stopped, after scoreboards may have moved. */
 void hotpath_flush(void)
 {
+    g_mutex_lock(&vcpus_lock);
     for (unsigned int i = 0; i < vcpu_limit; i++) {
-        if (vcpus[i]) {
-            vcpus[i]->cursor = cursor_of(i);
+        VcpuState *v = vcpu_of(i);
+        if (v) {
+            v->cursor = cursor_of(i);
         }
     }
+    g_mutex_unlock(&vcpus_lock);
 }
 
 void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)
@@ -218,49 +378,40 @@ void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_
 
 void hotpath_housekeeping(unsigned int cpu)
 {
-    if (cpu < CFLOW_MAX_VCPUS && vcpus[cpu]) {
-        edge_table_refill_spare(&vcpus[cpu]->edges);
+    VcpuState *v = vcpu_of(cpu);
+    if (v) {
+        edge_table_refill_spare(&v->edges);
     }
 }
 
+/*
+ * In a forked child, where only the forking thread lives: forget every count, the baseline of
+ * the next re-plan, and what other threads' cursors held.
+ */
 void hotpath_reset_counts(void)
 {
     for (unsigned int i = 0; i < vcpu_limit; i++) {
-        if (vcpus[i]) {
-            edge_table_clear(&vcpus[i]->edges);
+        VcpuState *v = vcpu_of(i);
+        if (v) {
+            edge_table_clear(&v->edges);
+            v->helper_calls = 0;
+            v->next_adapt_check = counters_retired ? 0 : adapt_after;
         }
     }
+    edge_table_clear(&retired_edges);
+    edge_table_clear(&previous_seen);
+    memset(retired_entries->data, 0, retired_entries->len * sizeof(uint64_t));
+    unsigned int indices = qemu_plugin_num_vcpus();
+    for (unsigned int cpu = 0; cpu < indices; cpu++) {
+        Cursor *c = cursor_of(cpu);
+        c->pending = 0;
+    }
     for (guint ch = 0; ch < chunks->len; ch++) {
-        for (unsigned int cpu = 0; cpu < vcpu_limit; cpu++) {
+        for (unsigned int cpu = 0; cpu < indices; cpu++) {
             uint64_t *slots = qemu_plugin_scoreboard_find(g_ptr_array_index(chunks, ch), cpu);
             memset(slots, 0, SLOTS_PER_CHUNK * sizeof(uint64_t));
         }
     }
-}
-
-VcpuState *hotpath_vcpu(unsigned int cpu)
-{
-    return cpu < CFLOW_MAX_VCPUS ? __atomic_load_n(&vcpus[cpu], __ATOMIC_ACQUIRE) : NULL;
-}
-
-unsigned int hotpath_vcpu_limit(void)
-{
-    return vcpu_limit;
-}
-
-static uint64_t slot_sum(uint32_t slot)
-{
-    return slot < chunks->len * SLOTS_PER_CHUNK ? qemu_plugin_u64_sum(slot_entry(slot)) : 0;
-}
-
-uint64_t hotpath_block_entries(const BlockRec *b)
-{
-    return slot_sum(ENTRIES_SLOT(b));
-}
-
-uint64_t hotpath_skipped_stores(void)
-{
-    return skipped_stores;
 }
 
 unsigned int hotpath_adaptations(void)
@@ -268,48 +419,112 @@ unsigned int hotpath_adaptations(void)
     return adaptations;
 }
 
+bool hotpath_counters_retired(void)
+{
+    return counters_retired;
+}
+
+uint64_t hotpath_skipped_stores(void)
+{
+    return skipped_stores;
+}
+
+/* Entries counted inline for block slot `slot`: retired chunks plus live ones. */
+static uint64_t inline_entries(uint32_t slot)
+{
+    uint64_t n = slot < retired_entries->len ? g_array_index(retired_entries, uint64_t, slot) : 0;
+    if (slot < chunks->len * SLOTS_PER_CHUNK) {
+        n += qemu_plugin_u64_sum(slot_entry(slot));
+    }
+    return n;
+}
+
+static void merge_table(EdgeTable *into, const EdgeTable *t, uint64_t *helper_calls)
+{
+    EDGE_TABLE_FOREACH(t, s) {
+        const BlockRec *b = registry_block_by_index((guint)s->k2);
+        edge_table_add(into, s->k1, b->start, s->count);
+        helper_calls[s->k2] += s->count;
+    }
+}
+
 void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals)
 {
     *totals = (HotpathTotals){0};
-    uint64_t *helper_calls = g_new0(uint64_t, registry_block_count());
+    guint n_blocks = registry_block_count();
+    uint64_t *helper_calls = g_new0(uint64_t, n_blocks);
+    g_mutex_lock(&vcpus_lock);
+    merge_table(into, &retired_edges, helper_calls);
+    totals->hot_allocs = retired_hot_allocs;
     for (unsigned int cpu = 0; cpu < vcpu_limit; cpu++) {
-        VcpuState *v = hotpath_vcpu(cpu);
-        if (!v) {
-            continue;
+        VcpuState *v = vcpu_of(cpu);
+        if (v) {
+            merge_table(into, &v->edges, helper_calls);
+            totals->hot_allocs += v->edges.hot_allocs;
         }
-        EDGE_TABLE_FOREACH(&v->edges, s) {
-            const BlockRec *b = registry_block_by_index((guint)s->k2);
-            edge_table_add(into, s->k1, b->start, s->count);
-            helper_calls[s->k2] += s->count;
-        }
-        /* A discontinuity that no block followed (the guest exited through it) */
+    }
+    g_mutex_unlock(&vcpus_lock);
+    /* A discontinuity that no block followed (the guest exited through it) */
+    unsigned int indices = qemu_plugin_num_vcpus();
+    for (unsigned int cpu = 0; cpu < indices; cpu++) {
         const Cursor *c = cursor_of(cpu);
         if (c->pending) {
             edge_table_add(into, c->pending, c->pending_to, 1);
         }
     }
     /* every entry the helper did not see came from the expected predecessor (hotpath.h) */
-    for (guint i = 0; i < registry_block_count(); i++) {
+    totals->block_entries = g_new0(uint64_t, n_blocks);
+    for (guint i = 0; i < n_blocks; i++) {
         BlockRec *b = registry_block_by_index(i);
-        uint64_t entries = hotpath_block_entries(b), helped = helper_calls[i];
-        totals->entries += entries;
+        uint64_t counted = inline_entries(b->slot), helped = helper_calls[i];
+        bool every = b->expected == EXPECT_EVERY_ENTRY;
+        totals->block_entries[i] = every ? helped : counted;
+        totals->entries += totals->block_entries[i];
         totals->helper_calls += helped;
-        if (helped > entries) {
-            totals->inconsistent += helped - entries;
-        } else if (entries > helped) {
+        if (every) {
+            continue;
+        }
+        if (helped > counted) {
+            totals->inconsistent += helped - counted;
+        } else if (counted > helped) {
             edge_table_add(into, HOT_KEY(b->expected ? HOT_NORMAL : HOT_ENTRY, b->expected),
-                           b->start, entries - helped);
+                           b->start, counted - helped);
         }
     }
     g_free(helper_calls);
 }
 
 /*
- * QEMU calls this with every vCPU stopped and all translations flushed: mark the hot blocks,
- * pick each block's most frequent recent predecessor (from the same merge the exit uses), then
- * register the callbacks again so blocks are retranslated with them.
+ * With every vCPU stopped and no translation left: fold the per-block counters into
+ * retired_entries and free their scoreboards; blocks translated from now on count every entry
+ * in the helper (hotpath_expected_pred says EXPECT_EVERY_ENTRY).
  */
-static void on_reset_done(qemu_plugin_id_t id)
+static void retire_counters(void)
+{
+    g_array_set_size(retired_entries, chunks->len * SLOTS_PER_CHUNK);
+    for (guint slot = 0; slot < chunks->len * SLOTS_PER_CHUNK; slot++) {
+        g_array_index(retired_entries, uint64_t, slot) += qemu_plugin_u64_sum(slot_entry(slot));
+    }
+    for (guint ch = 0; ch < chunks->len; ch++) {
+        qemu_plugin_scoreboard_free(g_ptr_array_index(chunks, ch));
+    }
+    g_ptr_array_set_size(chunks, 0);
+    g_mutex_lock(&vcpus_lock);
+    for (unsigned int i = 0; i < vcpu_limit; i++) {
+        VcpuState *v = vcpu_of(i);
+        if (v) {
+            v->next_adapt_check = 0;
+        }
+    }
+    counters_retired = true;
+    g_mutex_unlock(&vcpus_lock);
+}
+
+/*
+ * With every vCPU stopped and all translations flushed: mark the hot blocks and pick each
+ * block's most frequent recent predecessor (from the same merge the exit uses).
+ */
+static void replan(void)
 {
     EdgeTable seen;
     edge_table_init(&seen, 1u << 14);
@@ -319,11 +534,12 @@ static void on_reset_done(qemu_plugin_id_t id)
     uint64_t hot_min = MAX(adapt_after / 1024, 1);
     for (guint i = 0; i < registry_block_count(); i++) {
         BlockRec *b = registry_block_by_index(i);
-        if (hotpath_block_entries(b) >= hot_min && !g_hash_table_contains(hot_starts, &b->start)) {
+        if (totals.block_entries[i] >= hot_min && !g_hash_table_contains(hot_starts, &b->start)) {
             g_hash_table_add(hot_starts, g_memdup2(&b->start, sizeof(b->start)));
         }
     }
     registry_unlock();
+    g_free(totals.block_entries);
     /*
      * Choose by what happened since the previous re-plan, not since the start: programs
      * change phase (bzip2 sorts, then codes), and the recent phase is the one that goes on.
@@ -363,6 +579,21 @@ static void on_reset_done(qemu_plugin_id_t id)
     edge_table_destroy(&previous_seen);
     previous_seen = seen; /* the baseline for the next re-plan's "recent" counts */
     adaptations++;
+}
+
+/* QEMU calls this with every vCPU stopped and all translations flushed; then blocks are
+ * retranslated under the new plan once the callbacks are registered again. */
+static void on_reset_done(qemu_plugin_id_t id)
+{
+    if (__atomic_exchange_n(&retire_requested, 0, __ATOMIC_ACQ_REL)) {
+        if (!counters_retired) {
+            registry_lock(); /* translation creates chunks under it */
+            retire_counters();
+            registry_unlock();
+        }
+    } else {
+        replan();
+    }
     reregister_callbacks();
     __atomic_store_n(&adapt_in_flight, 0, __ATOMIC_RELEASE);
 }

@@ -63,33 +63,48 @@ static inline int hot_kind_of_discon(enum qemu_plugin_discon_type type)
 #define LAST_ID_DISCON HOT_ID_MASK
 
 /*
- * The per-vCPU cursor, in a scoreboard. The element is padded so that no two vCPUs' hot
- * fields can share a cache line whatever the alignment of the scoreboard's array (>= 16).
+ * The per-vCPU cursor, in a scoreboard: the only per-vCPU memory QEMU sizes by the highest vCPU
+ * index ever seen, so it is kept small. 128 bytes apart, the hot fields of two vCPUs can never
+ * share a cache line whatever the alignment of the scoreboard's array.
  */
 typedef struct {
-    uint8_t pad_before[64];
     uint64_t last_id;    /* id of the instruction most recently started, | LAST_FLAG if last */
     uint64_t pending;    /* HOT_KEY(kind, from) of a discontinuity not yet attributed */
     uint64_t pending_to; /* where QEMU said it goes: used only if no block runs after it */
-    uint8_t pad_after[104];
+    uint8_t pad[104];
 } Cursor;
 
+/*
+ * The plugin's own per-vCPU state, allocated when the vCPU starts and folded into the
+ * process-wide totals (then freed) when it exits, so a program that churns through thousands
+ * of threads holds state only for the live ones.
+ */
 typedef struct {
     Cursor *cursor;            /* this vCPU's scoreboard element; refreshed on every TB flush */
     EdgeTable edges;
     uint64_t helper_calls;     /* drives adaptation */
     uint64_t next_adapt_check; /* helper_calls value at which to consider it; 0: never */
+    bool fresh;                /* started on a reused index, no block entered yet: the cursor
+                                * is a dead thread's, so the first entry has no predecessor */
 } VcpuState;
 
-#define CFLOW_MAX_VCPUS 4096
+/*
+ * The expected predecessor of blocks translated once per-block counters are retired (too many
+ * vCPU indices, see hotpath.c): no instruction has it, so every entry calls the helper.
+ */
+#define EXPECT_EVERY_ENTRY (HOT_ID_MASK - 1)
 
 /* adapt_after: helper calls on one vCPU before the first adaptation; 0 never adapts. */
-void hotpath_init(qemu_plugin_id_t id, uint64_t adapt_after, void (*reregister)(void));
+/* counter_mib: the per-block counters' memory budget over all vCPU indices (hotpath.c) */
+void hotpath_init(qemu_plugin_id_t id, uint64_t adapt_after, uint64_t counter_mib,
+                  void (*reregister)(void));
 /* Under the registry lock: the predecessor to expect for a block starting at `start`. */
 uint64_t hotpath_expected_pred(uint64_t start);
 /* Under the registry lock: instrument one translated block (fast mode). */
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b);
 void hotpath_vcpu_init(unsigned int cpu);
+/* On the exiting vCPU's thread: fold its counts into the process totals and free its state. */
+void hotpath_vcpu_exit(unsigned int cpu);
 /*
  * QEMU's TB flush callback. QEMU reallocates scoreboards (when a vCPU index outgrows them)
  * only with every vCPU stopped and then flushes all translations, so refreshing the cached
@@ -99,19 +114,22 @@ void hotpath_flush(void);
 void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc);
 /* Outside the hot path, on the vCPU's own thread: refill edge table spares. */
 void hotpath_housekeeping(unsigned int cpu);
-/* After fork, in the child: forget every count. */
+/* Held across fork (cflow.c), so a child never inherits it taken. */
+void hotpath_lock_vcpus(void);
+void hotpath_unlock_vcpus(void);
+/* After fork, in the child (with the vCPU lock released): forget every count. */
 void hotpath_reset_counts(void);
 
-VcpuState *hotpath_vcpu(unsigned int cpu); /* NULL if never initialised */
-unsigned int hotpath_vcpu_limit(void);      /* highest initialised index + 1 */
-uint64_t hotpath_block_entries(const BlockRec *b);      /* summed over vCPUs */
 unsigned int hotpath_adaptations(void);
+bool hotpath_counters_retired(void); /* per-block counters gave way to a helper per entry */
 uint64_t hotpath_skipped_stores(void); /* translation-time count, under the registry lock */
 
 typedef struct {
-    uint64_t entries;      /* block entries, all counted inline */
-    uint64_t helper_calls; /* of those, the ones that called the helper */
-    uint64_t inconsistent; /* helper calls beyond entries: must be 0 */
+    uint64_t entries;       /* block entries */
+    uint64_t helper_calls;  /* of those, the ones that called the helper */
+    uint64_t inconsistent;  /* helper calls beyond inline-counted entries: must be 0 */
+    uint64_t hot_allocs;    /* edge-table growths that had to allocate on the hot path */
+    uint64_t *block_entries; /* per block record (registry index), g_free by the caller */
 } HotpathTotals;
 
 /*

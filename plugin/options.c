@@ -1,6 +1,8 @@
 /* options.c: parsing and checking of the plugin's options (see options.h). */
 #include "options.h"
 
+#include "profile.h"
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -94,7 +96,7 @@ static bool parse_number(const char *key, const char *value, unsigned long long 
 bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **error)
 {
     *opts = (CflowOptions){.sort = CFLOW_SORT_HOTTEST, .topn = 10, .report = true,
-                           .adapt_after = 1ull << 20};
+                           .adapt_after = 1ull << 20, .counter_mib = 32};
     for (int i = 0; i < argc; i++) {
         const char *eq = strchr(argv[i], '=');
         if (!eq) {
@@ -117,6 +119,10 @@ bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **err
             opts->topn = (unsigned)n;
         } else if (strcmp(key, "adapt_after") == 0) {
             if (!parse_number(key, value, 1ull << 40, &opts->adapt_after, error)) {
+                return false;
+            }
+        } else if (strcmp(key, "counter_mib") == 0) {
+            if (!parse_number(key, value, 1ull << 20, &opts->counter_mib, error)) {
                 return false;
             }
         } else if (strcmp(key, "output") == 0) {
@@ -149,7 +155,7 @@ bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **err
         } else {
             g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION,
                         "cflow: unknown option '%s' (known: sort, topn, output, format, mode, "
-                        "report, disas, adapt_after)", key);
+                        "report, disas, adapt_after, counter_mib)", key);
             return false;
         }
     }
@@ -180,34 +186,10 @@ char *cflow_expand_output_path(const char *pattern, long pid)
 
 bool cflow_check_output_path(const char *path, GError **error)
 {
-    g_autofree char *dir = g_path_get_dirname(path);
-    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_ISDIR,
-                    "cflow: output '%s' is a directory", path);
-        return false;
-    }
-    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
-                    "cflow: cannot write output '%s': folder '%s' does not exist", path, dir);
-        return false;
-    }
-    /*
-     * The profile is written to a temporary file in the same folder and renamed, so probe
-     * exactly that (access() would say yes to root even on a read-only file system).
-     */
-    g_autofree char *probe = g_strdup_printf("%s.probe-XXXXXX", path);
-    int fd = g_mkstemp(probe);
-    if (fd < 0) {
-        int e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cflow: cannot write output '%s': %s", path, g_strerror(e));
-        return false;
-    }
-    close(fd);
-    unlink(probe);
-    if (access(path, F_OK) == 0 && access(path, W_OK) != 0) {
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-                    "cflow: cannot write output '%s': %s", path, g_strerror(errno));
+    GError *local = NULL;
+    if (!cflow_output_check(path, &local)) {
+        g_set_error(error, G_FILE_ERROR, local->code, "cflow: %s", local->message);
+        g_error_free(local);
         return false;
     }
     return true;

@@ -21,6 +21,7 @@ typedef struct {
     CflowMode mode;
     bool report;         /* print the text report at exit */
     unsigned long long adapt_after; /* helper calls before re-planning; 0: never */
+    unsigned long long counter_mib; /* per-block counters' budget, all vCPU indices (hotpath.c) */
     bool qemu_disas;     /* disas=qemu: always QEMU's disassembler, at translation time */
 } CflowOptions;
 

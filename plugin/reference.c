@@ -130,14 +130,30 @@ void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint6
     g_mutex_unlock(&lock);
 }
 
-void reference_reset_counts(void)
+void reference_lock(void)
 {
-    g_hash_table_remove_all(edges);
-    g_hash_table_remove_all(block_counts);
+    g_mutex_lock(&lock);
 }
 
+void reference_unlock(void)
+{
+    g_mutex_unlock(&lock);
+}
+
+/* In a forked child: nothing the parent counted, nothing its other threads left pending. */
+void reference_reset_counts(void)
+{
+    g_mutex_lock(&lock);
+    g_hash_table_remove_all(edges);
+    g_hash_table_remove_all(block_counts);
+    g_hash_table_remove_all(vcpus);
+    g_mutex_unlock(&lock);
+}
+
+/* Under the lock: other vCPUs may still be inserting (an exec snapshot, system mode). */
 void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque)
 {
+    g_mutex_lock(&lock);
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, edges);
@@ -152,10 +168,14 @@ void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque)
             fn(r->pending_from, r->pending_kind, r->pending_to, 1, opaque);
         }
     }
+    g_mutex_unlock(&lock);
 }
 
 uint64_t reference_block_count(const BlockRec *b)
 {
+    g_mutex_lock(&lock);
     uint64_t *count = g_hash_table_lookup(block_counts, b);
-    return count ? *count : 0;
+    uint64_t n = count ? *count : 0;
+    g_mutex_unlock(&lock);
+    return n;
 }

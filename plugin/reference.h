@@ -18,6 +18,9 @@ void reference_instrument(struct qemu_plugin_tb *tb, BlockRec *b);
 void reference_vcpu_init(unsigned int cpu);
 void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc);
 void reference_reset_counts(void);
+/* Held across fork (cflow.c), so a child never inherits it taken. */
+void reference_lock(void);
+void reference_unlock(void);
 
 /* For collect.c: calls fn(from_id, kind, to, count) for every recorded edge. */
 typedef void (*ReferenceEdgeFn)(uint64_t from_id, int hot_kind, uint64_t to, uint64_t count,

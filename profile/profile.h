@@ -125,14 +125,21 @@ bool cflow_profile_write_json(const CflowProfile *p, FILE *out, GError **error);
 bool cflow_profile_write_json_file(const CflowProfile *p, const char *path, GError **error);
 
 /*
- * Atomically replaces `path` with what `body` writes to `f`, a buffered temporary file beside
- * `path` that is renamed over it once everything is out (on failure it is removed and `path`
- * is untouched). `body` returns false on failure, setting `error` or leaving errno. The binary
- * and JSON writers use it; the tool may use it for its own outputs.
+ * Writes what `body` writes to `f` to `path` (output.c): symlinks followed, FIFOs and character
+ * devices written in place, a regular file or new path replaced atomically (a temporary file
+ * in the same folder, fsync, rename; on failure it is removed and `path` is untouched).
+ * `body` returns false on failure, setting `error` or leaving errno. The binary and JSON
+ * writers use it; the tool may use it for its own outputs.
  */
 typedef bool (*CflowWriteFunc)(const void *data, FILE *f, GError **error);
 bool cflow_write_file_atomic(const char *path, CflowWriteFunc body, const void *data,
                              GError **error);
+/* Can a profile be written at `path` as above? A message naming the problem if not. */
+bool cflow_output_check(const char *path, GError **error);
+/* The file a path leads to, through symbolic links (newly allocated). */
+char *cflow_output_target(const char *path);
+/* New files get 0666 less the umask in force now, whatever a program sets it to later. */
+void cflow_output_pin_umask(void);
 
 /* Checks the invariants a reader relies on (indices in range, strings in the pool ...). */
 bool cflow_profile_validate(const CflowProfile *p, GError **error);

@@ -267,68 +267,6 @@ static bool file_sink(const void *data, size_t len, void *ud)
     return fwrite(data, 1, len, (FILE *)ud) == len;
 }
 
-static bool io_error(GError **error, int err, const char *fmt, const char *path)
-{
-    g_set_error(error, CFLOW_PROFILE_ERROR, CFLOW_PROFILE_ERROR_IO, fmt, path,
-                g_strerror(err));
-    return false;
-}
-
-bool cflow_write_file_atomic(const char *path, CflowWriteFunc body, const void *what,
-                             GError **error)
-{
-    g_return_val_if_fail(path != NULL, false);
-    char *tmp = g_strdup_printf("%s.tmp-XXXXXX", path);
-    int fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        int err = errno;
-        g_free(tmp);
-        return io_error(error, err, "cannot create a temporary file beside %s: %s", path);
-    }
-    FILE *f = fdopen(fd, "wb");
-    if (f == NULL) {
-        int err = errno;
-        close(fd);
-        unlink(tmp);
-        g_free(tmp);
-        return io_error(error, err, "cannot write %s: %s", path);
-    }
-    setvbuf(f, NULL, _IOFBF, 1 << 20);
-    GError *local = NULL;
-    errno = 0;
-    bool ok = body(what, f, &local);
-    int err = errno;
-    if (ok && fflush(f) != 0) {
-        ok = false;
-        err = errno;
-    }
-    if (ok && ferror(f)) {
-        ok = false;
-        err = err != 0 ? err : EIO;
-    }
-    if (fclose(f) != 0 && ok) {
-        ok = false;
-        err = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        int rerr = errno;
-        unlink(tmp);
-        g_free(tmp);
-        return io_error(error, rerr, "cannot rename a temporary file onto %s: %s", path);
-    }
-    if (!ok) {
-        unlink(tmp);
-        g_free(tmp);
-        if (local != NULL) {
-            g_propagate_prefixed_error(error, local, "cannot write %s: ", path);
-            return false;
-        }
-        return io_error(error, err != 0 ? err : EIO, "cannot write %s: %s", path);
-    }
-    g_free(tmp);
-    return true;
-}
-
 static bool write_binary_body(const void *what, FILE *f, GError **error)
 {
     const Layout *l = what;

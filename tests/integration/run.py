@@ -136,7 +136,7 @@ def build_guests():
     if r.returncode != 0:
         raise SystemExit("building the assembly guests failed:\n" + r.stderr)
     cdir = os.path.join(TOP, "tests", "guests", "c")
-    for name in ("threads", "lifecycle", "jit", "faults"):
+    for name in ("threads", "lifecycle", "jit", "faults", "relay", "reexec", "callfault"):
         out = os.path.join(GUESTS, "c", name)
         src = os.path.join(cdir, name + ".c")
         os.makedirs(os.path.dirname(out), exist_ok=True)

@@ -1,0 +1,227 @@
+"""
+Hardening (issue 5): thread churn, forked children, instructions QEMU re-executes, faulting
+transfers, disas=qemu, and a guest that closes or redirects stderr.
+"""
+import os
+import subprocess
+
+import run
+from run import assert_clean, assert_eq, edge_count, guest, profile_json, symbols, test
+
+RELAY_THREADS = 600
+
+
+def relay_profile(extra, threads=RELAY_THREADS):
+    prof, r = profile_json("x86_64", [guest("c", "relay"), str(threads)], extra + ["report=off"])
+    assert_eq("exit status", r.returncode, 0)
+    assert_clean(prof)
+    return prof
+
+
+@test
+def thread_churn_relay_is_exact():
+    """Indices climb to ~600: per-block counters kept, retired mid-run (counter_mib=1) or from
+    the start (counter_mib=0): exact counts, and nothing attributed across dead threads (a
+    churning program's runs differ in their spin-waits, so runs are not compared whole)."""
+    s = symbols(guest("c", "relay"))
+    want_taken, want_out = RELAY_THREADS * (1000 - 1), RELAY_THREADS
+    for name, extra in (("reference", ["mode=reference"]), ("fast", []),
+                        ("retired mid-run", ["counter_mib=1"]),
+                        ("retired at once", ["counter_mib=0"]),
+                        ("adaptive, retired", ["counter_mib=1", "adapt_after=1"])):
+        prof = relay_profile(extra)
+        assert_eq(name + " taken", edge_count(prof, s["relay_branch"], s["relay_top"], "branch"),
+                  want_taken)
+        assert_eq(name + " not taken",
+                  edge_count(prof, s["relay_branch"], s["relay_after"], "fallthrough"), want_out)
+        # every thread's first block has no predecessor: nothing left by a dead thread
+        assert_eq(name + " thread entries", int(prof["meta"]["thread_entries"]),
+                  RELAY_THREADS + 1)
+        if "counter_mib" in " ".join(extra):
+            assert_eq(name + " counters retired", prof["meta"].get("counters_retired"), "yes")
+        if "hotpath_allocations" in prof["meta"]:
+            assert_eq(name + " hot-path allocations", prof["meta"]["hotpath_allocations"], "0")
+        # every thread enters its function once, from the same call in the thread library
+        into_spin = sum(e["count"] for e in prof["edges"] if int(e["to"], 16) == s["spin"])
+        assert_eq(name + " entries of spin", into_spin, RELAY_THREADS)
+
+
+@test
+def forked_child_replans_from_its_own_counts():
+    """A child that re-plans (adapt_after=1) starts from zero: exact, and no inconsistency."""
+    binary = guest("c", "lifecycle")
+    d = run.tempfile.mkdtemp(dir=run.WORK)
+    r = run.qemu("x86_64", [binary, "fork"],
+                 ["output=" + os.path.join(d, "p.%p.json"), "format=json", "report=off",
+                  "adapt_after=1"])
+    assert_eq("exit status", r.returncode, 0)
+    files = sorted(os.listdir(d))
+    assert_eq("profiles", len(files), 2)
+    for f in files:
+        with open(os.path.join(d, f)) as fh:
+            assert_clean(run.json.load(fh))
+
+
+def reexec_check(prof, s, label):
+    for insn in ("rep_insn", "lock_insn"):
+        selfs = [e for e in prof["edges"]
+                 if int(e["from"], 16) == s[insn] and int(e["to"], 16) == s[insn]]
+        if selfs:
+            raise AssertionError("%s: edges from %s to itself: %s" % (label, insn, selfs))
+    assert_eq(label + " rep loop", edge_count(prof, s["rep_branch"], s["rep_top"], "branch"), 2)
+    assert_eq(label + " lock loop", edge_count(prof, s["lock_branch"], s["lock_top"], "branch"),
+              999)
+    executed = insn_executions(prof)
+    for insn, want in (("rep_top", 3), ("rep_insn", 3), ("lock_top", 1000), ("lock_insn", 1000),
+                       ("lock_branch", 1000)):
+        assert_eq("%s executions of %s" % (label, insn), executed.get(s[insn]), want)
+
+
+def insn_executions(prof):
+    """Instruction address -> times executed, from the blocks (each entry runs them all)."""
+    executed = {}
+    for b in prof["blocks"]:
+        for a in b["insns"]:
+            executed[int(a, 16)] = executed.get(int(a, 16), 0) + b["count"]
+    return executed
+
+
+@test
+def instructions_qemu_reexecutes_are_not_edges():
+    binary = guest("c", "reexec")
+    s = symbols(binary)
+    for args in ([], ["thread"]):
+        for mode in ("fast", "reference"):
+            prof, r = profile_json("x86_64", [binary] + args, ["mode=" + mode, "report=off"])
+            assert_eq("exit status", r.returncode, 0)
+            reexec_check(prof, s, "%s %s" % (mode, " ".join(args) or "single"))
+
+
+@test
+def faulting_call_and_ret_are_early_exits():
+    binary = guest("c", "callfault")
+    s = symbols(binary)
+    profiles = {}
+    for name, extra in (("fast", []), ("reference", ["mode=reference"]),
+                        ("disas=qemu", ["disas=qemu"])):
+        prof, r = profile_json("x86_64", [binary], extra + ["report=off"])
+        assert_eq(name + " exit status", r.returncode, 0)
+        for insn in ("call_insn", "ret_insn"):
+            assert_eq("%s %s early exits" % (name, insn),
+                      edge_count(prof, s[insn], s["on_segv"], "early-exit"), 5)
+            branches = [e for e in prof["edges"]
+                        if int(e["from"], 16) == s[insn] and e["kind"] == "branch"]
+            if branches:
+                raise AssertionError("%s: %s reported as a branch: %s" % (name, insn, branches))
+        profiles[name] = [(e["from"], e["to"], e["kind"], e["count"]) for e in prof["edges"]]
+    # disas=qemu changes the text only
+    assert_eq("disas=qemu edges", sorted(profiles["disas=qemu"]), sorted(profiles["fast"]))
+
+
+def report_through(cmd_prefix, guest_argv):
+    """Runs QEMU with the report on; returns (stderr, status)."""
+    cmd = cmd_prefix + [os.path.join(run.QEMU, "qemu-x86_64"), "-plugin",
+                        run.PLUGIN + ",sort=edges,topn=3", "-d", "plugin"] + guest_argv
+    r = run.run(cmd)
+    return r.stderr, r.returncode
+
+
+@test
+def report_survives_a_guest_that_closes_or_replaces_stderr():
+    hostname = os.path.join(run.WORK, "hostname.txt")
+    with open(hostname, "w") as f:
+        f.write("a-host\n")
+    cases = {
+        # coreutils close stdout and stderr at exit
+        "cat": ["/usr/bin/cat", hostname],
+        # a shell that dup2()s /dev/null over fd 2
+        "dup2": ["/bin/sh", "-c", "exec 2>/dev/null; echo to-stderr >&2; true"],
+        # a guest that closes fd 2 outright
+        "close": ["/bin/sh", "-c", "exec 2>&-; true"],
+    }
+    for name, argv in cases.items():
+        err, status = report_through([], argv)
+        assert_eq(name + " status", status, 0)
+        if "(sort=edges)" not in err:
+            raise AssertionError("%s: no report on stderr: %r" % (name, err[-500:]))
+        if "to-stderr" in err:
+            raise AssertionError("%s: the guest's redirected stderr leaked: %r" % (name, err))
+
+
+def plugin_run(opts, argv, **kw):
+    cmd = [os.path.join(run.QEMU, "qemu-x86_64"), "-plugin",
+           ",".join([run.PLUGIN, "report=off"] + opts)] + argv
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+
+
+def loops_guest():
+    return [guest("x86_64", "loops")]
+
+
+@test
+def output_paths_symlink_fifo_device_long_names_umask():
+    import stat
+    import threading
+    d = run.tempfile.mkdtemp(dir=run.WORK)
+    # a symlink is followed, the link kept
+    target = os.path.join(d, "real.cflow")
+    link = os.path.join(d, "link.cflow")
+    os.symlink("real.cflow", link)
+    r = plugin_run(["output=" + link], loops_guest())
+    assert_eq("symlink status", r.returncode, 0)
+    if not os.path.islink(link) or not os.path.isfile(target):
+        raise AssertionError("the symlink was replaced or its target not written")
+    assert_eq("tool check of the target", run.run([run.TOOL, "check", target]).returncode, 0)
+    # a FIFO is written in place, never replaced
+    fifo = os.path.join(d, "pipe")
+    os.mkfifo(fifo)
+    got = {}
+
+    def reader():
+        with open(fifo, "rb") as f:
+            got["data"] = f.read()
+    t = threading.Thread(target=reader)
+    t.start()
+    r = plugin_run(["output=" + fifo, "format=json"], loops_guest())
+    t.join(60)
+    assert_eq("fifo status", r.returncode, 0)
+    if not stat.S_ISFIFO(os.lstat(fifo).st_mode):
+        raise AssertionError("the FIFO was replaced")
+    if not got.get("data", b"").startswith(b"{"):
+        raise AssertionError("no JSON profile came through the FIFO: %r" % got.get("data"))
+    run.json.loads(got["data"])
+    # a character device (a private /dev/null) is written in place, never renamed over
+    dev = os.path.join(d, "null")
+    try:
+        os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        dev = None
+    if dev:
+        r = plugin_run(["output=" + dev], loops_guest())
+        assert_eq("device status", r.returncode, 0)
+        if not stat.S_ISCHR(os.lstat(dev).st_mode):
+            raise AssertionError("the device node was replaced")
+    # a socket is refused before the guest runs
+    import socket
+    sock_path = os.path.join(d, "sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(sock_path)
+    r = plugin_run(["output=" + sock_path], ["/bin/echo", "guest-ran"])
+    s.close()
+    if r.returncode == 0 or "guest-ran" in r.stdout or "socket" not in r.stderr:
+        raise AssertionError("a socket output was not refused: %r %r" % (r.returncode, r.stderr))
+    # a file name so long that name + pid + suffix would pass NAME_MAX
+    long_name = os.path.join(d, "p" * 240 + ".%p")
+    r = plugin_run(["output=" + long_name], loops_guest())
+    assert_eq("long name status", r.returncode, 0)
+    written = [f for f in os.listdir(d) if f.startswith("p" * 240)]
+    assert_eq("long-named profiles", len(written), 1)
+    # leftovers: no temporary file stays behind
+    leftovers = [f for f in os.listdir(d) if f.startswith(".cflow-")]
+    assert_eq("temporary files left", leftovers, [])
+    # the guest's umask does not decide the profile's permissions
+    out = os.path.join(d, "umask.cflow")
+    r = plugin_run(["output=" + out], ["/bin/sh", "-c", "umask 077; true"],
+                   preexec_fn=lambda: os.umask(0o022))
+    assert_eq("umask status", r.returncode, 0)
+    assert_eq("profile mode", oct(os.stat(out).st_mode & 0o777), oct(0o644))
