@@ -4,7 +4,7 @@
 # Both install what they need (scripts/deps) and are cheap when everything is there.
 BUILD ?= build
 
-.PHONY: all deps build example test bench sanitize clean
+.PHONY: all deps build example test bench bench-tool sanitize clean
 
 all: build
 
@@ -22,6 +22,10 @@ test: build
 
 bench: build
 	@bash bench/run $(BUILD)
+
+# the tool's scaling: report of 10 million edges, merge of 100 profiles (bench/tool_bench.py)
+bench-tool: build
+	@/usr/bin/python3 bench/tool_bench.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-asan
