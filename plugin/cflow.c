@@ -22,6 +22,7 @@
 #include "reference.h"
 #include "registry.h"
 #include "report.h"
+#include "sigframe.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
@@ -37,6 +38,7 @@ static int saved_stderr = -1; /* QEMU's stderr as it was at start (user mode), s
 static void vcpu_init(qemu_plugin_id_t id, unsigned int cpu)
 {
     __atomic_add_fetch(&vcpu_inits, 1, __ATOMIC_RELAXED);
+    sigframe_vcpu_init();
     if (opts.mode == MODE_FAST) {
         hotpath_vcpu_init(cpu);
     } else {
@@ -65,8 +67,12 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     struct qemu_plugin_insn *last = qemu_plugin_tb_get_insn(tb, n - 1);
     uint64_t end = qemu_plugin_insn_vaddr(last) + qemu_plugin_insn_size(last);
     uint64_t start = qemu_plugin_tb_vaddr(tb);
-    uint64_t expected = opts.mode == MODE_FAST ? hotpath_expected_pred(start) : 0;
+    bool signal_entry = sigframe_is_handler(start);
+    uint64_t expected = opts.mode != MODE_FAST ? 0
+                        : signal_entry       ? EXPECT_EVERY_ENTRY
+                                             : hotpath_expected_pred(start);
     BlockRec *b = registry_block(start, end, expected, ids, (uint32_t)n);
+    b->signal_entry |= signal_entry;
     if (opts.mode == MODE_FAST) {
         hotpath_instrument(tb, b);
     } else {
@@ -278,6 +284,7 @@ static void vcpu_syscall(qemu_plugin_id_t id, unsigned int cpu, int64_t num, uin
     if (opts.mode == MODE_FAST) {
         hotpath_housekeeping(cpu);
     }
+    sigframe_syscall(num, a1, a2);
     if (is_execve(num)) {
         write_outputs("exec");
     }
@@ -397,6 +404,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     plugin_id = id;
     registry_init();
     disas_init(info->target_name, info->system_emulation, !opts.qemu_disas);
+    sigframe_init(info->target_name, info->system_emulation);
     if (opts.mode == MODE_FAST) {
         hotpath_init(id, opts.adapt_after, opts.counter_mib, register_callbacks);
     } else {

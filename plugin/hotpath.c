@@ -2,6 +2,7 @@
 #include "hotpath.h"
 
 #include "disas.h"
+#include "sigframe.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -172,15 +173,9 @@ static void consider_adaptation(VcpuState *v)
     }
 }
 
-/*
- * The helper: block b was entered and the last instruction started was not b->expected (or,
- * with counters retired, on every entry).
- */
-static void on_unexpected_entry(unsigned int cpu, void *udata)
+/* The kind and source of the entry that is happening now (helper side of hotpath.h). */
+static inline uint64_t entry_key(VcpuState *v, Cursor *c)
 {
-    const BlockRec *b = udata;
-    VcpuState *v = vcpu_of(cpu);
-    Cursor *c = v->cursor;
     uint64_t key;
     if (v->fresh) {
         /* a new thread's first block: whatever the cursor says belongs to a dead thread */
@@ -197,11 +192,38 @@ static void on_unexpected_entry(unsigned int cpu, void *udata)
     } else {
         key = HOT_KEY(HOT_NORMAL, c->last_id & ~LAST_FLAG);
     }
+    return key;
+}
+
+static inline void record_entry(VcpuState *v, uint64_t key, const BlockRec *b)
+{
     /* keyed by the block record, not its address: the count doubles as its helper-call count */
     edge_table_add(&v->edges, key, b->slot, 1);
     if (++v->helper_calls == v->next_adapt_check) {
         consider_adaptation(v);
     }
+}
+
+/*
+ * The helper: block b was entered and the last instruction started was not b->expected (or,
+ * with counters retired, on every entry).
+ */
+static void on_unexpected_entry(unsigned int cpu, void *udata)
+{
+    VcpuState *v = vcpu_of(cpu);
+    record_entry(v, entry_key(v, v->cursor), udata);
+}
+
+/* Every entry of a signal handler's first block (sigframe.h): a fault delivery is no branch. */
+static void on_signal_entry(unsigned int cpu, void *udata)
+{
+    VcpuState *v = vcpu_of(cpu);
+    uint64_t key = entry_key(v, v->cursor);
+    if ((key >> HOT_KIND_SHIFT) == HOT_NORMAL &&
+        sigframe_fault_of(registry_insn_addr_unlocked(key & HOT_ID_MASK))) {
+        key = HOT_KEY(HOT_EARLY, key & HOT_ID_MASK);
+    }
+    record_entry(v, key, udata);
 }
 
 /*
@@ -238,7 +260,10 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
     }
     registry_fallthrough_owner(b->end, b->last_id);
     __atomic_add_fetch(&translated_blocks, 1, __ATOMIC_RELAXED);
-    if (b->expected == EXPECT_EVERY_ENTRY) {
+    if (b->signal_entry) {
+        /* expects EXPECT_EVERY_ENTRY: the helper counts every entry, reading the frame */
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_signal_entry, QEMU_PLUGIN_CB_R_REGS, b);
+    } else if (b->expected == EXPECT_EVERY_ENTRY) {
         /* counters retired: the helper sees (and counts) every entry */
         qemu_plugin_register_vcpu_tb_exec_cb(tb, on_unexpected_entry, QEMU_PLUGIN_CB_NO_REGS, b);
     } else {

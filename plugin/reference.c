@@ -2,6 +2,7 @@
 #include "reference.h"
 
 #include "hotpath.h" /* the HOT_* kind names, shared so results compare directly */
+#include "sigframe.h"
 
 typedef struct {
     uint64_t id;
@@ -83,6 +84,9 @@ static void on_insn(unsigned int cpu, void *udata)
             key.kind = HOT_ENTRY;
         } else if (!v->prev_was_last) {
             key.kind = HOT_EARLY;
+        } else if (insn->block->signal_entry &&
+                   sigframe_fault_of(registry_insn_addr_unlocked(v->prev_id))) {
+            key.kind = HOT_EARLY; /* a fault delivered to the handler (sigframe.h) */
         } else {
             key.kind = HOT_NORMAL;
         }
@@ -105,8 +109,10 @@ void reference_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
         r->id = b->ids[i];
         r->block = i == 0 ? b : NULL;
         r->last = i == b->n_insns - 1;
+        bool frame = i == 0 && b->signal_entry; /* reads the signal frame's registers */
         qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, i), on_insn,
-                                               QEMU_PLUGIN_CB_NO_REGS, r);
+                                               frame ? QEMU_PLUGIN_CB_R_REGS
+                                                     : QEMU_PLUGIN_CB_NO_REGS, r);
     }
 }
 

@@ -12,6 +12,13 @@ static GHashTable *generations; /* addr -> number of distinct contents seen */
 static GPtrArray *blocks;      /* BlockRec*, creation order */
 static GHashTable *block_index; /* BlockRec* -> BlockRec* */
 static GHashTable *owners;      /* end address -> owner instruction id */
+/*
+ * id -> address, readable without the lock (a helper asking where an instruction is): pages
+ * that never move, allocated as ids grow, under a top level that covers every id.
+ */
+#define ADDR_PAGE_BITS 12
+#define ADDR_PAGES (1u << 20)
+static uint64_t *addr_pages[ADDR_PAGES];
 
 static guint insn_hash(gconstpointer p)
 {
@@ -111,6 +118,11 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn)
     }
     g_ptr_array_add(insns, r);
     uint64_t new_id = insns->len - 1;
+    uint64_t **page = &addr_pages[(new_id >> ADDR_PAGE_BITS) % ADDR_PAGES];
+    if (!*page) {
+        __atomic_store_n(page, g_new0(uint64_t, 1u << ADDR_PAGE_BITS), __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&(*page)[new_id & ((1u << ADDR_PAGE_BITS) - 1)], r->addr, __ATOMIC_RELEASE);
     g_hash_table_insert(insn_index, r, GSIZE_TO_POINTER(new_id));
     return new_id;
 }
@@ -175,6 +187,13 @@ bool registry_insn_may_leave(uint64_t id)
 const InsnRec *registry_insn_by_id(uint64_t id)
 {
     return id > 0 && id < insns->len ? g_ptr_array_index(insns, id) : NULL;
+}
+
+uint64_t registry_insn_addr_unlocked(uint64_t id)
+{
+    uint64_t *page = __atomic_load_n(&addr_pages[(id >> ADDR_PAGE_BITS) % ADDR_PAGES],
+                                     __ATOMIC_ACQUIRE);
+    return page ? __atomic_load_n(&page[id & ((1u << ADDR_PAGE_BITS) - 1)], __ATOMIC_ACQUIRE) : 0;
 }
 
 uint64_t registry_insn_count(void)

@@ -13,6 +13,7 @@
 #define CFLOW_REGISTRY_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <qemu-plugin.h>
@@ -33,6 +34,7 @@ typedef struct {
     uint64_t expected;  /* fast mode: the predecessor instruction entries are not checked for */
     uint32_t n_insns;
     uint32_t slot;      /* counter index (fast mode) */
+    bool signal_entry;  /* starts a signal handler (sigframe.h): entries checked for faults */
     uint64_t last_id;   /* id of the last instruction */
     uint64_t ids[];     /* n_insns instruction ids */
 } BlockRec;
@@ -64,6 +66,8 @@ gboolean registry_block_content_equal(gconstpointer a, gconstpointer b);
 bool registry_insn_may_leave(uint64_t id);
 /* Under the lock: the instruction's disassembly, made now if it was deferred. */
 const char *registry_insn_disas(uint64_t id);
+/* Without the lock, from any thread: an instruction's address (0 for an unknown id). */
+uint64_t registry_insn_addr_unlocked(uint64_t id);
 uint64_t registry_insn_count(void);    /* ids run from 1 to this */
 guint registry_block_count(void);
 BlockRec *registry_block_by_index(guint i); /* in creation order */

@@ -113,6 +113,8 @@ def faulting_call_and_ret_are_early_exits():
                         if int(e["from"], 16) == s[insn] and e["kind"] == "branch"]
             if branches:
                 raise AssertionError("%s: %s reported as a branch: %s" % (name, insn, branches))
+        assert_eq(name + " real call of the handler",
+                  edge_count(prof, s["ind_call"], s["on_segv"], "branch"), 1)
         profiles[name] = [(e["from"], e["to"], e["kind"], e["count"]) for e in prof["edges"]]
     # disas=qemu changes the text only
     assert_eq("disas=qemu edges", sorted(profiles["disas=qemu"]), sorted(profiles["fast"]))

@@ -4,6 +4,8 @@
  * way. A SIGSEGV handler on an alternate stack longjmps back. Expected, exactly:
  *   early-exit  call_insn -> on_segv   CALLS    (never a branch)
  *   early-exit  ret_insn  -> on_segv   CALLS
+ *   branch      ind_call  -> on_segv   1        (a real call of the handler, signal number in
+ *                                                its first argument, stays a branch)
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -58,6 +60,17 @@ int main(void)
                              : "memory");
         }
         rets++;
+    }
+    if (sigsetjmp(back, 1) == 0) {
+        __asm__ volatile("  mov $11, %%edi\n"
+                         "  xor %%edx, %%edx\n"
+                         "  lea on_segv(%%rip), %%rax\n"
+                         ".globl ind_call\n"
+                         "ind_call:\n"
+                         "  call *%%rax\n"
+                         :
+                         :
+                         : "rax", "rdi", "rdx", "memory");
     }
     printf("callfault ok %d %d\n", calls, rets);
     return 0;

@@ -1,0 +1,131 @@
+/* sigframe.c: handler entries that are fault deliveries (see sigframe.h). */
+#include "sigframe.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include <qemu-plugin.h>
+
+typedef struct {
+    const char *arch;
+    const char *signo_reg; /* the handler's first argument: the signal number */
+    const char *uc_reg;    /* its third: the ucontext QEMU built */
+    uint32_t pc_offset;    /* of the saved program counter in the ucontext */
+    int64_t rt_sigaction;  /* syscall number */
+} FrameLayout;
+
+/*
+ * Offsets from QEMU's linux-user signal frames (10.2), which follow the kernel's:
+ * x86_64 uc_flags, uc_link, uc_stack (40 bytes), then sigcontext r8..r15, rdi, rsi, rbp, rbx,
+ * rdx, rax, rcx, rsp, rip; aarch64 and riscv64 put 128 bytes of signal mask before a
+ * 16-aligned mcontext (176), whose pc is after fault_address, x0-x30 and sp on aarch64 and
+ * first on riscv64.
+ */
+static const FrameLayout layouts[] = {
+    {"x86_64", "rdi", "rdx", 40 + 16 * 8, 13},
+    {"aarch64", "x0", "x2", 176 + 8 + 31 * 8 + 8, 134},
+    {"riscv64", "a0", "a2", 176, 134},
+};
+
+static const FrameLayout *layout;
+static struct qemu_plugin_register *signo_reg, *uc_reg;
+static GMutex lock;
+static GHashTable *handlers; /* addresses, under lock */
+static __thread GByteArray *scratch;
+
+void sigframe_init(const char *target_name, bool system_emulation)
+{
+    g_mutex_init(&lock);
+    handlers = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    if (system_emulation) {
+        return;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(layouts); i++) {
+        if (strcmp(layouts[i].arch, target_name) == 0) {
+            layout = &layouts[i];
+        }
+    }
+}
+
+void sigframe_vcpu_init(void)
+{
+    if (!layout) {
+        return;
+    }
+    if (!scratch) {
+        scratch = g_byte_array_sized_new(16); /* per thread, so the check never allocates */
+    }
+    g_mutex_lock(&lock);
+    if (!signo_reg) {
+        g_autoptr(GArray) regs = qemu_plugin_get_registers();
+        for (guint i = 0; regs && i < regs->len; i++) {
+            qemu_plugin_reg_descriptor *d = &g_array_index(regs, qemu_plugin_reg_descriptor, i);
+            if (strcmp(d->name, layout->signo_reg) == 0) {
+                signo_reg = d->handle;
+            } else if (strcmp(d->name, layout->uc_reg) == 0) {
+                uc_reg = d->handle;
+            }
+        }
+    }
+    g_mutex_unlock(&lock);
+}
+
+void sigframe_syscall(int64_t num, uint64_t a1, uint64_t a2)
+{
+    if (!layout || num != layout->rt_sigaction || a2 == 0) {
+        return;
+    }
+    g_autoptr(GByteArray) buf = g_byte_array_new();
+    if (!qemu_plugin_read_memory_vaddr(a2, buf, 8)) {
+        return;
+    }
+    uint64_t handler = 0;
+    memcpy(&handler, buf->data, 8); /* sa_handler comes first; little-endian guests */
+    if (handler > 1) {               /* not SIG_DFL, SIG_IGN */
+        g_mutex_lock(&lock);
+        g_hash_table_add(handlers, g_memdup2(&handler, sizeof(handler)));
+        g_mutex_unlock(&lock);
+    }
+}
+
+bool sigframe_is_handler(uint64_t addr)
+{
+    if (!layout) {
+        return false;
+    }
+    g_mutex_lock(&lock);
+    bool is = g_hash_table_contains(handlers, &addr);
+    g_mutex_unlock(&lock);
+    return is;
+}
+
+static bool read_u64_reg(struct qemu_plugin_register *reg, uint64_t *out)
+{
+    g_byte_array_set_size(scratch, 0);
+    int n = qemu_plugin_read_register(reg, scratch);
+    if (n < 4 || n > 8) {
+        return false;
+    }
+    *out = 0;
+    memcpy(out, scratch->data, (size_t)n);
+    return true;
+}
+
+bool sigframe_fault_of(uint64_t insn_addr)
+{
+    uint64_t signo, uc, saved_pc = 0;
+    if (!layout || !signo_reg || !uc_reg || !scratch || !read_u64_reg(signo_reg, &signo) ||
+        !read_u64_reg(uc_reg, &uc)) {
+        return false;
+    }
+    /* SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV: the numbers are the same on these targets */
+    if (signo != 4 && signo != 5 && signo != 7 && signo != 8 && signo != 11) {
+        return false;
+    }
+    g_byte_array_set_size(scratch, 0);
+    if (uc == 0 || !qemu_plugin_read_memory_vaddr(uc + layout->pc_offset, scratch, 8)) {
+        return false;
+    }
+    memcpy(&saved_pc, scratch->data, 8);
+    return saved_pc == insn_addr;
+}
