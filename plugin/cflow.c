@@ -23,15 +23,20 @@
 #include "registry.h"
 #include "report.h"
 #include "sigframe.h"
+#include "tsan.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
+#if defined(__SANITIZE_THREAD__)
+char cflow_tsan_exclusive;
+#endif
 
 static CflowOptions opts;
 static qemu_info_t info_copy;
 static char *target_name;
 static long parent_pid;       /* set in a forked child */
 static unsigned int vcpu_inits;
-static GMutex output_lock;    /* exec snapshots and exit can race in a multi-threaded guest */
+/* exec snapshots and exit can race in a multi-threaded guest */
+static pthread_mutex_t output_lock = PTHREAD_MUTEX_INITIALIZER;
 static qemu_plugin_id_t plugin_id;
 static int saved_stderr = -1; /* QEMU's stderr as it was at start (user mode), see print_report */
 
@@ -78,6 +83,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     } else {
         reference_instrument(tb, b);
     }
+    TSAN_PUBLISHED(b);
     registry_unlock();
     g_free(ids);
 }
@@ -201,7 +207,7 @@ static void write_outputs(const char *reason)
     if (!opts.output && !report) {
         return; /* nothing asked for: skip merging altogether */
     }
-    g_mutex_lock(&output_lock);
+    pthread_mutex_lock(&output_lock);
     g_autoptr(CflowProfile) p = collect_profile(opts.mode);
     cflow_profile_set_meta(p, "tool", "cflow " CFLOW_VERSION);
     /* QEMU exports no version to plugins: this is the QEMU the plugin was built against */
@@ -253,7 +259,7 @@ static void write_outputs(const char *reason)
         print_report(r->str);
         g_string_free(r, TRUE);
     }
-    g_mutex_unlock(&output_lock);
+    pthread_mutex_unlock(&output_lock);
 }
 
 static void plugin_exit(qemu_plugin_id_t id, void *udata)
@@ -325,7 +331,7 @@ static void unlock_mode_state(void)
 
 static void before_fork(void)
 {
-    g_mutex_lock(&output_lock);
+    pthread_mutex_lock(&output_lock);
     registry_lock();
     lock_mode_state();
 }
@@ -334,7 +340,7 @@ static void after_fork_in_parent(void)
 {
     unlock_mode_state();
     registry_unlock();
-    g_mutex_unlock(&output_lock);
+    pthread_mutex_unlock(&output_lock);
 }
 
 /* A forked child profiles only what it runs itself: it starts from zero counts. */
@@ -342,7 +348,7 @@ static void after_fork_in_child(void)
 {
     unlock_mode_state();
     registry_unlock();
-    g_mutex_unlock(&output_lock);
+    pthread_mutex_unlock(&output_lock);
     parent_pid = (long)getppid();
     if (opts.mode == MODE_FAST) {
         hotpath_reset_counts();
@@ -400,7 +406,6 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         saved_stderr = fcntl(2, F_DUPFD_CLOEXEC, 512);
     }
     target_name = g_strdup(info->target_name);
-    g_mutex_init(&output_lock);
     plugin_id = id;
     registry_init();
     disas_init(info->target_name, info->system_emulation, !opts.qemu_disas);

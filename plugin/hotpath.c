@@ -1,8 +1,11 @@
 /* hotpath.c: fast-mode instrumentation, the helper it calls, adaptation (see hotpath.h). */
 #include "hotpath.h"
 
+#include <pthread.h>
+
 #include "disas.h"
 #include "sigframe.h"
+#include "tsan.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -37,7 +40,7 @@ static unsigned int vcpu_limit; /* highest index initialised + 1; under vcpus_lo
  * vCPU start and exit, TB flushes and merges take it; the hot path never does. Exits run on
  * the exiting thread outside QEMU's exclusive sections, concurrently with everything else.
  */
-static GMutex vcpus_lock;
+static pthread_mutex_t vcpus_lock = PTHREAD_MUTEX_INITIALIZER;
 static EdgeTable retired_edges;   /* exited vCPUs' edge tables, folded; under vcpus_lock */
 static uint64_t retired_hot_allocs;
 static GArray *retired_entries;   /* per block slot: counts of retired counter chunks */
@@ -107,7 +110,6 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib,
     reregister_callbacks = reregister;
     cursors = qemu_plugin_scoreboard_new(sizeof(Cursor));
     chunks = g_ptr_array_new();
-    g_mutex_init(&vcpus_lock);
     edge_table_init(&retired_edges, 2);
     retired_entries = g_array_new(FALSE, TRUE, sizeof(uint64_t));
     dominant = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -210,13 +212,18 @@ static inline void record_entry(VcpuState *v, uint64_t key, const BlockRec *b)
  */
 static void on_unexpected_entry(unsigned int cpu, void *udata)
 {
+    TSAN_RECEIVED(udata);
+    TSAN_ORDERED_ENTER();
     VcpuState *v = vcpu_of(cpu);
     record_entry(v, entry_key(v, v->cursor), udata);
+    TSAN_ORDERED_LEAVE();
 }
 
 /* Every entry of a signal handler's first block (sigframe.h): a fault delivery is no branch. */
 static void on_signal_entry(unsigned int cpu, void *udata)
 {
+    TSAN_RECEIVED(udata);
+    TSAN_ORDERED_ENTER();
     VcpuState *v = vcpu_of(cpu);
     uint64_t key = entry_key(v, v->cursor);
     if ((key >> HOT_KIND_SHIFT) == HOT_NORMAL &&
@@ -224,6 +231,7 @@ static void on_signal_entry(unsigned int cpu, void *udata)
         key = HOT_KEY(HOT_EARLY, key & HOT_ID_MASK);
     }
     record_entry(v, key, udata);
+    TSAN_ORDERED_LEAVE();
 }
 
 /*
@@ -310,7 +318,7 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
  */
 void hotpath_vcpu_init(unsigned int cpu)
 {
-    g_mutex_lock(&vcpus_lock);
+    pthread_mutex_lock(&vcpus_lock);
     VcpuState *v = vcpu_of(cpu);
     /*
      * An index used before (by an exited thread, or in a forked child by a thread of the
@@ -331,7 +339,7 @@ void hotpath_vcpu_init(unsigned int cpu)
     if (cpu + 1 > vcpu_limit) {
         __atomic_store_n(&vcpu_limit, cpu + 1, __ATOMIC_RELEASE);
     }
-    g_mutex_unlock(&vcpus_lock);
+    pthread_mutex_unlock(&vcpus_lock);
     /* the next index past a power of two grows every counter scoreboard: retire them first? */
     retire_counters_if_over(2ull * (cpu + 1), chunks->len * (uint64_t)SLOTS_PER_CHUNK);
 }
@@ -347,17 +355,17 @@ static void fold_into_retired(VcpuState *v)
 
 void hotpath_lock_vcpus(void)
 {
-    g_mutex_lock(&vcpus_lock);
+    pthread_mutex_lock(&vcpus_lock);
 }
 
 void hotpath_unlock_vcpus(void)
 {
-    g_mutex_unlock(&vcpus_lock);
+    pthread_mutex_unlock(&vcpus_lock);
 }
 
 void hotpath_vcpu_exit(unsigned int cpu)
 {
-    g_mutex_lock(&vcpus_lock);
+    pthread_mutex_lock(&vcpus_lock);
     VcpuState *v = vcpu_of(cpu);
     if (v) {
         fold_into_retired(v);
@@ -368,20 +376,22 @@ void hotpath_vcpu_exit(unsigned int cpu)
         edge_table_destroy(&v->edges);
         g_free(v);
     }
-    g_mutex_unlock(&vcpus_lock);
+    pthread_mutex_unlock(&vcpus_lock);
 }
 
 /* Called with every vCPU stopped, after scoreboards may have moved. */
 void hotpath_flush(void)
 {
-    g_mutex_lock(&vcpus_lock);
+    TSAN_ORDERED_ENTER();
+    pthread_mutex_lock(&vcpus_lock);
     for (unsigned int i = 0; i < vcpu_limit; i++) {
         VcpuState *v = vcpu_of(i);
         if (v) {
             v->cursor = cursor_of(i);
         }
     }
-    g_mutex_unlock(&vcpus_lock);
+    pthread_mutex_unlock(&vcpus_lock);
+    TSAN_ORDERED_LEAVE();
 }
 
 void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)
@@ -478,7 +488,7 @@ void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals)
     *totals = (HotpathTotals){0};
     guint n_blocks = registry_block_count();
     uint64_t *helper_calls = g_new0(uint64_t, n_blocks);
-    g_mutex_lock(&vcpus_lock);
+    pthread_mutex_lock(&vcpus_lock);
     merge_table(into, &retired_edges, helper_calls);
     totals->hot_allocs = retired_hot_allocs;
     for (unsigned int cpu = 0; cpu < vcpu_limit; cpu++) {
@@ -488,7 +498,7 @@ void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals)
             totals->hot_allocs += v->edges.hot_allocs;
         }
     }
-    g_mutex_unlock(&vcpus_lock);
+    pthread_mutex_unlock(&vcpus_lock);
     /* A discontinuity that no block followed (the guest exited through it) */
     unsigned int indices = qemu_plugin_num_vcpus();
     for (unsigned int cpu = 0; cpu < indices; cpu++) {
@@ -534,7 +544,7 @@ static void retire_counters(void)
         qemu_plugin_scoreboard_free(g_ptr_array_index(chunks, ch));
     }
     g_ptr_array_set_size(chunks, 0);
-    g_mutex_lock(&vcpus_lock);
+    pthread_mutex_lock(&vcpus_lock);
     for (unsigned int i = 0; i < vcpu_limit; i++) {
         VcpuState *v = vcpu_of(i);
         if (v) {
@@ -542,7 +552,7 @@ static void retire_counters(void)
         }
     }
     counters_retired = true;
-    g_mutex_unlock(&vcpus_lock);
+    pthread_mutex_unlock(&vcpus_lock);
 }
 
 /*
@@ -610,6 +620,7 @@ static void replan(void)
  * retranslated under the new plan once the callbacks are registered again. */
 static void on_reset_done(qemu_plugin_id_t id)
 {
+    TSAN_ORDERED_ENTER();
     if (__atomic_exchange_n(&retire_requested, 0, __ATOMIC_ACQ_REL)) {
         if (!counters_retired) {
             registry_lock(); /* translation creates chunks under it */
@@ -621,4 +632,5 @@ static void on_reset_done(qemu_plugin_id_t id)
     }
     reregister_callbacks();
     __atomic_store_n(&adapt_in_flight, 0, __ATOMIC_RELEASE);
+    TSAN_ORDERED_LEAVE();
 }

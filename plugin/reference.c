@@ -1,8 +1,11 @@
 /* reference.c: mode=reference, the oracle (see reference.h). */
 #include "reference.h"
 
+#include <pthread.h>
+
 #include "hotpath.h" /* the HOT_* kind names, shared so results compare directly */
 #include "sigframe.h"
+#include "tsan.h"
 
 typedef struct {
     uint64_t id;
@@ -24,7 +27,7 @@ typedef struct {
     int kind;
 } RefEdge;
 
-static GMutex lock;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static GHashTable *edges;        /* RefEdge* -> uint64_t* count */
 static GHashTable *block_counts; /* BlockRec* -> uint64_t* count */
 static GHashTable *vcpus;        /* cpu index -> RefVcpu* */
@@ -43,7 +46,6 @@ static gboolean ref_edge_equal(gconstpointer a, gconstpointer b)
 
 void reference_init(void)
 {
-    g_mutex_init(&lock);
     edges = g_hash_table_new_full(ref_edge_hash, ref_edge_equal, g_free, g_free);
     block_counts = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     vcpus = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
@@ -72,7 +74,11 @@ static void bump(GHashTable *table, gpointer key)
 static void on_insn(unsigned int cpu, void *udata)
 {
     const RefInsn *insn = udata;
-    g_mutex_lock(&lock);
+    TSAN_RECEIVED(insn);
+    if (insn->block) {
+        TSAN_RECEIVED(insn->block);
+    }
+    pthread_mutex_lock(&lock);
     RefVcpu *v = vcpu_locked(cpu);
     if (insn->block) {
         RefEdge key = {.from_id = v->prev_id, .to = insn->block->start};
@@ -98,7 +104,7 @@ static void on_insn(unsigned int cpu, void *udata)
     }
     v->prev_id = insn->id;
     v->prev_was_last = insn->last;
-    g_mutex_unlock(&lock);
+    pthread_mutex_unlock(&lock);
 }
 
 void reference_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
@@ -113,53 +119,54 @@ void reference_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
         qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, i), on_insn,
                                                frame ? QEMU_PLUGIN_CB_R_REGS
                                                      : QEMU_PLUGIN_CB_NO_REGS, r);
+        TSAN_PUBLISHED(r);
     }
 }
 
 void reference_vcpu_init(unsigned int cpu)
 {
-    g_mutex_lock(&lock);
+    pthread_mutex_lock(&lock);
     RefVcpu *v = vcpu_locked(cpu);
     *v = (RefVcpu){0};
-    g_mutex_unlock(&lock);
+    pthread_mutex_unlock(&lock);
 }
 
 void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)
 {
-    g_mutex_lock(&lock);
+    pthread_mutex_lock(&lock);
     RefVcpu *v = vcpu_locked(cpu);
     if (!v->pending_kind) {
         v->pending_kind = hot_kind_of_discon(type);
         v->pending_from = v->prev_id;
         v->pending_to = to_pc;
     }
-    g_mutex_unlock(&lock);
+    pthread_mutex_unlock(&lock);
 }
 
 void reference_lock(void)
 {
-    g_mutex_lock(&lock);
+    pthread_mutex_lock(&lock);
 }
 
 void reference_unlock(void)
 {
-    g_mutex_unlock(&lock);
+    pthread_mutex_unlock(&lock);
 }
 
 /* In a forked child: nothing the parent counted, nothing its other threads left pending. */
 void reference_reset_counts(void)
 {
-    g_mutex_lock(&lock);
+    pthread_mutex_lock(&lock);
     g_hash_table_remove_all(edges);
     g_hash_table_remove_all(block_counts);
     g_hash_table_remove_all(vcpus);
-    g_mutex_unlock(&lock);
+    pthread_mutex_unlock(&lock);
 }
 
 /* Under the lock: other vCPUs may still be inserting (an exec snapshot, system mode). */
 void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque)
 {
-    g_mutex_lock(&lock);
+    pthread_mutex_lock(&lock);
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, edges);
@@ -174,14 +181,14 @@ void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque)
             fn(r->pending_from, r->pending_kind, r->pending_to, 1, opaque);
         }
     }
-    g_mutex_unlock(&lock);
+    pthread_mutex_unlock(&lock);
 }
 
 uint64_t reference_block_count(const BlockRec *b)
 {
-    g_mutex_lock(&lock);
+    pthread_mutex_lock(&lock);
     uint64_t *count = g_hash_table_lookup(block_counts, b);
     uint64_t n = count ? *count : 0;
-    g_mutex_unlock(&lock);
+    pthread_mutex_unlock(&lock);
     return n;
 }

@@ -1,11 +1,13 @@
 /* registry.c: translation-time records of instructions and blocks (see registry.h). */
 #include "registry.h"
 
+#include <pthread.h>
+
 #include <string.h>
 
 #include "disas.h"
 
-static GMutex lock;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static GPtrArray *insns;      /* id -> InsnRec*, index 0 unused */
 static GHashTable *insn_index; /* InsnRec* (as key: addr, size, bytes) -> id */
 static GHashTable *generations; /* addr -> number of distinct contents seen */
@@ -68,7 +70,6 @@ static gboolean block_equal(gconstpointer a, gconstpointer b)
 
 void registry_init(void)
 {
-    g_mutex_init(&lock);
     insns = g_ptr_array_new();
     g_ptr_array_add(insns, NULL);
     insn_index = g_hash_table_new(insn_hash, insn_equal);
@@ -80,12 +81,12 @@ void registry_init(void)
 
 void registry_lock(void)
 {
-    g_mutex_lock(&lock);
+    pthread_mutex_lock(&lock);
 }
 
 void registry_unlock(void)
 {
-    g_mutex_unlock(&lock);
+    pthread_mutex_unlock(&lock);
 }
 
 uint64_t registry_insn(const struct qemu_plugin_insn *insn)

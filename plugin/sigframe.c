@@ -1,6 +1,8 @@
 /* sigframe.c: handler entries that are fault deliveries (see sigframe.h). */
 #include "sigframe.h"
 
+#include <pthread.h>
+
 #include <glib.h>
 #include <string.h>
 
@@ -29,13 +31,12 @@ static const FrameLayout layouts[] = {
 
 static const FrameLayout *layout;
 static struct qemu_plugin_register *signo_reg, *uc_reg;
-static GMutex lock;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static GHashTable *handlers; /* addresses, under lock */
 static __thread GByteArray *scratch;
 
 void sigframe_init(const char *target_name, bool system_emulation)
 {
-    g_mutex_init(&lock);
     handlers = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     if (system_emulation) {
         return;
@@ -55,7 +56,7 @@ void sigframe_vcpu_init(void)
     if (!scratch) {
         scratch = g_byte_array_sized_new(16); /* per thread, so the check never allocates */
     }
-    g_mutex_lock(&lock);
+    pthread_mutex_lock(&lock);
     if (!signo_reg) {
         g_autoptr(GArray) regs = qemu_plugin_get_registers();
         for (guint i = 0; regs && i < regs->len; i++) {
@@ -67,7 +68,7 @@ void sigframe_vcpu_init(void)
             }
         }
     }
-    g_mutex_unlock(&lock);
+    pthread_mutex_unlock(&lock);
 }
 
 void sigframe_syscall(int64_t num, uint64_t a1, uint64_t a2)
@@ -82,9 +83,9 @@ void sigframe_syscall(int64_t num, uint64_t a1, uint64_t a2)
     uint64_t handler = 0;
     memcpy(&handler, buf->data, 8); /* sa_handler comes first; little-endian guests */
     if (handler > 1) {               /* not SIG_DFL, SIG_IGN */
-        g_mutex_lock(&lock);
+        pthread_mutex_lock(&lock);
         g_hash_table_add(handlers, g_memdup2(&handler, sizeof(handler)));
-        g_mutex_unlock(&lock);
+        pthread_mutex_unlock(&lock);
     }
 }
 
@@ -93,9 +94,9 @@ bool sigframe_is_handler(uint64_t addr)
     if (!layout) {
         return false;
     }
-    g_mutex_lock(&lock);
+    pthread_mutex_lock(&lock);
     bool is = g_hash_table_contains(handlers, &addr);
-    g_mutex_unlock(&lock);
+    pthread_mutex_unlock(&lock);
     return is;
 }
 

@@ -227,3 +227,56 @@ def output_paths_symlink_fifo_device_long_names_umask():
                    preexec_fn=lambda: os.umask(0o022))
     assert_eq("umask status", r.returncode, 0)
     assert_eq("profile mode", oct(os.stat(out).st_mode & 0o777), oct(0o644))
+
+
+TSAN_LIB = "/usr/lib/x86_64-linux-gnu/libtsan.so.2"
+
+
+def tsan_plugin():
+    """The plugin built with -fsanitize=thread (BUILD-tsan), built here when missing."""
+    b = run.BUILD + "-tsan"
+    if not os.path.exists(os.path.join(b, "build.ninja")):
+        r = run.run(["meson", "setup", b, "-Db_sanitize=thread", "-Db_lundef=false",
+                     "-Dbuildtype=debug"], cwd=run.TOP)
+        if r.returncode != 0:
+            raise AssertionError("meson setup of the TSan build failed:\n" + r.stdout + r.stderr)
+    r = run.run(["ninja", "-C", b, "libcflow.so"])
+    if r.returncode != 0:
+        raise AssertionError("the TSan build failed:\n" + r.stdout[-3000:])
+    return os.path.join(b, "libcflow.so")
+
+
+@test
+def threads_fork_exec_under_thread_sanitizer():
+    """The plugin built with TSan, loaded by the uninstrumented QEMU through LD_PRELOAD of
+    libtsan: no report on threads, thread churn, fork and exec, in both modes; the threads'
+    counts still exact. tests/tsan/suppressions.txt names what is QEMU's, not ours."""
+    if not os.path.exists(TSAN_LIB):
+        raise run.Skip("libtsan is not installed")
+    plugin = tsan_plugin()
+    env = dict(os.environ, LD_PRELOAD=TSAN_LIB,
+               TSAN_OPTIONS="halt_on_error=0 exitcode=66 die_after_fork=0 suppressions=" +
+               os.path.join(run.TOP, "tests", "tsan", "suppressions.txt"))
+    s = symbols(guest("c", "threads"))
+    for args in (["threads"], ["relay", "200"], ["lifecycle", "fork"], ["lifecycle", "exec"]):
+        for mode in ("fast", "reference"):
+            d = run.tempfile.mkdtemp(dir=run.WORK)
+            cmd = [os.path.join(run.QEMU, "qemu-x86_64"), "-plugin",
+                   ",".join([plugin, "mode=" + mode, "report=off", "format=json",
+                             "output=" + os.path.join(d, "p.%p.json")]),
+                   guest("c", args[0])] + args[1:]
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+            label = "%s %s" % (mode, " ".join(args))
+            if "ThreadSanitizer" in r.stderr:
+                i = r.stderr.index("ThreadSanitizer")
+                raise AssertionError("%s: %s" % (label, r.stderr[max(0, i - 200):i + 2500]))
+            assert_eq(label + " status", r.returncode, 0)
+            files = os.listdir(d)
+            if not files:
+                raise AssertionError(label + ": no profile written")
+            if args == ["threads"]:
+                with open(os.path.join(d, files[0])) as f:
+                    prof = run.json.load(f)
+                assert_eq(label + " taken",
+                          edge_count(prof, s["spin_branch"], s["spin_top"], "branch"),
+                          2 * 4 * (100000 - 1))
