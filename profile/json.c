@@ -281,6 +281,12 @@ static bool json_body(const void *what, FILE *f, GError **error)
     return cflow_profile_write_json(what, f, error);
 }
 
+bool cflow_profile_write_json_to(const CflowProfile *p, const CflowPlace *place, GError **error)
+{
+    g_return_val_if_fail(p != NULL && place != NULL, false);
+    return cflow_write_place(place, json_body, p, error);
+}
+
 bool cflow_profile_write_json_file(const CflowProfile *p, const char *path, GError **error)
 {
     g_return_val_if_fail(p != NULL && path != NULL, false);

@@ -67,11 +67,11 @@ char *cflow_output_target(const char *path)
     return cur; /* a loop: the open below reports ELOOP */
 }
 
-/* What the target is: 1 written in place, 0 replaced atomically, -1 refused (errno-ish). */
-static int target_kind(const char *target, const char **why)
+/* What the target is: 1 written in place, 0 replaced atomically, -1 refused (with why). */
+static int target_kind(int dirfd, const char *name, const char **why)
 {
     struct stat st;
-    if (stat(target, &st) != 0) {
+    if (fstatat(dirfd, name, &st, 0) != 0) {
         return 0; /* a new file */
     }
     if (S_ISREG(st.st_mode)) {
@@ -87,68 +87,119 @@ static int target_kind(const char *target, const char **why)
     return -1;
 }
 
-/* A temporary name beside `target`, short whatever the target's own name. */
-static char *temporary_beside(const char *target)
-{
-    g_autofree char *dir = g_path_get_dirname(target);
-    g_autofree char *name = g_strdup_printf(".cflow-%ld-%u-XXXXXX", (long)getpid(),
-                                            __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED));
-    return g_build_filename(dir, name, NULL);
-}
-
-bool cflow_output_check(const char *path, GError **error)
+bool cflow_place_open(const char *path, CflowPlace *place, GError **error)
 {
     g_autofree char *target = cflow_output_target(path);
-    const char *why = NULL;
-    int kind = target_kind(target, &why);
-    if (kind < 0) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot write output '%s': %s%s%s",
-                    path, strcmp(target, path) ? target : "", strcmp(target, path) ? " " : "",
-                    why);
-        return false;
-    }
-    g_autofree char *base = g_path_get_basename(target);
-    if (strlen(base) > NAME_MAX) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
-                    "cannot write output '%s': the file name is longer than %d bytes", path,
-                    NAME_MAX);
-        return false;
-    }
     g_autofree char *dir = g_path_get_dirname(target);
-    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
-                    "cannot write output '%s': folder '%s' does not exist", path, dir);
+    *place = (CflowPlace){.dirfd = -1};
+    place->name = g_path_get_basename(target);
+    place->shown = g_strdup(path);
+    if (strlen(place->name) > NAME_MAX) {
+        g_set_error(error, CFLOW_PROFILE_ERROR, CFLOW_PROFILE_ERROR_IO,
+                    "cannot write %s: the file name is longer than %d bytes", path, NAME_MAX);
+        cflow_place_close(place);
+        return false;
+    }
+    int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        cflow_place_close(place);
+        return io_error(error, e, "cannot write %s: %s", path);
+    }
+    /* high, so as not to take a descriptor number a program expects from its next open() */
+    place->dirfd = fcntl(fd, F_DUPFD_CLOEXEC, 512);
+    if (place->dirfd < 0) {
+        place->dirfd = fd;
+    } else {
+        close(fd);
+    }
+    return true;
+}
+
+void cflow_place_close(CflowPlace *place)
+{
+    if (place->dirfd >= 0) {
+        close(place->dirfd);
+    }
+    g_free(place->name);
+    g_free(place->shown);
+    *place = (CflowPlace){.dirfd = -1};
+}
+
+/* A new temporary file beside the target, with a short name of its own; -1 with errno. */
+static int create_temporary(int dirfd, char name[64])
+{
+    for (int attempt = 0; attempt < 100; attempt++) {
+        snprintf(name, 64, ".cflow-%ld-%u-%08x.tmp", (long)getpid(),
+                 __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED), g_random_int());
+        int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST) {
+            return fd;
+        }
+    }
+    return -1;
+}
+
+bool cflow_place_check(const CflowPlace *place, GError **error)
+{
+    const char *why = NULL;
+    int kind = target_kind(place->dirfd, place->name, &why);
+    if (kind < 0) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot write output '%s': %s",
+                    place->shown, why);
         return false;
     }
     if (kind == 1) {
         /* written in place at exit. Not opened now: a FIFO's reader would see end-of-file. */
-        if (access(target, W_OK) != 0) {
+        if (faccessat(place->dirfd, place->name, W_OK, 0) != 0) {
             int e = errno;
             g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                        "cannot write output '%s': %s", path, g_strerror(e));
+                        "cannot write output '%s': %s", place->shown, g_strerror(e));
             return false;
         }
         return true;
     }
     /* exactly what the write will do: create a temporary file there (access() says yes to
      * root even on a read-only file system), and the target must be replaceable */
-    g_autofree char *probe = temporary_beside(target);
-    int fd = g_mkstemp_full(probe, O_RDWR | O_CLOEXEC, 0600);
+    char probe[64];
+    int fd = create_temporary(place->dirfd, probe);
     if (fd < 0) {
         int e = errno;
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot write output '%s': %s", path, g_strerror(e));
+                    "cannot write output '%s': %s", place->shown, g_strerror(e));
         return false;
     }
     close(fd);
-    unlink(probe);
-    if (access(target, F_OK) == 0 && access(target, W_OK) != 0) {
+    unlinkat(place->dirfd, probe, 0);
+    if (faccessat(place->dirfd, place->name, F_OK, 0) == 0 &&
+        faccessat(place->dirfd, place->name, W_OK, 0) != 0) {
         int e = errno;
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot write output '%s': %s", path, g_strerror(e));
+                    "cannot write output '%s': %s", place->shown, g_strerror(e));
         return false;
     }
     return true;
+}
+
+bool cflow_output_check(const char *path, GError **error)
+{
+    g_autofree char *target = cflow_output_target(path);
+    g_autofree char *dir = g_path_get_dirname(target);
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                    "cannot write output '%s': folder '%s' does not exist", path, dir);
+        return false;
+    }
+    CflowPlace place;
+    GError *local = NULL;
+    if (!cflow_place_open(path, &place, &local)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", local->message);
+        g_error_free(local);
+        return false;
+    }
+    bool ok = cflow_place_check(&place, error);
+    cflow_place_close(&place);
+    return ok;
 }
 
 /* Runs body on f, flushes; false with err set (errno or the body's error) on failure. */
@@ -178,22 +229,22 @@ static bool body_error(GError **error, GError *local, int err, const char *path)
     return io_error(error, err != 0 ? err : EIO, "cannot write %s: %s", path);
 }
 
-static bool write_in_place(const char *target, CflowWriteFunc body, const void *what,
+static bool write_in_place(const CflowPlace *place, CflowWriteFunc body, const void *what,
                            GError **error)
 {
     /* non-blocking open: a FIFO with no reader is an error, not a hang at exit */
-    int fd = open(target, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fd = openat(place->dirfd, place->name, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
         return io_error(error, e, e == ENXIO ? "cannot write %s: no process reads the FIFO (%s)"
-                                             : "cannot write %s: %s", target);
+                                             : "cannot write %s: %s", place->shown);
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     FILE *f = fdopen(fd, "wb");
     if (!f) {
         int e = errno;
         close(fd);
-        return io_error(error, e, "cannot write %s: %s", target);
+        return io_error(error, e, "cannot write %s: %s", place->shown);
     }
     GError *local = NULL;
     int err = 0;
@@ -202,30 +253,27 @@ static bool write_in_place(const char *target, CflowWriteFunc body, const void *
         ok = false;
         err = errno;
     }
-    return ok ? true : body_error(error, local, err, target);
+    return ok ? true : body_error(error, local, err, place->shown);
 }
 
-bool cflow_write_file_atomic(const char *path, CflowWriteFunc body, const void *what,
-                             GError **error)
+bool cflow_write_place(const CflowPlace *place, CflowWriteFunc body, const void *what,
+                       GError **error)
 {
-    g_return_val_if_fail(path != NULL, false);
-    g_autofree char *target = cflow_output_target(path);
     const char *why = NULL;
-    int kind = target_kind(target, &why);
+    int kind = target_kind(place->dirfd, place->name, &why);
     if (kind < 0) {
         g_set_error(error, CFLOW_PROFILE_ERROR, CFLOW_PROFILE_ERROR_IO, "cannot write %s: %s",
-                    target, why);
+                    place->shown, why);
         return false;
     }
     if (kind == 1) {
-        return write_in_place(target, body, what, error);
+        return write_in_place(place, body, what, error);
     }
-    char *tmp = temporary_beside(target);
-    int fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0600);
+    char tmp[64];
+    int fd = create_temporary(place->dirfd, tmp);
     if (fd < 0) {
-        int err = errno;
-        g_free(tmp);
-        return io_error(error, err, "cannot create a temporary file beside %s: %s", target);
+        return io_error(error, errno, "cannot create a temporary file beside %s: %s",
+                        place->shown);
     }
     if (!mode_pinned) {
         cflow_output_pin_umask();
@@ -235,9 +283,8 @@ bool cflow_write_file_atomic(const char *path, CflowWriteFunc body, const void *
     if (f == NULL) {
         int err = errno;
         close(fd);
-        unlink(tmp);
-        g_free(tmp);
-        return io_error(error, err, "cannot write %s: %s", target);
+        unlinkat(place->dirfd, tmp, 0);
+        return io_error(error, err, "cannot write %s: %s", place->shown);
     }
     GError *local = NULL;
     int err = 0;
@@ -250,17 +297,28 @@ bool cflow_write_file_atomic(const char *path, CflowWriteFunc body, const void *
         ok = false;
         err = errno;
     }
-    if (ok && rename(tmp, target) != 0) {
+    if (ok && renameat(place->dirfd, tmp, place->dirfd, place->name) != 0) {
         int rerr = errno;
-        unlink(tmp);
-        g_free(tmp);
-        return io_error(error, rerr, "cannot rename a temporary file onto %s: %s", target);
+        unlinkat(place->dirfd, tmp, 0);
+        return io_error(error, rerr, "cannot rename a temporary file onto %s: %s",
+                        place->shown);
     }
     if (!ok) {
-        unlink(tmp);
-        g_free(tmp);
-        return body_error(error, local, err, target);
+        unlinkat(place->dirfd, tmp, 0);
+        return body_error(error, local, err, place->shown);
     }
-    g_free(tmp);
     return true;
+}
+
+bool cflow_write_file_atomic(const char *path, CflowWriteFunc body, const void *what,
+                             GError **error)
+{
+    g_return_val_if_fail(path != NULL, false);
+    CflowPlace place;
+    if (!cflow_place_open(path, &place, error)) {
+        return false;
+    }
+    bool ok = cflow_write_place(&place, body, what, error);
+    cflow_place_close(&place);
+    return ok;
 }

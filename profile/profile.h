@@ -125,21 +125,42 @@ bool cflow_profile_write_json(const CflowProfile *p, FILE *out, GError **error);
 bool cflow_profile_write_json_file(const CflowProfile *p, const char *path, GError **error);
 
 /*
- * Writes what `body` writes to `f` to `path` (output.c): symlinks followed, FIFOs and character
- * devices written in place, a regular file or new path replaced atomically (a temporary file
- * in the same folder, fsync, rename; on failure it is removed and `path` is untouched).
- * `body` returns false on failure, setting `error` or leaving errno. The binary and JSON
- * writers use it; the tool may use it for its own outputs.
+ * Where a file goes (output.c): the folder of the file `path` leads to through symbolic links,
+ * held open so that a later chdir() or chroot() does not move it, and the name in it.
+ */
+typedef struct {
+    int dirfd;
+    char *name;
+    char *shown; /* the path as given, for messages */
+} CflowPlace;
+bool cflow_place_open(const char *path, CflowPlace *place, GError **error);
+void cflow_place_close(CflowPlace *place);
+/* Could a file be written there (see cflow_write_place)? A message naming the problem if not. */
+bool cflow_place_check(const CflowPlace *place, GError **error);
+
+/*
+ * Writes what `body` writes to `f` (output.c): FIFOs and character devices written in place,
+ * a regular file or new name replaced atomically (a temporary file in the same folder, fsync,
+ * rename; on failure it is removed and the target untouched); anything else refused. `body`
+ * returns false on failure, setting `error` or leaving errno. The binary and JSON writers use
+ * it; the tool may use it for its own outputs.
  */
 typedef bool (*CflowWriteFunc)(const void *data, FILE *f, GError **error);
+bool cflow_write_place(const CflowPlace *place, CflowWriteFunc body, const void *data,
+                       GError **error);
+/* The same for a path (cflow_place_open, then cflow_write_place). */
 bool cflow_write_file_atomic(const char *path, CflowWriteFunc body, const void *data,
                              GError **error);
-/* Can a profile be written at `path` as above? A message naming the problem if not. */
+/* cflow_place_open + cflow_place_check. */
 bool cflow_output_check(const char *path, GError **error);
 /* The file a path leads to, through symbolic links (newly allocated). */
 char *cflow_output_target(const char *path);
 /* New files get 0666 less the umask in force now, whatever a program sets it to later. */
 void cflow_output_pin_umask(void);
+/* A profile, binary or JSON, to a place. */
+bool cflow_profile_write_to(const CflowProfile *p, const CflowPlace *place, GError **error);
+bool cflow_profile_write_json_to(const CflowProfile *p, const CflowPlace *place,
+                                 GError **error);
 
 /* Checks the invariants a reader relies on (indices in range, strings in the pool ...). */
 bool cflow_profile_validate(const CflowProfile *p, GError **error);

@@ -273,18 +273,30 @@ static bool write_binary_body(const void *what, FILE *f, GError **error)
     return emit_file(l, file_sink, f);
 }
 
-bool cflow_profile_write(const CflowProfile *p, const char *path, GError **error)
+bool cflow_profile_write_to(const CflowProfile *p, const CflowPlace *place, GError **error)
 {
-    g_return_val_if_fail(p != NULL && path != NULL, false);
+    g_return_val_if_fail(p != NULL && place != NULL, false);
     GError *local = NULL;
     if (!cflow_profile_validate(p, &local)) {
         g_propagate_prefixed_error(error, local, "refusing to write an invalid profile to %s: ",
-                                   path);
+                                   place->shown);
         return false;
     }
     Layout *l = g_new(Layout, 1);
     plan(p, l);
-    bool ok = cflow_write_file_atomic(path, write_binary_body, l, error);
+    bool ok = cflow_write_place(place, write_binary_body, l, error);
     g_free(l);
+    return ok;
+}
+
+bool cflow_profile_write(const CflowProfile *p, const char *path, GError **error)
+{
+    g_return_val_if_fail(p != NULL && path != NULL, false);
+    CflowPlace place;
+    if (!cflow_place_open(path, &place, error)) {
+        return false;
+    }
+    bool ok = cflow_profile_write_to(p, &place, error);
+    cflow_place_close(&place);
     return ok;
 }

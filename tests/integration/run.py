@@ -136,7 +136,8 @@ def build_guests():
     if r.returncode != 0:
         raise SystemExit("building the assembly guests failed:\n" + r.stderr)
     cdir = os.path.join(TOP, "tests", "guests", "c")
-    for name in ("threads", "lifecycle", "jit", "faults", "relay", "reexec", "callfault"):
+    for name in ("threads", "lifecycle", "jit", "faults", "relay", "reexec", "callfault",
+                 "creds"):
         out = os.path.join(GUESTS, "c", name)
         src = os.path.join(cdir, name + ".c")
         os.makedirs(os.path.dirname(out), exist_ok=True)

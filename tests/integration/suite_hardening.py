@@ -280,3 +280,32 @@ def threads_fork_exec_under_thread_sanitizer():
                 assert_eq(label + " taken",
                           edge_count(prof, s["spin_branch"], s["spin_top"], "branch"),
                           2 * 4 * (100000 - 1))
+
+
+@test
+def guest_chroot_setuid_umask_do_not_move_or_lose_the_profile():
+    binary = guest("c", "creds")
+    s = symbols(binary)
+    if os.geteuid() != 0:
+        raise run.Skip("chroot and setuid need root")
+    d = run.tempfile.mkdtemp(dir=run.WORK)  # 0700, root's: nobody may create files here
+    jail = run.tempfile.mkdtemp(dir=run.WORK)
+    cases = {"chroot": [jail], "setuid": ["65534"], "umask": []}
+    for name, extra in cases.items():
+        for fmt in ("cflow", "json"):
+            out = os.path.join(d, "%s.%s" % (name, fmt))
+            r = plugin_run(["output=" + out, "format=" + fmt], [binary, name] + extra,
+                           preexec_fn=lambda: os.umask(0o022))
+            assert_eq("%s %s status (%s)" % (name, fmt, r.stderr[-300:]), r.returncode, 0)
+            if not os.path.isfile(out):
+                raise AssertionError("%s: no profile at %s; stderr %r" % (name, out, r.stderr))
+            assert_eq(name + " mode", oct(os.stat(out).st_mode & 0o777), oct(0o644))
+            if fmt == "json":
+                with open(out) as f:
+                    prof = run.json.load(f)
+                assert_eq(name + " loop", edge_count(prof, s["creds_branch"], s["creds_top"],
+                                                     "branch"), 999)
+    if os.listdir(jail):
+        raise AssertionError("something was written inside the chroot: %s" % os.listdir(jail))
+    leftovers = [f for f in os.listdir(d) if f.startswith(".cflow-")]
+    assert_eq("temporary files left", leftovers, [])
