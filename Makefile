@@ -4,7 +4,7 @@
 # Both install what they need (scripts/deps) and are cheap when everything is there.
 BUILD ?= build
 
-.PHONY: all deps build example test bench bench-tool sanitize clean
+.PHONY: all deps build example test bench bench-tool bench-threads sanitize clean
 
 all: build
 
@@ -22,6 +22,10 @@ test: build
 
 bench: build
 	@bash bench/run $(BUILD)
+
+# thread churn: peak memory of a 5,000- and a 50,000-thread relay, bare and with the plugin
+bench-threads: build
+	@/usr/bin/python3 bench/thread_churn.py $(BUILD)
 
 # the tool's scaling: report of 10 million edges, merge of 100 profiles (bench/tool_bench.py)
 bench-tool: build

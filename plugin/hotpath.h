@@ -24,6 +24,9 @@
  * retranslated, they skip the id store on middle instructions that cannot leave a block early
  * (register-only integer instructions, disas.h), which is most of the inline cost.
  *
+ * Many vCPU indices: once per-block counters would outgrow their budget (counter_mib), they
+ * are retired and every block entry calls the helper instead (hotpath.c, docs/design.md).
+ *
  * The helper takes no lock, allocates nothing (edge_table.h), does no I/O.
  */
 #ifndef CFLOW_HOTPATH_H
