@@ -12,9 +12,11 @@
 #include "disas.h"
 #include "hotpath.h"
 #include "options.h"
+#include "privilege.h"
 #include "reference.h"
 #include "registry.h"
 #include "sigframe.h"
+#include "symbols.h"
 #include "tsan.h"
 #include "writer.h"
 
@@ -31,6 +33,7 @@ static qemu_plugin_id_t plugin_id;
 static void vcpu_init(qemu_plugin_id_t id, unsigned int cpu)
 {
     writer_vcpu_started();
+    privilege_vcpu_init();
     sigframe_vcpu_init();
     if (opts.mode == MODE_FAST) {
         hotpath_vcpu_init(cpu);
@@ -46,20 +49,42 @@ static void vcpu_exit(qemu_plugin_id_t id, unsigned int cpu)
     }
 }
 
+/* Option priv: is code at this level recorded? (Levels unknown are always recorded.) */
+static bool priv_recorded(CflowPriv priv)
+{
+    switch (opts.priv) {
+    case PRIV_USER:
+        return priv == CFLOW_PRIV_USER || priv == CFLOW_PRIV_UNKNOWN;
+    case PRIV_KERNEL:
+        return priv == CFLOW_PRIV_KERNEL || priv == CFLOW_PRIV_UNKNOWN;
+    default:
+        return true;
+    }
+}
+
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     size_t n = qemu_plugin_tb_n_insns(tb);
     if (n == 0) {
         return;
     }
+    CflowPriv priv = privilege_now();
+    if (!priv_recorded(priv)) {
+        if (opts.mode == MODE_FAST) {
+            hotpath_instrument_foreign(tb);
+        } else {
+            reference_instrument_foreign(tb);
+        }
+        return;
+    }
     uint64_t *ids = g_new(uint64_t, n);
     registry_lock();
     for (size_t i = 0; i < n; i++) {
-        ids[i] = registry_insn(qemu_plugin_tb_get_insn(tb, i));
+        ids[i] = registry_insn(qemu_plugin_tb_get_insn(tb, i), (uint8_t)priv);
     }
-    struct qemu_plugin_insn *last = qemu_plugin_tb_get_insn(tb, n - 1);
-    uint64_t end = qemu_plugin_insn_vaddr(last) + qemu_plugin_insn_size(last);
-    uint64_t start = qemu_plugin_tb_vaddr(tb);
+    /* addresses as the instructions' records have them (system mode: the first alias) */
+    const InsnRec *first = registry_insn_by_id(ids[0]), *last = registry_insn_by_id(ids[n - 1]);
+    uint64_t start = first->addr, end = last->addr + last->size;
     bool signal_entry = sigframe_is_handler(start);
     uint64_t expected = opts.mode != MODE_FAST ? 0
                         : signal_entry       ? EXPECT_EVERY_ENTRY
@@ -215,6 +240,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         g_free(opts.output);
         opts.output = absolute;
     }
+    if (opts.symbols && !symbols_load(opts.symbols, &err)) {
+        fprintf(stderr, "%s\n", err->message);
+        return -1;
+    }
     if (!writer_init(&opts, info, &err)) {
         fprintf(stderr, "%s\n", err->message);
         return -1;
@@ -222,7 +251,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     info_copy = *info;
     target_name = g_strdup(info->target_name);
     plugin_id = id;
-    registry_init();
+    registry_init(info->system_emulation);
+    privilege_init(info->target_name, info->system_emulation);
     disas_init(info->target_name, info->system_emulation, !opts.qemu_disas);
     sigframe_init(info->target_name, info->system_emulation);
     if (opts.mode == MODE_FAST) {

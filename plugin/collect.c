@@ -8,6 +8,7 @@
 #include "hotpath.h"
 #include "reference.h"
 #include "registry.h"
+#include "symbols.h"
 
 static void add_reference_edge(uint64_t from_id, int hot_kind, uint64_t to, uint64_t count,
                                void *opaque)
@@ -84,9 +85,11 @@ static CflowEdgeKind public_kind(int hot_kind, const InsnRec *from, uint64_t to)
             return CFLOW_EDGE_EARLY_EXIT;
         }
         /* nor can a direct branch or call go anywhere but its target: it faulted (a call
-         * pushing onto an unmapped stack) */
+         * pushing onto an unmapped stack). With physical identity (system mode) the target may
+         * be named by another alias of the same code: not checked. */
         uint64_t target;
-        if (disas_direct_target(from->addr, from->bytes, from->size, &target) && to != target) {
+        if (!registry_physical() &&
+            disas_direct_target(from->addr, from->bytes, from->size, &target) && to != target) {
             return CFLOW_EDGE_EARLY_EXIT;
         }
         return CFLOW_EDGE_BRANCH;
@@ -101,8 +104,13 @@ static CflowEdgeKind public_kind(int hot_kind, const InsnRec *from, uint64_t to)
  */
 static bool is_continuation(int hot_kind, const InsnRec *from, uint64_t to)
 {
-    return (hot_kind == HOT_NORMAL || hot_kind == HOT_EARLY) && to == from->addr &&
-           !disas_may_transfer(from->addr, from->bytes, from->size);
+    if (disas_may_transfer(from->addr, from->bytes, from->size)) {
+        return false;
+    }
+    /* re-entered at itself; or (device I/O mid-block, system mode) abandoned at it, run again
+     * in a block QEMU does not instrument, and resumed right after it */
+    return ((hot_kind == HOT_NORMAL || hot_kind == HOT_EARLY) && to == from->addr) ||
+           (hot_kind == HOT_EARLY && to == from->addr + from->size);
 }
 
 /* One instruction QEMU re-entered: {address, profile insn index, next address, counts}. */
@@ -110,6 +118,7 @@ typedef struct {
     uint64_t addr, from_index, next;
     uint64_t normal; /* re-entered after completing a piece (rep) */
     uint64_t early;  /* abandoned mid-block and run again alone (atomics) */
+    uint64_t split;  /* abandoned mid-block, run again uninstrumented (device I/O) */
 } Continuation;
 
 /* Takes `n` entries off the blocks starting at `addr`, one-instruction blocks first if asked. */
@@ -144,6 +153,7 @@ static void uncount_continuations(CflowProfile *p, GHashTable *continuations)
     while (g_hash_table_iter_next(&it, &k, &v)) {
         Continuation *c = v;
         uncount_blocks(p, c->addr, c->normal + c->early, true);
+        uncount_blocks(p, c->next, c->split, false);
         if (!c->early) {
             continue;
         }
@@ -198,7 +208,7 @@ CflowProfile *collect_profile(CflowMode mode)
             g_array_append_val(wanted, k_);                                        \
         }                                                                          \
     } while (0)
-    uint64_t thread_entries = 0, sourceless = 0;
+    uint64_t thread_entries = 0, sourceless = 0, foreign = 0;
     /* address -> Continuation: see is_continuation */
     GHashTable *continuations = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     EDGE_TABLE_FOREACH(&merged, s) {
@@ -220,8 +230,10 @@ CflowProfile *collect_profile(CflowMode mode)
     for (guint i = 0; i < wanted->len; i++) {
         uint64_t id = g_array_index(wanted, InsnKey, i).id;
         const InsnRec *r = registry_insn_by_id(id);
+        const char *sym = r->symbol ? r->symbol : symbols_lookup(r->addr);
         index_of[id] = cflow_profile_add_insn(p, r->addr, r->size, r->generation,
-                                              registry_insn_disas(id), r->symbol) + 1;
+                                              registry_insn_disas(id), sym) + 1;
+        cflow_profile_set_insn_priv(p, index_of[id] - 1, (CflowPriv)r->priv);
     }
 
     EDGE_TABLE_FOREACH(&merged, s) {
@@ -231,20 +243,25 @@ CflowProfile *collect_profile(CflowMode mode)
             thread_entries += s->count;
             continue;
         }
+        if (kind == HOT_FOREIGN) {
+            foreign += s->count;
+            continue;
+        }
         if (!id) {
             sourceless += s->count;
             continue;
         }
         const InsnRec *from = registry_insn_by_id(id);
         if (is_continuation(kind, from, s->k2)) {
-            Continuation *c = g_hash_table_lookup(continuations, &s->k2);
+            Continuation *c = g_hash_table_lookup(continuations, &from->addr);
             if (!c) {
                 c = g_new0(Continuation, 1);
-                *c = (Continuation){.addr = s->k2, .from_index = index_of[id] - 1,
+                *c = (Continuation){.addr = from->addr, .from_index = index_of[id] - 1,
                                     .next = from->addr + from->size};
                 g_hash_table_insert(continuations, &c->addr, c);
             }
-            *(kind == HOT_EARLY ? &c->early : &c->normal) += s->count;
+            *(s->k2 != from->addr ? &c->split : kind == HOT_EARLY ? &c->early : &c->normal) +=
+                s->count;
             continue;
         }
         cflow_profile_add_edge(p, index_of[id] - 1, public_kind(kind, from, s->k2), s->k2,
@@ -279,6 +296,10 @@ CflowProfile *collect_profile(CflowMode mode)
     g_hash_table_destroy(continuations);
 
     cflow_profile_set_meta_u64(p, "thread_entries", thread_entries);
+    if (foreign) {
+        cflow_profile_set_meta_u64(p, "entries_from_unrecorded", foreign);
+    }
+    cflow_profile_set_meta(p, "code_identity", registry_physical() ? "physical" : "virtual");
     if (sourceless) {
         cflow_profile_set_meta_u64(p, "sourceless_discontinuities", sourceless);
     }

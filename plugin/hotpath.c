@@ -187,6 +187,8 @@ static inline uint64_t entry_key(VcpuState *v, Cursor *c)
     } else if (c->pending) {
         key = c->pending;
         c->pending = 0;
+    } else if (c->last_id == LAST_ID_FOREIGN) {
+        key = HOT_KEY(HOT_FOREIGN, 0);
     } else if (c->last_id == 0) {
         key = HOT_KEY(HOT_ENTRY, 0);
     } else if (!(c->last_id & LAST_FLAG)) {
@@ -394,9 +396,19 @@ void hotpath_flush(void)
     TSAN_ORDERED_LEAVE();
 }
 
+void hotpath_instrument_foreign(struct qemu_plugin_tb *tb)
+{
+    qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_STORE_U64,
+                                                      cursor_field(offsetof(Cursor, last_id)),
+                                                      LAST_ID_FOREIGN);
+}
+
 void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)
 {
     Cursor *c = cursor_of(cpu);
+    if (c->last_id == LAST_ID_FOREIGN) {
+        return; /* it happened in code that is not recorded */
+    }
     if (c->pending) {
         /*
          * Two discontinuities with no block in between (an interrupt taken on the way into a

@@ -47,6 +47,7 @@ enum {
     HOT_INTERRUPT = 4,
     HOT_HOSTCALL = 5,
     HOT_ENTRY = 6,     /* no predecessor: a vCPU's first block; not an edge */
+    HOT_FOREIGN = 7,   /* entered from code at a privilege level not recorded; not an edge */
 };
 #define HOT_KIND_SHIFT 56
 #define HOT_ID_MASK ((1ull << HOT_KIND_SHIFT) - 1)
@@ -64,6 +65,8 @@ static inline int hot_kind_of_discon(enum qemu_plugin_discon_type type)
 
 /* A last_id no instruction has: forces the helper on the next block entry. */
 #define LAST_ID_DISCON HOT_ID_MASK
+/* What blocks of a level not recorded (option priv) store: "control was elsewhere". */
+#define LAST_ID_FOREIGN (HOT_ID_MASK - 2)
 
 /*
  * The per-vCPU cursor, in a scoreboard: the only per-vCPU memory QEMU sizes by the highest vCPU
@@ -105,6 +108,8 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t adapt_after, uint64_t counter_mi
 uint64_t hotpath_expected_pred(uint64_t start);
 /* Under the registry lock: instrument one translated block (fast mode). */
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b);
+/* A block at a privilege level not recorded: it only marks the cursor LAST_ID_FOREIGN. */
+void hotpath_instrument_foreign(struct qemu_plugin_tb *tb);
 void hotpath_vcpu_init(unsigned int cpu);
 /* On the exiting vCPU's thread: fold its counts into the process totals and free its state. */
 void hotpath_vcpu_exit(unsigned int cpu);

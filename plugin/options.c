@@ -18,6 +18,9 @@ static const Choice format_choices[] = {
 static const Choice disas_choices[] = {
     {"auto", 0}, {"qemu", 1}, {NULL, 0},
 };
+static const Choice priv_choices[] = {
+    {"all", PRIV_ALL}, {"user", PRIV_USER}, {"kernel", PRIV_KERNEL}, {NULL, 0},
+};
 static const Choice mode_choices[] = {
     {"fast", MODE_FAST}, {"reference", MODE_REFERENCE}, {NULL, 0},
 };
@@ -125,6 +128,23 @@ bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **err
             if (!parse_number(key, value, 1ull << 20, &opts->counter_mib, error)) {
                 return false;
             }
+        } else if (strcmp(key, "priv") == 0) {
+            if (!parse_choice(key, value, priv_choices, &choice, error)) {
+                return false;
+            }
+            opts->priv = choice;
+        } else if (strcmp(key, "dump") == 0) {
+            if (!parse_number(key, value, 1ull << 31, &opts->dump_seconds, error)) {
+                return false;
+            }
+        } else if (strcmp(key, "symbols") == 0) {
+            if (!g_file_test(value, G_FILE_TEST_IS_REGULAR)) {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "cflow: option 'symbols': '%s' is not a readable file", value);
+                return false;
+            }
+            g_free(opts->symbols);
+            opts->symbols = g_strdup(value);
         } else if (strcmp(key, "output") == 0) {
             if (!*value) {
                 g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -155,7 +175,7 @@ bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **err
         } else {
             g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION,
                         "cflow: unknown option '%s' (known: sort, topn, output, format, mode, "
-                        "report, disas, adapt_after, counter_mib)", key);
+                        "report, disas, adapt_after, counter_mib, priv, symbols, dump)", key);
             return false;
         }
     }
@@ -165,6 +185,7 @@ bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **err
 void cflow_options_clear(CflowOptions *opts)
 {
     g_clear_pointer(&opts->output, g_free);
+    g_clear_pointer(&opts->symbols, g_free);
 }
 
 char *cflow_expand_output_path(const char *pattern, long pid)

@@ -12,6 +12,7 @@
 
 typedef enum { FORMAT_BINARY, FORMAT_JSON } CflowFormat;
 typedef enum { MODE_FAST, MODE_REFERENCE } CflowMode;
+typedef enum { PRIV_ALL, PRIV_USER, PRIV_KERNEL } CflowPrivFilter;
 
 typedef struct {
     CflowSort sort;      /* of the text report */
@@ -23,6 +24,9 @@ typedef struct {
     unsigned long long adapt_after; /* helper calls before re-planning; 0: never */
     unsigned long long counter_mib; /* per-block counters' budget, all vCPU indices (hotpath.c) */
     bool qemu_disas;     /* disas=qemu: always QEMU's disassembler, at translation time */
+    CflowPrivFilter priv; /* which privilege level's code is recorded */
+    char *symbols;       /* a System.map or ELF file naming code QEMU gives no symbols for */
+    unsigned long long dump_seconds; /* write the profile this often too; 0: only at exit */
 } CflowOptions;
 
 /* Fills `opts` from argv; on a bad key or value returns false with a message naming it. */

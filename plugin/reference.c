@@ -86,6 +86,9 @@ static void on_insn(unsigned int cpu, void *udata)
             key.kind = v->pending_kind;
             key.from_id = v->pending_from;
             v->pending_kind = 0;
+        } else if (v->prev_id == LAST_ID_FOREIGN) {
+            key.kind = HOT_FOREIGN;
+            key.from_id = 0;
         } else if (v->prev_id == 0) {
             key.kind = HOT_ENTRY;
         } else if (!v->prev_was_last) {
@@ -131,11 +134,23 @@ void reference_vcpu_init(unsigned int cpu)
     pthread_mutex_unlock(&lock);
 }
 
+static void on_foreign_block(unsigned int cpu, void *udata)
+{
+    pthread_mutex_lock(&lock);
+    vcpu_locked(cpu)->prev_id = LAST_ID_FOREIGN;
+    pthread_mutex_unlock(&lock);
+}
+
+void reference_instrument_foreign(struct qemu_plugin_tb *tb)
+{
+    qemu_plugin_register_vcpu_tb_exec_cb(tb, on_foreign_block, QEMU_PLUGIN_CB_NO_REGS, NULL);
+}
+
 void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)
 {
     pthread_mutex_lock(&lock);
     RefVcpu *v = vcpu_locked(cpu);
-    if (!v->pending_kind) {
+    if (!v->pending_kind && v->prev_id != LAST_ID_FOREIGN) {
         v->pending_kind = hot_kind_of_discon(type);
         v->pending_from = v->prev_id;
         v->pending_to = to_pc;

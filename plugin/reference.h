@@ -15,6 +15,8 @@
 
 void reference_init(void);
 void reference_instrument(struct qemu_plugin_tb *tb, BlockRec *b);
+/* A block at a privilege level not recorded (option priv): marks "control was elsewhere". */
+void reference_instrument_foreign(struct qemu_plugin_tb *tb);
 void reference_vcpu_init(unsigned int cpu);
 void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc);
 void reference_reset_counts(void);

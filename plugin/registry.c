@@ -22,10 +22,12 @@ static GHashTable *owners;      /* end address -> owner instruction id */
 #define ADDR_PAGES (1u << 20)
 static uint64_t *addr_pages[ADDR_PAGES];
 
+static bool physical_identity;
+
 static guint insn_hash(gconstpointer p)
 {
     const InsnRec *r = p;
-    guint h = g_int64_hash(&r->addr) ^ (r->size * 2654435761u);
+    guint h = g_int64_hash(&r->ident) ^ (r->size * 2654435761u) ^ r->priv;
     for (uint32_t i = 0; i < r->size; i++) {
         h = h * 31 + r->bytes[i];
     }
@@ -35,7 +37,8 @@ static guint insn_hash(gconstpointer p)
 static gboolean insn_equal(gconstpointer a, gconstpointer b)
 {
     const InsnRec *x = a, *y = b;
-    return x->addr == y->addr && x->size == y->size && memcmp(x->bytes, y->bytes, x->size) == 0;
+    return x->ident == y->ident && x->size == y->size && x->priv == y->priv &&
+           memcmp(x->bytes, y->bytes, x->size) == 0;
 }
 
 guint registry_block_content_hash(gconstpointer p)
@@ -68,8 +71,9 @@ static gboolean block_equal(gconstpointer a, gconstpointer b)
     return x->expected == y->expected && registry_block_content_equal(x, y);
 }
 
-void registry_init(void)
+void registry_init(bool physical)
 {
+    physical_identity = physical;
     insns = g_ptr_array_new();
     g_ptr_array_add(insns, NULL);
     insn_index = g_hash_table_new(insn_hash, insn_equal);
@@ -77,6 +81,11 @@ void registry_init(void)
     blocks = g_ptr_array_new();
     block_index = g_hash_table_new(block_hash, block_equal);
     owners = g_hash_table_new(g_int64_hash, g_int64_equal);
+}
+
+bool registry_physical(void)
+{
+    return physical_identity;
 }
 
 void registry_lock(void)
@@ -89,7 +98,7 @@ void registry_unlock(void)
     pthread_mutex_unlock(&lock);
 }
 
-uint64_t registry_insn(const struct qemu_plugin_insn *insn)
+uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
 {
     uint8_t buf[64];
     size_t size = qemu_plugin_insn_size(insn);
@@ -97,19 +106,28 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn)
         size = sizeof(buf);
     }
     size = qemu_plugin_insn_data(insn, buf, size);
-    InsnRec key = {.addr = qemu_plugin_insn_vaddr(insn), .size = (uint32_t)size, .bytes = buf};
+    uint64_t vaddr = qemu_plugin_insn_vaddr(insn);
+    void *haddr = physical_identity ? qemu_plugin_insn_haddr(insn) : NULL;
+    InsnRec key = {.addr = vaddr, .ident = haddr ? (uint64_t)(uintptr_t)haddr : vaddr,
+                   .size = (uint32_t)size, .bytes = buf, .priv = priv};
     gpointer id;
     if (g_hash_table_lookup_extended(insn_index, &key, NULL, &id)) {
         return GPOINTER_TO_SIZE(id);
     }
     InsnRec *r = g_new0(InsnRec, 1);
     r->addr = key.addr;
+    r->ident = key.ident;
+    r->priv = priv;
     r->size = key.size;
     r->bytes = g_memdup2(buf, size);
     r->disas = disas_deferred() ? NULL : qemu_plugin_insn_disas(insn); /* see disas.h */
     r->symbol = qemu_plugin_insn_symbol(insn);
     r->may_leave = -1;
-    /* generations are keyed by address; the key lives in the first InsnRec at that address */
+    /*
+     * generations number the distinct instructions seen at one address (new contents; in
+     * system mode also another physical page or level behind the same virtual address), so
+     * (address, generation) names one instruction; the key lives in the first InsnRec there
+     */
     gpointer gen;
     if (g_hash_table_lookup_extended(generations, &r->addr, NULL, &gen)) {
         r->generation = GPOINTER_TO_UINT(gen);

@@ -19,13 +19,16 @@
 #include <qemu-plugin.h>
 
 typedef struct {
-    uint64_t addr;
+    uint64_t addr;      /* as executed (system mode: the first virtual alias translated) */
+    uint64_t ident;     /* what makes it this instruction: addr in user mode; in system mode
+                         * the host address of its bytes, i.e. its physical location */
     uint32_t size;
     uint32_t generation;
     char *disas;        /* NULL until needed when disassembly is deferred (disas.h) */
     const char *symbol; /* QEMU's static string, or NULL */
     uint8_t *bytes;
     int8_t may_leave;   /* disas_may_leave_block(), -1 until asked */
+    uint8_t priv;       /* CflowPriv it ran at: part of its identity */
 } InsnRec;
 
 typedef struct {
@@ -39,12 +42,18 @@ typedef struct {
     uint64_t ids[];     /* n_insns instruction ids */
 } BlockRec;
 
-void registry_init(void);
+/*
+ * physical: identify code by where its bytes are (system mode: QEMU shares one translation
+ * between every virtual alias of a physical page, so no per-alias identity is to be had
+ * cheaply); instructions then carry the virtual address of their first translation.
+ */
+void registry_init(bool physical);
+bool registry_physical(void);
 void registry_lock(void);
 void registry_unlock(void);
 
-/* Under the lock: intern one instruction of a block being translated. */
-uint64_t registry_insn(const struct qemu_plugin_insn *insn);
+/* Under the lock: intern one instruction of a block being translated at level `priv`. */
+uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv);
 /*
  * Under the lock: intern a block made of `ids`, instrumented to expect entries from
  * instruction `expected` (an existing record when the same block was seen before).

@@ -238,6 +238,11 @@ bool cflow_profile_write_json(const CflowProfile *p, FILE *out, GError **error)
         } else {
             out_json_string(o, cflow_profile_string(p, in->symbol));
         }
+        if (p->insn_priv && p->insn_priv->len > 0) {
+            out_str(o, ", \"priv\": \"");
+            out_str(o, cflow_priv_name(cflow_profile_insn_priv(p, i)));
+            out_str(o, "\"");
+        }
         out_str(o, "}");
     }
     out_str(o, p->insns->len > 0 ? "\n],\n" : "],\n");

@@ -357,6 +357,9 @@ bool cflow_merge_add(CflowMerge *m, const CflowProfile *p, bool force, GError **
                                                         : cflow_profile_string(p, in->symbol);
         map[i] = cflow_profile_add_insn(out, in->addr, in->size, in->generation,
                                         cflow_profile_string(p, in->disas), sym);
+        if (cflow_profile_insn_priv(p, i) != CFLOW_PRIV_UNKNOWN) {
+            cflow_profile_set_insn_priv(out, map[i], cflow_profile_insn_priv(p, i));
+        }
         *slot = map[i] + 1;
         m->insns.used++;
     }
@@ -499,6 +502,9 @@ CflowProfile *cflow_merge_finish(CflowMerge *m)
         renum[i] = cflow_profile_add_insn(
             out, x->addr, x->size, x->generation, cflow_profile_string(in, x->disas),
             x->symbol == CFLOW_NO_STRING ? NULL : cflow_profile_string(in, x->symbol));
+        if (cflow_profile_insn_priv(in, i) != CFLOW_PRIV_UNKNOWN) {
+            cflow_profile_set_insn_priv(out, renum[i], cflow_profile_insn_priv(in, i));
+        }
     }
     g_array_free(order, TRUE);
 

@@ -24,6 +24,7 @@ CflowProfile *cflow_profile_new(void)
     p->blocks = g_array_new(FALSE, FALSE, sizeof(CflowBlock));
     p->block_insns = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     p->strings = g_byte_array_new();
+    p->insn_priv = g_byte_array_new();
     /* Keys are copies: the pool moves when it grows. */
     p->string_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     const guint8 nul = 0;
@@ -39,6 +40,9 @@ void cflow_profile_free(CflowProfile *p)
     }
     g_array_unref(p->meta);
     g_array_unref(p->insns);
+    if (p->insn_priv) {
+        g_byte_array_unref(p->insn_priv);
+    }
     g_array_unref(p->edges);
     g_array_unref(p->blocks);
     g_array_unref(p->block_insns);
@@ -159,6 +163,10 @@ uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
     };
     uint32_t index = p->insns->len;
     g_array_append_val(p->insns, insn);
+    if (p->insn_priv->len > 0) {
+        const guint8 unknown = CFLOW_PRIV_UNKNOWN; /* levels recorded: keep one per insn */
+        g_byte_array_append(p->insn_priv, &unknown, 1);
+    }
     return index;
 }
 
@@ -177,6 +185,45 @@ void cflow_profile_add_block(CflowProfile *p, uint64_t addr, uint64_t count,
                     .n_insns = n_insns};
     g_array_append_vals(p->block_insns, insns, n_insns);
     g_array_append_val(p->blocks, b);
+}
+
+static const char *const priv_names[CFLOW_PRIV_COUNT] = {
+    [CFLOW_PRIV_UNKNOWN] = "unknown", [CFLOW_PRIV_USER] = "user",
+    [CFLOW_PRIV_KERNEL] = "kernel",   [CFLOW_PRIV_HYPERVISOR] = "hypervisor",
+    [CFLOW_PRIV_FIRMWARE] = "firmware",
+};
+
+const char *cflow_priv_name(CflowPriv priv)
+{
+    return (unsigned)priv < CFLOW_PRIV_COUNT ? priv_names[priv] : "unknown";
+}
+
+bool cflow_priv_parse(const char *name, CflowPriv *priv)
+{
+    for (unsigned i = 0; i < CFLOW_PRIV_COUNT; i++) {
+        if (strcmp(name, priv_names[i]) == 0) {
+            *priv = (CflowPriv)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+void cflow_profile_set_insn_priv(CflowProfile *p, uint32_t insn, CflowPriv priv)
+{
+    g_return_if_fail(insn < p->insns->len);
+    if (p->insn_priv->len < p->insns->len) {
+        guint old = p->insn_priv->len;
+        g_byte_array_set_size(p->insn_priv, p->insns->len);
+        memset(p->insn_priv->data + old, CFLOW_PRIV_UNKNOWN, p->insns->len - old);
+    }
+    p->insn_priv->data[insn] = (guint8)priv;
+}
+
+CflowPriv cflow_profile_insn_priv(const CflowProfile *p, uint32_t insn)
+{
+    return p->insn_priv && insn < p->insn_priv->len ? (CflowPriv)p->insn_priv->data[insn]
+                                                   : CFLOW_PRIV_UNKNOWN;
 }
 
 const char *cflow_edge_kind_name(CflowEdgeKind kind)
@@ -270,6 +317,19 @@ bool cflow_profile_validate(const CflowProfile *p, GError **error)
             return invalid(error,
                            "insn %u: symbol string offset %" PRIu32 " outside the pool (%u bytes)",
                            i, insns[i].symbol, pool_len);
+        }
+    }
+
+    if (p->insn_priv && p->insn_priv->len > 0) {
+        if (p->insn_priv->len != n_insns) {
+            return invalid(error, "insn_priv: %u levels for %u insns", p->insn_priv->len,
+                           n_insns);
+        }
+        for (guint i = 0; i < n_insns; i++) {
+            if (p->insn_priv->data[i] >= CFLOW_PRIV_COUNT) {
+                return invalid(error, "insn %u: unknown privilege level %u", i,
+                               p->insn_priv->data[i]);
+            }
         }
     }
 

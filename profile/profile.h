@@ -35,6 +35,16 @@ typedef enum {
     CFLOW_EDGE_KIND_COUNT
 } CflowEdgeKind;
 
+/* The privilege level an instruction ran at (optional section insn_priv). */
+typedef enum {
+    CFLOW_PRIV_UNKNOWN = 0,
+    CFLOW_PRIV_USER = 1,       /* aarch64 EL0, x86 CPL 3, riscv U */
+    CFLOW_PRIV_KERNEL = 2,     /* aarch64 EL1, x86 CPL 0-2, riscv S */
+    CFLOW_PRIV_HYPERVISOR = 3, /* aarch64 EL2 */
+    CFLOW_PRIV_FIRMWARE = 4,   /* aarch64 EL3, x86 real mode, riscv M */
+    CFLOW_PRIV_COUNT
+} CflowPriv;
+
 typedef struct {
     uint64_t addr;
     uint32_t size;       /* bytes */
@@ -70,6 +80,7 @@ typedef struct {
     GArray *blocks;      /* CflowBlock */
     GArray *block_insns; /* uint32_t insn indices, referenced by CflowBlock.first/n_insns */
     GByteArray *strings; /* NUL-terminated strings; offset 0 is always "" */
+    GByteArray *insn_priv; /* CflowPriv per insn, or empty: levels not recorded */
     GHashTable *string_index; /* string -> offset + 1, for interning while building (empty in
                                * a profile that was read: built on its first intern) */
 } CflowProfile;
@@ -105,6 +116,13 @@ void cflow_profile_add_block(CflowProfile *p, uint64_t addr, uint64_t count,
 #define cflow_profile_insn(p, i) (&g_array_index((p)->insns, CflowInsn, (i)))
 #define cflow_profile_edge(p, i) (&g_array_index((p)->edges, CflowEdge, (i)))
 #define cflow_profile_block(p, i) (&g_array_index((p)->blocks, CflowBlock, (i)))
+
+/* Sets insn i's level; the first call sizes insn_priv to the insns (others UNKNOWN). */
+void cflow_profile_set_insn_priv(CflowProfile *p, uint32_t insn, CflowPriv priv);
+/* UNKNOWN where levels are not recorded. */
+CflowPriv cflow_profile_insn_priv(const CflowProfile *p, uint32_t insn);
+const char *cflow_priv_name(CflowPriv priv); /* "user", "kernel", "hypervisor", "firmware" */
+bool cflow_priv_parse(const char *name, CflowPriv *priv);
 
 const char *cflow_edge_kind_name(CflowEdgeKind kind); /* "branch", "fallthrough", ... */
 bool cflow_edge_kind_parse(const char *name, CflowEdgeKind *kind);
@@ -179,6 +197,7 @@ typedef enum {
     CFLOW_SECTION_EDGES = 4,       /* CflowEdge records, 24 bytes each */
     CFLOW_SECTION_BLOCKS = 5,      /* CflowBlock records, 24 bytes each */
     CFLOW_SECTION_BLOCK_INSNS = 6, /* uint32_t insn indices, 4 bytes each */
+    CFLOW_SECTION_INSN_PRIV = 7,   /* optional: one CflowPriv byte per insn, in insn order */
 } CflowSectionType;
 
 G_END_DECLS

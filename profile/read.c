@@ -17,7 +17,8 @@
 #include <zlib.h>
 
 #define HOST_LE (G_BYTE_ORDER == G_LITTLE_ENDIAN)
-#define N_KNOWN 6u /* section types 1..6 */
+#define N_REQUIRED 6u /* section types 1..6 must be present */
+#define N_KNOWN 7u    /* 7 (insn_priv) is optional */
 
 typedef struct {
     uint32_t type;
@@ -58,6 +59,7 @@ static const char *section_name(uint32_t type)
     case CFLOW_SECTION_EDGES: return "edges";
     case CFLOW_SECTION_BLOCKS: return "blocks";
     case CFLOW_SECTION_BLOCK_INSNS: return "block_insns";
+    case CFLOW_SECTION_INSN_PRIV: return "insn_priv";
     default: return NULL;
     }
 }
@@ -143,6 +145,7 @@ typedef void (*Decoder)(const uint8_t *src, void *dst, size_t n);
 static const size_t record_size[N_KNOWN + 1] = {
     [CFLOW_SECTION_META] = 8,   [CFLOW_SECTION_STRINGS] = 1, [CFLOW_SECTION_INSNS] = 24,
     [CFLOW_SECTION_EDGES] = 24, [CFLOW_SECTION_BLOCKS] = 24, [CFLOW_SECTION_BLOCK_INSNS] = 4,
+    [CFLOW_SECTION_INSN_PRIV] = 1,
 };
 static const Decoder decoders[N_KNOWN + 1] = {
     [CFLOW_SECTION_META] = decode_meta,     [CFLOW_SECTION_INSNS] = decode_insns,
@@ -318,6 +321,9 @@ CflowProfile *cflow_profile_parse(const void *data, size_t len, GError **error)
     for (uint32_t t = 1; t <= N_KNOWN; t++) {
         g_free(what);
         what = describe(0, t);
+        if (known[t] < 0 && t > N_REQUIRED) {
+            continue;
+        }
         if (known[t] < 0) {
             fail(error, CFLOW_PROFILE_ERROR_FORMAT, "%s is missing", what);
             goto out;
@@ -365,6 +371,10 @@ CflowProfile *cflow_profile_parse(const void *data, size_t len, GError **error)
     LOAD(blocks, CFLOW_SECTION_BLOCKS);
     LOAD(block_insns, CFLOW_SECTION_BLOCK_INSNS);
 #undef LOAD
+    if (known[CFLOW_SECTION_INSN_PRIV] >= 0) {
+        const InSection *ps = &sec[known[CFLOW_SECTION_INSN_PRIV]];
+        g_byte_array_append(p->insn_priv, b + ps->offset, (guint)ps->count);
+    }
     if (!cflow_profile_validate(p, error)) {
         cflow_profile_free(p);
         p = NULL;

@@ -27,7 +27,7 @@ _Static_assert(sizeof(CflowBlock) == 24 && offsetof(CflowBlock, count) == 8 &&
                "CflowBlock must match its 24-byte disk record");
 
 #define HOST_LE (G_BYTE_ORDER == G_LITTLE_ENDIAN)
-#define N_SECTIONS 6u
+#define N_SECTIONS 7u /* at most: insn_priv is written only when levels were recorded */
 
 static void put_u32(uint8_t *b, uint32_t v)
 {
@@ -111,6 +111,7 @@ typedef struct {
 
 typedef struct {
     OutSection s[N_SECTIONS];
+    unsigned n; /* sections in this file */
     uint64_t header_len;
     uint64_t file_size;
     uint8_t header[CFLOW_PROFILE_HEADER_SIZE + N_SECTIONS * CFLOW_PROFILE_SECTION_ENTRY_SIZE];
@@ -184,10 +185,17 @@ static void plan(const CflowProfile *p, Layout *l)
                 p->block_insns->len, 4, encode_u32s);
     set_section(&l->s[5], CFLOW_SECTION_STRINGS, p->strings->data, p->strings->len, 1, NULL);
     l->s[5].encode = NULL; /* bytes have no byte order */
+    l->n = 6;
+    if (p->insn_priv && p->insn_priv->len > 0) {
+        set_section(&l->s[6], CFLOW_SECTION_INSN_PRIV, p->insn_priv->data, p->insn_priv->len, 1,
+                    NULL);
+        l->s[6].encode = NULL;
+        l->n = 7;
+    }
 
-    l->header_len = CFLOW_PROFILE_HEADER_SIZE + N_SECTIONS * CFLOW_PROFILE_SECTION_ENTRY_SIZE;
+    l->header_len = CFLOW_PROFILE_HEADER_SIZE + l->n * CFLOW_PROFILE_SECTION_ENTRY_SIZE;
     uint64_t pos = l->header_len;
-    for (unsigned i = 0; i < N_SECTIONS; i++) {
+    for (unsigned i = 0; i < l->n; i++) {
         OutSection *s = &l->s[i];
         pos = (pos + 7) & ~(uint64_t)7;
         s->offset = pos;
@@ -200,11 +208,11 @@ static void plan(const CflowProfile *p, Layout *l)
     uint8_t *h = l->header;
     memcpy(h, CFLOW_PROFILE_MAGIC, 8);
     put_u32(h + 8, CFLOW_PROFILE_VERSION);
-    put_u32(h + 12, N_SECTIONS);
+    put_u32(h + 12, l->n);
     put_u64(h + 16, l->file_size);
     put_u32(h + 24, 0); /* reserved */
     put_u32(h + 28, 0); /* header CRC, computed with this field zero */
-    for (unsigned i = 0; i < N_SECTIONS; i++) {
+    for (unsigned i = 0; i < l->n; i++) {
         uint8_t *e = h + CFLOW_PROFILE_HEADER_SIZE + i * CFLOW_PROFILE_SECTION_ENTRY_SIZE;
         put_u32(e, l->s[i].type);
         put_u32(e + 4, l->s[i].crc);
@@ -223,7 +231,7 @@ static bool emit_file(const Layout *l, Sink sink, void *ud)
         return false;
     }
     uint64_t pos = l->header_len;
-    for (unsigned i = 0; i < N_SECTIONS; i++) {
+    for (unsigned i = 0; i < l->n; i++) {
         const OutSection *s = &l->s[i];
         if (s->offset > pos && !sink(zeros, (size_t)(s->offset - pos), ud)) {
             return false;

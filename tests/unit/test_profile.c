@@ -1796,6 +1796,59 @@ static void test_perf(void)
     rm_rf(dir);
 }
 
+
+/* Privilege levels: the optional insn_priv section round-trips, is absent when not recorded,
+ * and a damaged one (bad level, wrong count) is refused. */
+static void test_insn_priv(void)
+{
+    g_autoptr(CflowProfile) p = make_small();
+    g_assert_cmpuint(p->insn_priv->len, ==, 0);
+    g_autoptr(CflowProfile) plain = reparse(p, NULL);
+    g_assert_cmpuint(plain->insn_priv->len, ==, 0);
+    g_assert_cmpint(cflow_profile_insn_priv(plain, 0), ==, CFLOW_PRIV_UNKNOWN);
+
+    cflow_profile_set_insn_priv(p, 0, CFLOW_PRIV_USER);
+    cflow_profile_set_insn_priv(p, 3, CFLOW_PRIV_KERNEL);
+    uint32_t late = cflow_profile_add_insn(p, 0x500000, 4, 0, "nop", NULL); /* after: sized */
+    cflow_profile_set_insn_priv(p, late, CFLOW_PRIV_FIRMWARE);
+    g_assert_cmpuint(p->insn_priv->len, ==, p->insns->len);
+    GBytes *bytes = NULL;
+    g_autoptr(CflowProfile) q = reparse(p, &bytes);
+    g_assert_cmpuint(q->insn_priv->len, ==, p->insns->len);
+    g_assert_cmpint(cflow_profile_insn_priv(q, 0), ==, CFLOW_PRIV_USER);
+    g_assert_cmpint(cflow_profile_insn_priv(q, 1), ==, CFLOW_PRIV_UNKNOWN);
+    g_assert_cmpint(cflow_profile_insn_priv(q, 3), ==, CFLOW_PRIV_KERNEL);
+    g_assert_cmpint(cflow_profile_insn_priv(q, late), ==, CFLOW_PRIV_FIRMWARE);
+    CflowPriv parsed;
+    g_assert_true(cflow_priv_parse("hypervisor", &parsed));
+    g_assert_cmpint(parsed, ==, CFLOW_PRIV_HYPERVISOR);
+    g_assert_false(cflow_priv_parse("root", &parsed));
+
+    /* JSON names the level of every instruction */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    g_assert_true(cflow_profile_write_json(q, f, NULL));
+    fclose(f);
+    g_assert_nonnull(strstr(buf, "\"priv\": \"kernel\""));
+    g_assert_nonnull(strstr(buf, "\"priv\": \"firmware\""));
+    free(buf);
+
+    /* an out-of-range level is refused, naming the instruction */
+    p->insn_priv->data[1] = 9;
+    GError *err = NULL;
+    g_assert_false(cflow_profile_validate(p, &err));
+    g_assert_nonnull(strstr(err->message, "insn 1: unknown privilege level 9"));
+    g_clear_error(&err);
+    /* one level too few */
+    p->insn_priv->data[1] = CFLOW_PRIV_USER;
+    g_byte_array_set_size(p->insn_priv, p->insns->len - 1);
+    g_assert_false(cflow_profile_validate(p, &err));
+    g_assert_nonnull(strstr(err->message, "insn_priv"));
+    g_clear_error(&err);
+    g_bytes_unref(bytes);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1823,6 +1876,7 @@ int main(int argc, char **argv)
     g_test_add_func("/profile/reject/sections", test_sections_missing_duplicate_unknown);
     g_test_add_func("/profile/reject/random-structural", test_reject_random_structural);
     g_test_add_func("/profile/json/text", test_json_text);
+    g_test_add_func("/profile/insn-priv", test_insn_priv);
     g_test_add_func("/profile/json/roundtrip-file", test_json_roundtrip_file);
     g_test_add_func("/profile/json/escape", test_json_escape);
     g_test_add_func("/profile/scale/1m-edges", test_large);
