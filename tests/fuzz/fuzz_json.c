@@ -471,12 +471,26 @@ static void check_json(const CflowProfile *p, const char *text, size_t len)
         check_u64(f[4], from->generation);
     }
 
-    static const char *const insn_keys[] = {"addr", "size", "generation", "disas", "symbol"};
+    /* A sixth key, "priv", is allowed (a library that records privilege levels), in every
+     * insn or in none, a name in lower case; its value is not checked here. */
+    static const char *const insn_keys[] = {"addr", "size", "generation", "disas", "symbol",
+                                            "priv"};
     what_field = "insns";
     check_array(parts[2], p->insns->len);
+    unsigned n_insn_keys = 5;
+    if (p->insns->len > 0) {
+        const JVal *first = g_ptr_array_index(parts[2]->items, 0);
+        n_insn_keys = first->t == J_OBJ && first->keys->len == 6 ? 6 : 5;
+    }
     for (guint i = 0; i < p->insns->len; i++) {
         const CflowInsn *in = cflow_profile_insn(p, i);
-        JVal **f = check_keys(g_ptr_array_index(parts[2]->items, i), insn_keys, 5);
+        JVal **f = check_keys(g_ptr_array_index(parts[2]->items, i), insn_keys, n_insn_keys);
+        if (n_insn_keys == 6) {
+            FUZZ_CHECK(f[5]->t == J_STR && f[5]->str->len > 0 &&
+                           strspn(f[5]->str->str, "abcdefghijklmnopqrstuvwxyz") ==
+                               f[5]->str->len,
+                       "insn %u: priv is %.*s", i, (int)MIN(f[5]->raw_len, 40), f[5]->raw);
+        }
         check_addr(f[0], in->addr);
         check_u64(f[1], in->size);
         check_u64(f[2], in->generation);

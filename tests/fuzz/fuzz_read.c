@@ -1,6 +1,7 @@
 /*
  * fuzz_read.c: fuzz target for the binary profile reader (cflow_profile_parse and
- * cflow_profile_read, profile/read.c).
+ * cflow_profile_read, profile/read.c), the round trip through the writer, and the library's
+ * name parsers.
  *
  * The input is a profile file. It is parsed twice: as it is (which exercises the magic, version
  * and checksum checks: a random mutation almost always breaks a CRC), and after
@@ -15,12 +16,18 @@
  *     its duplicates and offsets into the middle of strings); and after adding a meta entry,
  *     an instruction, an edge and a block it is still valid and still round-trips.
  *
- * The as-is input is also read through a file (a memfd, via /proc/self/fd), so
- * cflow_profile_read must agree with cflow_profile_parse: the same profile, or the same error
- * code with the path prefixed to the same message.
+ * The as-is input is also read through a file, both a regular one (a memfd) and a pipe, via
+ * /proc/self/fd: cflow_profile_read must agree with cflow_profile_parse, the same profile or
+ * the same error code with the path prefixed to the same message. And the input's first bytes,
+ * as a string, go to the library's name parsers (edge kinds, report sorts), which must accept
+ * exactly the names they print.
  */
 #include "fuzz_common.h"
 
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -82,25 +89,11 @@ static void check_accepted(const CflowProfile *p)
     cflow_profile_free(q);
 }
 
-/* cflow_profile_read on the same bytes, through a file, agrees with the parse. */
-static void check_path_reader(const uint8_t *data, size_t size, const CflowProfile *p,
-                              const GError *perr)
+/* cflow_profile_read of `path` agrees with the parse of the same bytes. */
+static void check_read_path(const char *path, const CflowProfile *p, const GError *perr)
 {
-    int fd = memfd_create("cflow-fuzz", MFD_CLOEXEC);
-    if (fd < 0) {
-        return; /* no memfd here: nothing to compare */
-    }
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = write(fd, data + done, size - done);
-        FUZZ_CHECK(n > 0, "writing the memfd");
-        done += (size_t)n;
-    }
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     GError *err = NULL;
     CflowProfile *r = cflow_profile_read(path, &err);
-    close(fd);
     if (p != NULL) {
         FUZZ_CHECK(r != NULL, "parse accepted, read refused: %s", err->message);
         fuzz_check_equal(p, r);
@@ -117,6 +110,59 @@ static void check_path_reader(const uint8_t *data, size_t size, const CflowProfi
     g_error_free(err);
 }
 
+static void write_all(int fd, const uint8_t *data, size_t size)
+{
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = write(fd, data + done, size - done);
+        FUZZ_CHECK(n > 0, "write: %s", g_strerror(errno));
+        done += (size_t)n;
+    }
+}
+
+/*
+ * The same bytes through cflow_profile_read: from a regular file (a memfd: the mapped path),
+ * and from a pipe (the path that reads what cannot be mapped), via /proc/self/fd.
+ */
+static void check_path_reader(const uint8_t *data, size_t size, const CflowProfile *p,
+                              const GError *perr)
+{
+    char path[64];
+    int fd = memfd_create("cflow-fuzz", MFD_CLOEXEC);
+    if (fd >= 0) {
+        write_all(fd, data, size);
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        check_read_path(path, p, perr);
+        close(fd);
+    }
+    int pfd[2];
+    if (size <= 16384 && pipe2(pfd, O_CLOEXEC) == 0) { /* fits the pipe's buffer */
+        write_all(pfd[1], data, size);
+        close(pfd[1]);
+        snprintf(path, sizeof path, "/proc/self/fd/%d", pfd[0]);
+        check_read_path(path, p, perr);
+        close(pfd[0]);
+    }
+}
+
+/* The library's other text input: edge kind names (and the report's sort names). */
+static void check_names(const uint8_t *data, size_t size)
+{
+    char *name = g_strndup((const char *)data, MIN(size, 32));
+    CflowEdgeKind kind;
+    if (cflow_edge_kind_parse(name, &kind)) {
+        FUZZ_CHECK((unsigned)kind < CFLOW_EDGE_KIND_COUNT &&
+                       strcmp(cflow_edge_kind_name(kind), name) == 0,
+                   "\"%s\" parses as kind %d", name, kind);
+    }
+    CflowSort sort;
+    if (cflow_sort_parse(name, &sort)) {
+        FUZZ_CHECK((unsigned)sort < CFLOW_SORT_COUNT && strcmp(cflow_sort_name(sort), name) == 0,
+                   "\"%s\" parses as sort %d", name, sort);
+    }
+    g_free(name);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     fuzz_init();
@@ -125,6 +171,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_names(data, size);
     GError *err = NULL;
     CflowProfile *p = fuzz_parse(data, size, &err);
     check_path_reader(data, size, p, err);

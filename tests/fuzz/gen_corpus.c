@@ -271,6 +271,10 @@ int main(int argc, char **argv)
     static const uint8_t future[] = "data of a later writer";
     parts[n++] = (Part){77, future, sizeof future, 3};
     put_valid("valid-unknown-section", assemble(parts, n, 0));
+    /* Type 7 with one byte per insn (4): an optional section of a later library version. */
+    static const uint8_t per_insn[4] = {1, 2, 0, 4};
+    parts[n - 1] = (Part){7, per_insn, sizeof per_insn, sizeof per_insn};
+    put_valid("valid-section-7", assemble(parts, n, 0));
     GByteArray *f;
     Part rev[8];
     for (unsigned k = 0; k < n; k++) {
@@ -297,6 +301,9 @@ int main(int argc, char **argv)
 
     f = bytes_of(small);
     put_damaged("bad-short", (g_byte_array_set_size(f, 7), f), false);
+    put_damaged("bad-empty", g_byte_array_new(), false);
+    static const char kind_name[] = "early-exit";
+    put("name-kind", kind_name, sizeof kind_name - 1);
 
     f = bytes_of(small);
     fuzz_wr32(f->data + 8, 2);
