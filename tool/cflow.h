@@ -25,7 +25,8 @@ typedef struct {
 } CflowCommand;
 
 extern const CflowCommand cflow_cmd_record, cflow_cmd_report, cflow_cmd_annotate,
-    cflow_cmd_merge, cflow_cmd_diff, cflow_cmd_dot, cflow_cmd_json, cflow_cmd_check;
+    cflow_cmd_merge, cflow_cmd_diff, cflow_cmd_dot, cflow_cmd_json, cflow_cmd_check,
+    cflow_cmd_export;
 
 /* The text every command's --help ends with. */
 #define CFLOW_EXIT_CODES_HELP                                                                 \

@@ -299,6 +299,23 @@ const CflowLoc *cflow_srcline_insn(CflowSrcline *s, uint32_t insn)
     return cflow_srcline_lookup(s, in->addr, cflow_profile_string(s->p, in->symbol));
 }
 
+const char *cflow_srcline_locate(CflowSrcline *s, uint64_t addr, uint64_t *vaddr)
+{
+    int64_t delta;
+    const char *path = NULL;
+    return locate(s, addr, vaddr, &delta, &path) ? path : NULL;
+}
+
+struct Dwfl_Module *cflow_srcline_module(CflowSrcline *s, const char *path, uint64_t *bias)
+{
+    Object *o = object_get(s, path);
+    if (!o) {
+        return NULL;
+    }
+    *bias = o->bias;
+    return o->mod;
+}
+
 char *cflow_srcline_file_offset(CflowSrcline *s, uint64_t addr)
 {
     for (guint i = 0; i < s->maps->len; i++) {

@@ -44,6 +44,19 @@ const CflowLoc *cflow_srcline_lookup(CflowSrcline *s, uint64_t addr, const char 
 const CflowLoc *cflow_srcline_insn(CflowSrcline *s, uint32_t insn);
 
 /*
+ * The ELF file holding run-time address `addr` (a path owned by s) and its link-time address in
+ * that file (*vaddr), through the profile's maps as for lookups; NULL when no file is known.
+ */
+const char *cflow_srcline_locate(CflowSrcline *s, uint64_t addr, uint64_t *vaddr);
+
+/*
+ * The elfutils module of the ELF file `path` (opened on first use, owned by s), with its DWARF
+ * found as for lookups; *bias is what to add to a link-time address to get the module's
+ * address. NULL if the file cannot be read.
+ */
+struct Dwfl_Module *cflow_srcline_module(CflowSrcline *s, const char *path, uint64_t *bias);
+
+/*
  * A run-independent name of a run-time address: "path+0xOFFSET" in the file the profile's maps
  * put there, else "0xADDR". Newly allocated.
  */

@@ -1,0 +1,168 @@
+/*
+ * cmd-export.c: `cflow export FORMAT PROFILE [-o OUT]`: a profile in the formats of the tools
+ * people already use: BOLT's pre-aggregated profile, an lcov tracefile, a callgrind.out file,
+ * a drcov coverage file. One writer per format in export-<format>.c; what they share (modules,
+ * file-relative addresses, instruction classes) is in export.c.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cflow.h"
+#include "export.h"
+
+#define CMD "export"
+
+static const CflowExportFormat *const formats[] = {
+    &cflow_export_bolt,
+    &cflow_export_lcov,
+    &cflow_export_callgrind,
+    &cflow_export_drcov,
+};
+
+static const char description[] =
+    "Formats:\n"
+    "  bolt       BOLT's pre-aggregated profile, for `llvm-bolt -pa -p OUT` on ONE binary:\n"
+    "             'B FROM TO COUNT 0' for every taken branch (jumps, calls, returns) and\n"
+    "             'F START END COUNT' for every executed translation block (its first and\n"
+    "             last instruction) and every fall-through edge, in hex without 0x.\n"
+    "             Addresses are the binary's own ELF addresses (run-time address less the\n"
+    "             load base, through meta.maps and the program headers), so PIEs and shared\n"
+    "             libraries work wherever they were loaded. --binary picks the file (default:\n"
+    "             the guest, meta.guest); a transfer from or to code outside it is written\n"
+    "             with 0 for the outside address. Link the binary with -Wl,-q (relocations).\n"
+    "  lcov       an lcov tracefile (TN, SF, FN/FNDA/FNF/FNH, BRDA/BRF/BRH, DA/LF/LH,\n"
+    "             end_of_record) from the DWARF line tables of every file whose code ran\n"
+    "             (--binary: that file only). Each line with code in the line table of a\n"
+    "             compile unit that ran is listed, with 0 if it never ran (--all-cus: the\n"
+    "             compile units that did not run too). A line's count is how often control\n"
+    "             entered a run of its instructions (a basic block's instructions of that\n"
+    "             line); a function's entry is also counted on the line that names it,\n"
+    "             and a 'case X:' / 'default:' line takes the count of the code it leads to,\n"
+    "             as gcov reports them. Source files that cannot be read here are left out\n"
+    "             (genhtml needs them; --all-sources keeps them). BRDA: each conditional branch the run translated, branch 0 taken and\n"
+    "             branch 1 not taken, '-' if never executed; branches in code never translated\n"
+    "             are not known. FNDA: executions of the function's entry instruction.\n"
+    "  callgrind  a callgrind.out file (callgrind_annotate, KCachegrind): 'positions: instr\n"
+    "             line', 'events: Ir' (instruction executions), ob=/fl=/fn= from DWARF and\n"
+    "             symbols with name compression, one cost line per executed instruction\n"
+    "             (link-time address, line, count), 'jcnd=TAKEN/EXECUTED' for conditional\n"
+    "             branches, 'jump=COUNT' for other jumps and fall-throughs, and\n"
+    "             'calls=COUNT TARGET' for calls (an edge out of call/bl/blr/jal ra). The\n"
+    "             inclusive cost of a call is estimated: the callee's inclusive cost per entry\n"
+    "             times the calls (a profile of edges has no call stacks; recursion is cut).\n"
+    "             Returns and exceptions are not written.\n"
+    "  drcov      DynamoRIO's drcov format, version 2 (Lighthouse, bncov, Cartographer ...):\n"
+    "             a text header, the module table (one module per mapped file: id, base,\n"
+    "             end, entry, checksum, timestamp, path; entry/checksum/timestamp are 0) and\n"
+    "             'BB Table: N bbs' followed by N binary records {u32 start; u16 size;\n"
+    "             u16 module id} (little-endian; start is the offset from the module base):\n"
+    "             each distinct executed translation block once. drcov has no room for hit\n"
+    "             counts: --hits FILE writes them beside it as text, one line per block,\n"
+    "             'MODULE_ID OFFSET SIZE COUNT' (decimal id, hex offset, decimal size and\n"
+    "             count, in the order of the BB table).\n"
+    "\n"
+    "Addresses become files through the profile's meta.maps; the ELF files (and their DWARF)\n"
+    "must still be where the run found them. Without -o the export goes to standard output\n"
+    "(drcov only to a file or a pipe); -o OUT is written atomically.\n"
+    "\n"
+    "Feeding the tools:\n"
+    "  cflow export bolt prof.cflow -o prog.fdata\n"
+    "  llvm-bolt-16 prog -o prog.bolt -pa -p prog.fdata -reorder-blocks=ext-tsp \\\n"
+    "      -reorder-functions=hfsort -split-functions -split-all-cold -dyno-stats\n"
+    "  cflow export lcov prof.cflow -o prog.info && genhtml prog.info -o html/\n"
+    "  cflow export callgrind prof.cflow -o callgrind.out.1 && callgrind_annotate callgrind.out.1\n"
+    "  kcachegrind callgrind.out.1\n"
+    "  cflow export drcov prof.cflow -o prog.drcov --hits prog.hits   (Lighthouse: File >\n"
+    "      Load File > Code coverage file...)\n"
+    "  cflow export bolt --binary libfoo.so prof.cflow -o libfoo.fdata   (one library)\n";
+
+static int run(int argc, char **argv)
+{
+    g_autofree char *out = NULL, *binary = NULL, *hits = NULL, *test_name = NULL;
+    gboolean all_cus = FALSE, all_sources = FALSE;
+    GOptionEntry entries[] = {
+        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write to OUT (default: standard output)",
+         "OUT"},
+        {"binary", 0, 0, G_OPTION_ARG_FILENAME, &binary,
+         "the mapped ELF file to export (path or base name; bolt: default the guest)", "ELF"},
+        {"hits", 0, 0, G_OPTION_ARG_FILENAME, &hits,
+         "drcov: also write each block's hit count to FILE", "FILE"},
+        {"test-name", 0, 0, G_OPTION_ARG_STRING, &test_name, "lcov: the TN: name (default: cflow)",
+         "NAME"},
+        {"all-cus", 0, 0, G_OPTION_ARG_NONE, &all_cus,
+         "lcov: list the compile units whose code never ran too", NULL},
+        {"all-sources", 0, 0, G_OPTION_ARG_NONE, &all_sources,
+         "lcov: keep source files that cannot be read here (genhtml will fail on them)", NULL},
+        {NULL}};
+    GString *params = g_string_new("FORMAT PROFILE  (FORMAT:");
+    for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
+        g_string_append_printf(params, " %s", formats[i]->name);
+    }
+    g_string_append_c(params, ')');
+    g_autofree char *params_text = g_string_free(params, FALSE);
+    if (!cflow_parse_options(&argc, &argv, params_text,
+                             "Write the profile PROFILE in another tool's format: BOLT, lcov, "
+                             "callgrind, drcov.",
+                             description, entries, false)) {
+        return CFLOW_EXIT_USAGE;
+    }
+    if (argc != 3) {
+        cflow_error(CMD, "expected FORMAT PROFILE (see 'cflow export --help')");
+        return CFLOW_EXIT_USAGE;
+    }
+    const CflowExportFormat *format = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
+        if (strcmp(formats[i]->name, argv[1]) == 0) {
+            format = formats[i];
+        }
+    }
+    if (!format) {
+        cflow_error(CMD, "unknown format '%s' (bolt, lcov, callgrind or drcov)", argv[1]);
+        return CFLOW_EXIT_USAGE;
+    }
+    if (hits && format != &cflow_export_drcov) {
+        cflow_error(CMD, "--hits is for drcov only");
+        return CFLOW_EXIT_USAGE;
+    }
+    const char *outputs[] = {out && strcmp(out, "-") != 0 ? out : NULL, hits};
+    for (size_t i = 0; i < G_N_ELEMENTS(outputs); i++) {
+        g_autoptr(GError) err = NULL;
+        if (outputs[i] && !cflow_output_check(outputs[i], &err)) {
+            cflow_error(CMD, "%s", err->message);
+            return CFLOW_EXIT_USAGE;
+        }
+    }
+    if (!out && format->binary_output && isatty(STDOUT_FILENO)) {
+        cflow_error(CMD, "%s is a binary format: give -o OUT or a pipe", format->name);
+        return CFLOW_EXIT_USAGE;
+    }
+    g_autoptr(CflowProfile) p = cflow_load(CMD, argv[2]);
+    if (!p) {
+        return CFLOW_EXIT_BAD_INPUT;
+    }
+    g_autoptr(CflowExport) x = cflow_export_new(p);
+    x->binary = binary;
+    x->hits = hits;
+    x->test_name = test_name ? test_name : "cflow";
+    x->all_cus = all_cus;
+    x->all_sources = all_sources;
+    g_autoptr(GError) err = NULL;
+    bool ok;
+    if (out && strcmp(out, "-") != 0) {
+        ok = cflow_write_file_atomic(out, (CflowWriteFunc)format->write, x, &err);
+    } else {
+        ok = format->write(x, stdout, &err) && fflush(stdout) == 0;
+    }
+    if (!ok) {
+        cflow_error(CMD, "%s", err ? err->message : "write failed");
+        /* a profile the format cannot use (no such binary ...) is a bad input */
+        return err && err->domain == CFLOW_PROFILE_ERROR &&
+                       err->code == CFLOW_PROFILE_ERROR_FORMAT
+                   ? CFLOW_EXIT_BAD_INPUT
+                   : CFLOW_EXIT_USAGE;
+    }
+    return CFLOW_EXIT_OK;
+}
+
+const CflowCommand cflow_cmd_export = {CMD, "a profile for BOLT, lcov, callgrind or drcov", run};

@@ -1,0 +1,87 @@
+/*
+ * export.h: what `cflow export` (cmd-export.c) gives each format's writer (export-<format>.c):
+ * the profile with its per-instruction figures, the mapped files ("modules") the run executed
+ * code from, every instruction's module and link-time address in that module's file, and the
+ * classification of instructions (call, return, conditional branch) from their disassembly.
+ *
+ * Addresses in an export are file-relative wherever the consumer works on files (BOLT, lcov,
+ * callgrind): the ELF vaddr of the instruction in its own file, found through the profile's
+ * `maps` and the file's program headers exactly as srcline.c does for source lines, so a PIE or
+ * a shared library exports the same addresses wherever it was loaded.
+ */
+#ifndef CFLOW_EXPORT_H
+#define CFLOW_EXPORT_H
+
+#include <stdio.h>
+
+#include "profile.h"
+#include "srcline.h"
+#include "stats.h"
+
+#define CFLOW_NO_MODULE UINT32_MAX
+
+typedef struct {
+    const char *path; /* the ELF file (owned by the CflowExport) */
+    uint64_t base;    /* run-time address of the file's offset 0 (drcov's module base) */
+    uint64_t end;     /* end of its last mapping */
+    uint64_t executed; /* instruction executions in it */
+} CflowExportModule;
+
+typedef enum {
+    CFLOW_INSN_OTHER,
+    CFLOW_INSN_COND,   /* conditional branch: b.cond, cbz, tbz, jcc, beq ... */
+    CFLOW_INSN_JUMP,   /* unconditional jump, direct or indirect */
+    CFLOW_INSN_CALL,   /* call, bl, blr, jal/jalr ra */
+    CFLOW_INSN_RETURN, /* ret */
+} CflowInsnClass;
+
+typedef struct {
+    const CflowProfile *p;
+    CflowSrcline *s;
+    CflowInsnStats *st;
+    const char *arch;     /* meta.arch, "" if absent */
+    GArray *modules;      /* CflowExportModule, in meta.maps order (the guest first if no maps) */
+    uint32_t *module_of;  /* insn index -> module index, or CFLOW_NO_MODULE */
+    uint64_t *vaddr;      /* insn index -> link-time address in its module (run-time if none) */
+    GStringChunk *strings;
+    GHashTable *execs_index; /* cflow_export_execs_at's, built on first use */
+    /* options (cmd-export.c) */
+    const char *binary;   /* --binary: the one ELF file to export, NULL for the format's default */
+    const char *hits;     /* drcov --hits FILE */
+    const char *test_name; /* lcov TN: */
+    bool all_cus;         /* lcov: every compile unit, not only those whose code ran */
+    bool all_sources;     /* lcov: keep source files that cannot be read here */
+} CflowExport;
+
+/* One format: its name, a one-line summary and its writer (false + error on failure). */
+typedef struct {
+    const char *name;
+    const char *summary;
+    bool binary_output; /* never written to a terminal */
+    bool (*write)(CflowExport *x, FILE *out, GError **error);
+} CflowExportFormat;
+
+extern const CflowExportFormat cflow_export_bolt, cflow_export_lcov, cflow_export_callgrind,
+    cflow_export_drcov;
+
+/* Builds modules and the per-instruction tables. */
+CflowExport *cflow_export_new(const CflowProfile *p);
+void cflow_export_free(CflowExport *x);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CflowExport, cflow_export_free)
+
+/*
+ * The module --binary names (matched by path, by the file it resolves to, then by base name),
+ * or with no --binary the main guest (meta.guest); CFLOW_NO_MODULE with a message in error.
+ */
+uint32_t cflow_export_select(CflowExport *x, GError **error);
+
+/* What the instruction does, from its disassembly and the profile's architecture. */
+CflowInsnClass cflow_export_classify(const CflowExport *x, uint32_t insn);
+
+/* Executions of the instructions at link-time address vaddr of module m (all generations). */
+uint64_t cflow_export_execs_at(CflowExport *x, uint32_t m, uint64_t vaddr);
+
+/* The keys of a hash table in a new array (GLib 2.74 lacks g_hash_table_get_keys_as_ptr_array). */
+GPtrArray *cflow_export_keys(GHashTable *table);
+
+#endif
