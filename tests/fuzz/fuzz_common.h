@@ -138,7 +138,8 @@ static inline CflowProfile *fuzz_parse(const uint8_t *data, size_t size, GError 
                            (size_t)(a)->len * g_array_get_element_size(a)) == 0),              \
                "%s differ after the round trip (%u vs %u records)", what, (a)->len, (b)->len)
 
-/* Every table of a and b equal, record for record, and the string pools byte for byte. */
+/* Every table of a and b equal, record for record, the string pools and the privilege levels
+ * byte for byte. */
 static inline void fuzz_check_equal(const CflowProfile *a, const CflowProfile *b)
 {
     FUZZ_SAME_ARRAY(a->meta, b->meta, "meta");
@@ -150,6 +151,11 @@ static inline void fuzz_check_equal(const CflowProfile *a, const CflowProfile *b
                    memcmp(a->strings->data, b->strings->data, a->strings->len) == 0,
                "string pools differ after the round trip (%u vs %u bytes)", a->strings->len,
                b->strings->len);
+    FUZZ_CHECK(a->insn_priv->len == b->insn_priv->len &&
+                   (a->insn_priv->len == 0 ||
+                    memcmp(a->insn_priv->data, b->insn_priv->data, a->insn_priv->len) == 0),
+               "privilege levels differ after the round trip (%u vs %u)", a->insn_priv->len,
+               b->insn_priv->len);
 }
 
 /*

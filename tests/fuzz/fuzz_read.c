@@ -14,12 +14,14 @@
  *     same bytes; every meta key finds its own value; every string it references interns to
  *     the same text, twice to the same offset (the index built from a pool that was read, with
  *     its duplicates and offsets into the middle of strings); and after adding a meta entry,
- *     an instruction, an edge and a block it is still valid and still round-trips.
+ *     an instruction, an edge, a block and a privilege level it is still valid and still
+ *     round-trips (privilege levels included).
  *
  * The as-is input is also read through a file, both a regular one (a memfd) and a pipe, via
  * /proc/self/fd: cflow_profile_read must agree with cflow_profile_parse, the same profile or
  * the same error code with the path prefixed to the same message. And the input's first bytes,
- * as a string, go to the library's name parsers (edge kinds, report sorts), which must accept
+ * as a string, go to the library's name parsers (edge kinds, privilege levels, report sorts),
+ * which must accept
  * exactly the names they print.
  */
 #include "fuzz_common.h"
@@ -82,6 +84,14 @@ static void check_accepted(const CflowProfile *p)
     uint32_t i = cflow_profile_add_insn(q, 0x1000, 4, 7, "fuzz insn", NULL);
     cflow_profile_add_edge(q, i, CFLOW_EDGE_EARLY_EXIT, 0x2000, UINT64_MAX);
     cflow_profile_add_block(q, 0x1000, 1, &i, 1);
+    bool had_levels = q->insn_priv->len > 0;
+    cflow_profile_set_insn_priv(q, i, CFLOW_PRIV_KERNEL);
+    FUZZ_CHECK(q->insn_priv->len == q->insns->len, "%u levels for %u insns", q->insn_priv->len,
+               q->insns->len);
+    FUZZ_CHECK(cflow_profile_insn_priv(q, i) == CFLOW_PRIV_KERNEL, "set_insn_priv");
+    if (!had_levels && i > 0) {
+        FUZZ_CHECK(cflow_profile_insn_priv(q, 0) == CFLOW_PRIV_UNKNOWN, "levels not unknown");
+    }
     GError *err = NULL;
     FUZZ_CHECK(cflow_profile_validate(q, &err), "invalid after extension: %s", err->message);
     CflowProfile *r = fuzz_roundtrip(q);
@@ -145,7 +155,7 @@ static void check_path_reader(const uint8_t *data, size_t size, const CflowProfi
     }
 }
 
-/* The library's other text input: edge kind names (and the report's sort names). */
+/* The library's other text input: names of edge kinds, privilege levels, report sorts. */
 static void check_names(const uint8_t *data, size_t size)
 {
     char *name = g_strndup((const char *)data, MIN(size, 32));
@@ -154,6 +164,11 @@ static void check_names(const uint8_t *data, size_t size)
         FUZZ_CHECK((unsigned)kind < CFLOW_EDGE_KIND_COUNT &&
                        strcmp(cflow_edge_kind_name(kind), name) == 0,
                    "\"%s\" parses as kind %d", name, kind);
+    }
+    CflowPriv priv;
+    if (cflow_priv_parse(name, &priv)) {
+        FUZZ_CHECK((unsigned)priv < CFLOW_PRIV_COUNT && strcmp(cflow_priv_name(priv), name) == 0,
+                   "\"%s\" parses as privilege level %d", name, priv);
     }
     CflowSort sort;
     if (cflow_sort_parse(name, &sort)) {
