@@ -31,5 +31,9 @@ bench-threads: build
 bench-tool: build
 	@/usr/bin/python3 bench/tool_bench.py $(BUILD)
 
+# BOLT end to end: Debian's bzip2 BOLTed from cflow's profile vs BOLT's instrumentation
+bench-bolt: build
+	@/usr/bin/python3 bench/bolt_e2e.py $(BUILD)
+
 clean:
 	rm -rf $(BUILD) build-asan

@@ -66,7 +66,7 @@ static const char description[] =
     "must still be where the run found them. Without -o the export goes to standard output\n"
     "(drcov only to a file or a pipe); -o OUT is written atomically.\n"
     "\n"
-    "Feeding the tools:\n"
+    "Examples (feeding the tools):\n"
     "  cflow export bolt prof.cflow -o prog.fdata\n"
     "  llvm-bolt-16 prog -o prog.bolt -pa -p prog.fdata -reorder-blocks=ext-tsp \\\n"
     "      -reorder-functions=hfsort -split-functions -split-all-cold -dyno-stats\n"
