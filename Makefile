@@ -39,5 +39,6 @@ clean:
 	rm -rf $(BUILD) build-asan
 
 # system mode: Debian's Linux booting a busybox workload on 2 vCPUs, bare and with the plugin
+.PHONY: bench-linux
 bench-linux: build
 	@/usr/bin/python3 bench/linux_boot.py $(BUILD)
