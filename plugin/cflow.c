@@ -195,7 +195,11 @@ static void after_fork_in_parent(void)
 /* A forked child profiles only what it runs itself: it starts from zero counts. */
 static void after_fork_in_child(void)
 {
-    unlock_mode_state();
+    if (opts.mode == MODE_FAST) {
+        hotpath_unlock_vcpus();
+    } else {
+        reference_unlock_in_child();
+    }
     registry_unlock();
     writer_fork_child();
     if (opts.mode == MODE_FAST) {

@@ -20,10 +20,13 @@ static void add_reference_edge(uint64_t from_id, int hot_kind, uint64_t to, uint
  * Fast mode: everything counted, plus how the inline path carried it (the benchmark reports
  * it). Returns the per-block entry counts (g_free).
  */
-static uint64_t *add_fast_edges(EdgeTable *merged, CflowProfile *p)
+static uint64_t *add_fast_edges(EdgeTable *merged, CflowProfile *p, bool live)
 {
     HotpathTotals t;
-    hotpath_merge_all(merged, &t);
+    hotpath_merge_all(merged, &t, live);
+    if (t.in_flight) {
+        cflow_profile_set_meta_u64(p, "in_flight_entries", t.in_flight);
+    }
     cflow_profile_set_meta_u64(p, "hotpath_allocations", t.hot_allocs);
     if (hotpath_counters_retired()) {
         cflow_profile_set_meta(p, "counters_retired", "yes");
@@ -179,7 +182,7 @@ static void uncount_continuations(CflowProfile *p, GHashTable *continuations)
     }
 }
 
-CflowProfile *collect_profile(CflowMode mode)
+CflowProfile *collect_profile(CflowMode mode, bool live)
 {
     CflowProfile *p = cflow_profile_new();
     EdgeTable merged;
@@ -189,7 +192,7 @@ CflowProfile *collect_profile(CflowMode mode)
     if (mode == MODE_FAST) {
         cflow_profile_set_meta_u64(p, "adaptations", hotpath_adaptations());
         cflow_profile_set_meta_u64(p, "lean_stores_skipped", hotpath_skipped_stores());
-        fast_entries = add_fast_edges(&merged, p);
+        fast_entries = add_fast_edges(&merged, p, live);
     } else {
         reference_foreach_edge(add_reference_edge, &merged);
     }

@@ -1,6 +1,6 @@
 /*
  * collect.h: at exit (or exec), merge the per-vCPU tables and the translation-time records
- * into one CflowProfile. Not on any hot path; other vCPUs may still be running at exec.
+ * into one CflowProfile. Not on any hot path.
  */
 #ifndef CFLOW_COLLECT_H
 #define CFLOW_COLLECT_H
@@ -8,7 +8,10 @@
 #include "options.h"
 #include "profile.h"
 
-/* Builds the profile's insns, edges and blocks; the caller adds the run's meta. */
-CflowProfile *collect_profile(CflowMode mode);
+/*
+ * Builds the profile's insns, edges and blocks; the caller adds the run's meta. live: vCPUs
+ * may be running, frozen by the caller (hotpath_freeze, reference_lock), not stopped.
+ */
+CflowProfile *collect_profile(CflowMode mode, bool live);
 
 #endif

@@ -8,8 +8,13 @@
 #include "tsan.h"
 
 #include <stddef.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /*
  * Per-block entry counters come in scoreboards of this many u64 slots, created as blocks
@@ -48,6 +53,8 @@ static bool counters_retired;     /* blocks now expect EXPECT_EVERY_ENTRY */
 static int retire_requested;
 
 static uint64_t adapt_after;
+static int frozen;         /* futex word: helpers wait at the door (hotpath_freeze) */
+static bool helper_fence;  /* membarrier unavailable: helpers take a full fence */
 static uint64_t counter_budget; /* bytes; option counter_mib */
 static unsigned int adaptations;   /* completed */
 static int adapt_in_flight;        /* a reset was requested and has not completed */
@@ -110,6 +117,7 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib,
     reregister_callbacks = reregister;
     cursors = qemu_plugin_scoreboard_new(sizeof(Cursor));
     chunks = g_ptr_array_new();
+    helper_fence = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0;
     edge_table_init(&retired_edges, 2);
     retired_entries = g_array_new(FALSE, TRUE, sizeof(uint64_t));
     dominant = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -175,6 +183,66 @@ static void consider_adaptation(VcpuState *v)
     }
 }
 
+/*
+ * Freezing (hotpath.h). The helper announces itself in its own VcpuState (busy), then looks at
+ * `frozen`; the freezer sets `frozen`, then looks at every busy flag. Each side's store must be
+ * visible before its load: the freezer pays for that with membarrier() (a barrier on every
+ * thread of the process), so the helper needs only a compiler barrier; without membarrier
+ * the helper takes a full fence.
+ */
+
+static void wait_thawed(VcpuState *v)
+{
+    do {
+        __atomic_store_n(&v->busy, 0, __ATOMIC_RELEASE);
+        while (__atomic_load_n(&frozen, __ATOMIC_ACQUIRE)) {
+            syscall(SYS_futex, &frozen, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+        }
+        __atomic_store_n(&v->busy, 1, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST); /* rare: the full fence is fine here */
+    } while (__atomic_load_n(&frozen, __ATOMIC_RELAXED));
+}
+
+static inline void helper_enter(VcpuState *v)
+{
+    __atomic_store_n(&v->busy, 1, __ATOMIC_RELAXED);
+    if (__builtin_expect(helper_fence, 0)) {
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    } else {
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+    if (__builtin_expect(__atomic_load_n(&frozen, __ATOMIC_RELAXED), 0)) {
+        wait_thawed(v);
+    }
+}
+
+static inline void helper_leave(VcpuState *v)
+{
+    __atomic_store_n(&v->busy, 0, __ATOMIC_RELEASE);
+}
+
+void hotpath_freeze(void)
+{
+    __atomic_store_n(&frozen, 1, __ATOMIC_SEQ_CST);
+    if (helper_fence || syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    }
+    pthread_mutex_lock(&vcpus_lock);
+    for (unsigned int i = 0; i < vcpu_limit; i++) {
+        VcpuState *v = vcpu_of(i);
+        while (v && __atomic_load_n(&v->busy, __ATOMIC_ACQUIRE)) {
+            sched_yield();
+        }
+    }
+    pthread_mutex_unlock(&vcpus_lock);
+}
+
+void hotpath_thaw(void)
+{
+    __atomic_store_n(&frozen, 0, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &frozen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
 /* The kind and source of the entry that is happening now (helper side of hotpath.h). */
 static inline uint64_t entry_key(VcpuState *v, Cursor *c)
 {
@@ -217,7 +285,9 @@ static void on_unexpected_entry(unsigned int cpu, void *udata)
     TSAN_RECEIVED(udata);
     TSAN_ORDERED_ENTER();
     VcpuState *v = vcpu_of(cpu);
+    helper_enter(v);
     record_entry(v, entry_key(v, v->cursor), udata);
+    helper_leave(v);
     TSAN_ORDERED_LEAVE();
 }
 
@@ -227,12 +297,14 @@ static void on_signal_entry(unsigned int cpu, void *udata)
     TSAN_RECEIVED(udata);
     TSAN_ORDERED_ENTER();
     VcpuState *v = vcpu_of(cpu);
+    helper_enter(v);
     uint64_t key = entry_key(v, v->cursor);
     if ((key >> HOT_KIND_SHIFT) == HOT_NORMAL &&
         sigframe_fault_of(registry_insn_addr_unlocked(key & HOT_ID_MASK))) {
         key = HOT_KEY(HOT_EARLY, key & HOT_ID_MASK);
     }
     record_entry(v, key, udata);
+    helper_leave(v);
     TSAN_ORDERED_LEAVE();
 }
 
@@ -396,6 +468,8 @@ void hotpath_flush(void)
     TSAN_ORDERED_LEAVE();
 }
 
+static void record_discon(Cursor *c, enum qemu_plugin_discon_type type, uint64_t to_pc);
+
 void hotpath_instrument_foreign(struct qemu_plugin_tb *tb)
 {
     qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_STORE_U64,
@@ -405,7 +479,18 @@ void hotpath_instrument_foreign(struct qemu_plugin_tb *tb)
 
 void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)
 {
-    Cursor *c = cursor_of(cpu);
+    VcpuState *v = vcpu_of(cpu);
+    if (v) {
+        helper_enter(v);
+    }
+    record_discon(cursor_of(cpu), type, to_pc);
+    if (v) {
+        helper_leave(v);
+    }
+}
+
+static void record_discon(Cursor *c, enum qemu_plugin_discon_type type, uint64_t to_pc)
+{
     if (c->last_id == LAST_ID_FOREIGN) {
         return; /* it happened in code that is not recorded */
     }
@@ -495,7 +580,7 @@ static void merge_table(EdgeTable *into, const EdgeTable *t, uint64_t *helper_ca
     }
 }
 
-void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals)
+void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals, bool live)
 {
     *totals = (HotpathTotals){0};
     guint n_blocks = registry_block_count();
@@ -525,14 +610,15 @@ void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals)
         BlockRec *b = registry_block_by_index(i);
         uint64_t counted = inline_entries(b->slot), helped = helper_calls[i];
         bool every = b->expected == EXPECT_EVERY_ENTRY;
-        totals->block_entries[i] = every ? helped : counted;
+        /* a snapshot of running vCPUs counts a helped entry not yet counted inline as an entry */
+        totals->block_entries[i] = every || (live && helped > counted) ? helped : counted;
         totals->entries += totals->block_entries[i];
         totals->helper_calls += helped;
         if (every) {
             continue;
         }
         if (helped > counted) {
-            totals->inconsistent += helped - counted;
+            *(live ? &totals->in_flight : &totals->inconsistent) += helped - counted;
         } else if (counted > helped) {
             edge_table_add(into, HOT_KEY(b->expected ? HOT_NORMAL : HOT_ENTRY, b->expected),
                            b->start, counted - helped);
@@ -577,7 +663,7 @@ static void replan(void)
     edge_table_init(&seen, 1u << 14);
     HotpathTotals totals;
     registry_lock();
-    hotpath_merge_all(&seen, &totals);
+    hotpath_merge_all(&seen, &totals, false);
     uint64_t hot_min = MAX(adapt_after / 1024, 1);
     for (guint i = 0; i < registry_block_count(); i++) {
         BlockRec *b = registry_block_by_index(i);

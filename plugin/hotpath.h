@@ -92,6 +92,8 @@ typedef struct {
     uint64_t next_adapt_check; /* helper_calls value at which to consider it; 0: never */
     bool fresh;                /* started on a reused index, no block entered yet: the cursor
                                 * is a dead thread's, so the first entry has no predecessor */
+    int busy;                  /* inside the helper (or the discontinuity callback): a
+                                * snapshot waits for it to leave (hotpath_freeze) */
 } VcpuState;
 
 /*
@@ -132,10 +134,24 @@ unsigned int hotpath_adaptations(void);
 bool hotpath_counters_retired(void); /* per-block counters gave way to a helper per entry */
 uint64_t hotpath_skipped_stores(void); /* translation-time count, under the registry lock */
 
+/*
+ * Snapshots while vCPUs run (periodic dumps, an exec, a system-mode exit that one vCPU
+ * starts while the others go on): freeze stops every helper at its door (a vCPU that needs
+ * one waits there; one inside is waited for), so the edge tables stand still while they are
+ * read. The inline counters go on, which is consistent by construction: an entry that needs
+ * no helper is one from the block's expected predecessor, at whatever moment it is read. What
+ * can remain is an entry whose helper ran and whose inline count has not yet (at most one per
+ * vCPU): the merge counts it as an entry ("in flight"), so in-edges always sum to entries.
+ */
+void hotpath_freeze(void);
+void hotpath_thaw(void);
+
 typedef struct {
     uint64_t entries;       /* block entries */
     uint64_t helper_calls;  /* of those, the ones that called the helper */
-    uint64_t inconsistent;  /* helper calls beyond inline-counted entries: must be 0 */
+    uint64_t inconsistent;  /* helper calls beyond inline-counted entries: must be 0 when
+                             * every vCPU is stopped */
+    uint64_t in_flight;     /* the same, in a snapshot of running vCPUs (see hotpath_freeze) */
     uint64_t hot_allocs;    /* edge-table growths that had to allocate on the hot path */
     uint64_t *block_entries; /* per block record (registry index), g_free by the caller */
 } HotpathTotals;
@@ -145,8 +161,8 @@ typedef struct {
  * destination address: the helper's recorded entries, pending discontinuities, and each block
  * record's entries from its expected predecessor (entries - helper calls; HOT_ENTRY where it
  * expected none). Reads other vCPUs' tables: call with them stopped (exit, adaptation) or
- * accept a snapshot (exec).
+ * frozen (live: a snapshot, see hotpath_freeze).
  */
-void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals);
+void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals, bool live);
 
 #endif

@@ -27,7 +27,8 @@ typedef struct {
     int kind;
 } RefEdge;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* recursive: a snapshot holds it across the whole merge (reference_lock), which locks again */
+static pthread_mutex_t lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static GHashTable *edges;        /* RefEdge* -> uint64_t* count */
 static GHashTable *block_counts; /* BlockRec* -> uint64_t* count */
 static GHashTable *vcpus;        /* cpu index -> RefVcpu* */
@@ -166,6 +167,13 @@ void reference_lock(void)
 void reference_unlock(void)
 {
     pthread_mutex_unlock(&lock);
+}
+
+/* A recursive mutex remembers its owner's thread id, which a forked child's thread does not
+ * have: the child starts from a fresh one instead of unlocking the inherited one. */
+void reference_unlock_in_child(void)
+{
+    lock = (pthread_mutex_t)PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 }
 
 /* In a forked child: nothing the parent counted, nothing its other threads left pending. */

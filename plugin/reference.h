@@ -20,9 +20,11 @@ void reference_instrument_foreign(struct qemu_plugin_tb *tb);
 void reference_vcpu_init(unsigned int cpu);
 void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc);
 void reference_reset_counts(void);
-/* Held across fork (cflow.c), so a child never inherits it taken. */
+/* Held across fork (cflow.c), so a child never inherits it taken, and across a snapshot's
+ * merge, so that every vCPU stands still (recursive). */
 void reference_lock(void);
 void reference_unlock(void);
+void reference_unlock_in_child(void); /* after fork, in the child, instead of unlocking */
 
 /* For collect.c: calls fn(from_id, kind, to, count) for every recorded edge. */
 typedef void (*ReferenceEdgeFn)(uint64_t from_id, int hot_kind, uint64_t to, uint64_t count,

@@ -12,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "collect.h"
+#include "hotpath.h"
+#include "reference.h"
 #include "report.h"
 
 static const CflowOptions *opts;
@@ -22,6 +25,10 @@ static qemu_info_t info_copy;
 static char *target_name;
 static char *cmdline;       /* captured as the first vCPU starts: /proc may be gone later */
 static char *qemu_binary;
+static const char *guest_binary; /* user mode, captured as the first vCPU starts */
+static struct timespec started; /* CLOCK_MONOTONIC at install */
+static bool final_written;      /* the exit profile is out: no more dumps */
+static uint64_t dumps;          /* dumps written so far */
 static int proc_fd = -1;    /* /proc, held open for the same reason */
 static long parent_pid;     /* set in a forked child */
 static unsigned int vcpu_starts;
@@ -71,18 +78,11 @@ static void *writer_main(void *unused)
     return NULL;
 }
 
+static bool start_thread(void *(*body)(void *));
+
 static void start_writer_thread(void)
 {
-    /* no signal of the guest's may land on it: QEMU's handlers expect a vCPU thread */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t t;
-    thread_started = pthread_create(&t, NULL, writer_main, NULL) == 0;
-    if (thread_started) {
-        pthread_detach(t);
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    thread_started = start_thread(writer_main);
 }
 
 /* Under output_lock. */
@@ -236,7 +236,8 @@ static void print_report(const char *text)
 /* The run's metadata (README, "meta"), said once for every reason a profile is written. */
 static void add_run_meta(CflowProfile *p, WriteReason reason)
 {
-    static const char *reasons[] = {[WRITE_AT_EXIT] = "exit", [WRITE_AT_EXEC] = "exec"};
+    static const char *reasons[] = {[WRITE_AT_EXIT] = "exit", [WRITE_AT_EXEC] = "exec",
+                                    [WRITE_AT_DUMP] = "dump"};
     cflow_profile_set_meta(p, "tool", "cflow " CFLOW_VERSION);
     /* QEMU exports no version to plugins: this is the QEMU the plugin was built against */
     cflow_profile_set_meta(p, "qemu_version", CFLOW_QEMU_VERSION);
@@ -252,9 +253,8 @@ static void add_run_meta(CflowProfile *p, WriteReason reason)
         cflow_profile_set_meta_u64(p, "adapt_after", opts->adapt_after);
     }
     if (!info_copy.system_emulation) {
-        const char *binary = qemu_plugin_path_to_binary();
-        if (binary) {
-            cflow_profile_set_meta(p, "guest", binary);
+        if (guest_binary) {
+            cflow_profile_set_meta(p, "guest", guest_binary);
         }
         g_autofree char *maps = code_mappings(p);
         if (maps && *maps) {
@@ -269,6 +269,38 @@ static void add_run_meta(CflowProfile *p, WriteReason reason)
         cflow_profile_set_meta_u64(p, "parent_pid", (uint64_t)parent_pid);
     }
     cflow_profile_set_meta(p, "written_at", reasons[reason]);
+    if (reason == WRITE_AT_DUMP) {
+        cflow_profile_set_meta_u64(p, "dump_seq", dumps);
+    }
+    /* when: wall clock (UTC), and seconds since QEMU started the plugin */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double elapsed = (double)(now.tv_sec - started.tv_sec) +
+                     (double)(now.tv_nsec - started.tv_nsec) / 1e9;
+    g_autofree char *secs = g_strdup_printf("%.3f", elapsed);
+    cflow_profile_set_meta(p, "elapsed_seconds", secs);
+    g_autoptr(GDateTime) utc = g_date_time_new_now_utc();
+    g_autofree char *iso = g_date_time_format_iso8601(utc);
+    cflow_profile_set_meta(p, "written_time", iso);
+}
+
+/* Stops every vCPU's recording for a consistent merge (writer.h). */
+static void freeze_recording(void)
+{
+    if (opts->mode == MODE_FAST) {
+        hotpath_freeze();
+    } else {
+        reference_lock();
+    }
+}
+
+static void thaw_recording(void)
+{
+    if (opts->mode == MODE_FAST) {
+        hotpath_thaw();
+    } else {
+        reference_unlock();
+    }
 }
 
 void writer_write(WriteReason reason)
@@ -278,7 +310,27 @@ void writer_write(WriteReason reason)
         return; /* nothing asked for: skip merging altogether */
     }
     pthread_mutex_lock(&output_lock);
-    g_autoptr(CflowProfile) p = collect_profile(opts->mode);
+    if (final_written) {
+        pthread_mutex_unlock(&output_lock); /* a dump that lost the race with the exit */
+        return;
+    }
+    /*
+     * At a user-mode exit QEMU has already stopped every vCPU from running instrumented code;
+     * anywhere else vCPUs may be running (dumps, exec in a threaded guest, a system-mode exit
+     * started by one vCPU while the others go on): freeze them for the merge.
+     */
+    bool live = !(reason == WRITE_AT_EXIT && !info_copy.system_emulation);
+    if (live) {
+        freeze_recording();
+    }
+    g_autoptr(CflowProfile) p = collect_profile(opts->mode, live);
+    if (live) {
+        thaw_recording();
+    }
+    if (reason == WRITE_AT_DUMP) {
+        dumps++;
+    }
+    final_written = reason == WRITE_AT_EXIT;
     add_run_meta(p, reason);
     if (opts->output) {
         g_autoptr(GError) err = NULL;
@@ -295,9 +347,46 @@ void writer_write(WriteReason reason)
     pthread_mutex_unlock(&output_lock);
 }
 
+/* Option dump: a thread of the plugin's own writes the profile every dump_seconds. */
+static void *dump_main(void *unused)
+{
+    struct timespec next = started;
+    for (;;) {
+        next.tv_sec += (time_t)opts->dump_seconds;
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) != 0) {
+        }
+        if (__atomic_load_n(&vcpu_starts, __ATOMIC_ACQUIRE) == 0) {
+            continue; /* nothing has run yet */
+        }
+        writer_write(WRITE_AT_DUMP);
+    }
+    return NULL;
+}
+
+static bool start_thread(void *(*body)(void *))
+{
+    /* no signal of the guest's may land on it: QEMU's handlers expect a vCPU thread */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    bool ok = pthread_create(&t, NULL, body, NULL) == 0;
+    if (ok) {
+        pthread_detach(t);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ok;
+}
+
 bool writer_init(const CflowOptions *options, const qemu_info_t *info, GError **error)
 {
     opts = options;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    if (opts->dump_seconds && !opts->output) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                    "cflow: option 'dump' needs 'output' (where to write the profile)");
+        return false;
+    }
     info_copy = *info;
     target_name = g_strdup(info->target_name);
     if (opts->output) {
@@ -327,6 +416,11 @@ bool writer_init(const CflowOptions *options, const qemu_info_t *info, GError **
             start_writer_thread();
         }
     }
+    if (opts->dump_seconds && !start_thread(dump_main)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                    "cflow: cannot start the thread for option 'dump'");
+        return false;
+    }
     return true;
 }
 
@@ -336,6 +430,9 @@ void writer_vcpu_started(void)
         /* the first vCPU starts before the guest runs; QEMU names the guest only from now */
         pthread_mutex_lock(&output_lock);
         cmdline = read_guest_cmdline(&info_copy);
+        if (!info_copy.system_emulation) {
+            guest_binary = qemu_plugin_path_to_binary(); /* needs a vCPU thread */
+        }
         pthread_mutex_unlock(&output_lock);
     }
 }

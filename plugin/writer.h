@@ -1,6 +1,9 @@
 /*
  * writer.h: every profile the plugin writes and the report it prints, whatever the reason
- * (exit, exec; periodic dumps next), with the run's metadata said once.
+ * (exit, exec, periodic dumps: option dump=SECONDS), with the run's metadata said once.
+ * Every profile is a consistent snapshot: while vCPUs may be running, recording is frozen for
+ * the merge (hotpath_freeze, reference_lock), so the in-edges of every block sum to its
+ * entries.
  *
  * Where the profile goes is fixed when QEMU starts: the output path is checked then (QEMU
  * stops before the guest runs if it cannot be written), its folder held open, so a guest that
@@ -17,7 +20,7 @@
 
 #include "options.h"
 
-typedef enum { WRITE_AT_EXIT, WRITE_AT_EXEC } WriteReason;
+typedef enum { WRITE_AT_EXIT, WRITE_AT_EXEC, WRITE_AT_DUMP } WriteReason;
 
 /* At install: false with a message if the output cannot be written. */
 bool writer_init(const CflowOptions *opts, const qemu_info_t *info, GError **error);
