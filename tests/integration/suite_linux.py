@@ -5,6 +5,9 @@ runs a counted workload (tests/guests/linux/workload.c), prints CFLOW-WORKLOAD-D
 off. The profile must be exact on the workload's loop and hold what a kernel does: timer
 interrupts, page faults, system calls, on both vCPUs.
 
+The same guest on aarch64 (Debian's arm64 kernel, qemu-system-aarch64 -M virt -cpu max, no
+firmware) boots in seconds; one boot under the plugin checks the same things there.
+
 Boots are sequential (the machine has 2 cores) and shared between tests: one per
 configuration (the main one with symbols=, priv=user, priv=kernel), ~50 s each under the
 plugin. A guest that cannot be built (no network, no apt lists) is a FAIL, not a skip.
@@ -434,3 +437,80 @@ def linux_x86_64_priv_kernel_records_only_kernel_code():
         raise AssertionError("priv=kernel: only %d edges from kernel addresses" % n_kernel)
     if not any(e["kind"] == "interrupt" for e in prof["edges"]):
         raise AssertionError("priv=kernel: no interrupt edges")
+
+
+# ---------------------------------------------------------------------------------------------
+# aarch64: Debian's arm64 kernel on -M virt -cpu max (tests/guests/linux/build.sh OUT aarch64)
+
+ARM64_KERNEL_BASE = 0xffff800000000000  # arm64 kernel half (48-bit VA)
+
+
+@test
+def linux_aarch64_boots_and_profiles_on_2_vcpus():
+    out = os.path.join(run.WORK, "linux-aarch64")
+    r = run.run(["bash", os.path.join(run.TOP, "tests", "guests", "linux", "build.sh"), out,
+                 "aarch64"], timeout=1800)
+    if r.returncode != 0:
+        raise AssertionError("cannot build the aarch64 Linux guest (Debian's arm64 kernel and "
+                             "busybox via apt-get download):\n" + r.stderr[-3000:])
+    syms = run.symbols(os.path.join(out, "workload"), "aarch64")
+    d = os.path.join(run.WORK, "linux-boots")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "aarch64.json")
+    if os.path.exists(path):
+        os.unlink(path)
+    cmd = [os.path.join(run.QEMU, "qemu-system-aarch64"), "-M", "virt", "-cpu", "max",
+           "-smp", "2", "-m", "512", "-nographic", "-no-reboot", "-nic", "none",
+           "-kernel", os.path.join(out, "vmlinuz"), "-initrd", os.path.join(out, "initrd.gz"),
+           "-append", "console=ttyAMA0 quiet panic=-1 CFLOW_LOOPS=%d" % LOOPS,
+           "-plugin", ",".join([run.PLUGIN, "output=" + path, "format=json", "report=off"])]
+    status, console, _ = run_boot(cmd)
+    check_guest_ran({"status": status, "console": console})
+    if not os.path.exists(path):
+        raise AssertionError("no profile written")
+    with open(path) as f:
+        prof = json.load(f)
+    meta = prof["meta"]
+    assert_eq("meta.mode", meta.get("mode"), "system")
+    assert_eq("meta.arch", meta.get("arch"), "aarch64")
+    if int(meta.get("vcpus", 0)) < 2:
+        raise AssertionError("meta.vcpus = %s" % meta.get("vcpus"))
+    if "inconsistent_entries" in meta:
+        raise AssertionError("inconsistent_entries = %s" % meta["inconsistent_entries"])
+    run.assert_clean(prof)
+    kinds = {}
+    for e in prof["edges"]:
+        kinds[e["kind"]] = kinds.get(e["kind"], 0) + e["count"]
+    # timer interrupts; svc and page faults are exceptions on aarch64
+    for k in ("interrupt", "exception"):
+        if not kinds.get(k):
+            raise AssertionError("no %s edges; kinds: %s" % (k, kinds))
+    n_kernel = sum(int(e["from"], 16) >= ARM64_KERNEL_BASE for e in prof["edges"])
+    if n_kernel < 10000:
+        raise AssertionError("only %d edges from kernel addresses" % n_kernel)
+    recs = insn_records(prof)
+    svc = [e for e in prof["edges"] if source_of(recs, e)["disas"].startswith("svc")]
+    if sum(e["count"] for e in svc) < 500 or {e["kind"] for e in svc} != {"exception"}:
+        raise AssertionError("system calls (svc): %d, kinds %s"
+                             % (sum(e["count"] for e in svc), {e["kind"] for e in svc}))
+    # the workload's loop, exact (as on x86_64)
+    br, top, after = syms["wl_branch"], syms["wl_top"], syms["wl_after"]
+    assert_eq("aarch64: transfers out of the loop's branch (all kinds)",
+              sum(e["count"] for e in prof["edges"] if int(e["from"], 16) == br), 2 * LOOPS)
+    assert_eq("aarch64: loop exits", run.edge_count(prof, br, after, "fallthrough"), 2)
+    assert_eq("aarch64: executions of the loop's branch", insn_executions(prof).get(br),
+              2 * LOOPS)
+    if run.edge_count(prof, br, top, "branch") < 2 * LOOPS - 1000:
+        raise AssertionError("aarch64: too few taken loop branches")
+    # FEATURE JSON "priv" (from CPSR): kernel half "kernel", the loop and every svc "user"
+    if any("priv" not in i for i in prof["insns"]):
+        raise AssertionError("missing feature: aarch64 JSON insn records without \"priv\"")
+    kern = [(i["addr"], i["priv"]) for i in prof["insns"]
+            if int(i["addr"], 16) >= ARM64_KERNEL_BASE and i["priv"] != "kernel"]
+    assert_eq("aarch64: kernel addresses not \"kernel\"", kern[:5], [])
+    assert_eq("aarch64: priv of wl_branch", recs[(hex(br), 0)]["priv"], "user")
+    bad = [(i["addr"], i["priv"]) for i in prof["insns"]
+           if i["disas"].startswith("svc") and i["priv"] != "user"]
+    assert_eq("aarch64: svc instructions not \"user\"", bad[:5], [])
+    # FEATURE meta.code_identity
+    assert_eq("aarch64: meta.code_identity", meta.get("code_identity"), "physical")

@@ -24,6 +24,7 @@
 static long count_loop(long n)
 {
     long left = n, done = 0;
+#if defined(__x86_64__)
     __asm__ volatile(".globl wl_top\n"
                      "wl_top:\n"
                      "  inc %1\n"
@@ -33,7 +34,25 @@ static long count_loop(long n)
                      "  jnz wl_top\n"
                      ".globl wl_after\n"
                      "wl_after:\n"
-                     : "+r"(left), "+r"(done));
+                     : "+r"(left), "+r"(done)
+                     :
+                     : "cc");
+#elif defined(__aarch64__)
+    __asm__ volatile(".globl wl_top\n"
+                     "wl_top:\n"
+                     "  add %1, %1, #1\n"
+                     "  subs %0, %0, #1\n"
+                     ".globl wl_branch\n"
+                     "wl_branch:\n"
+                     "  b.ne wl_top\n"
+                     ".globl wl_after\n"
+                     "wl_after:\n"
+                     : "+r"(left), "+r"(done)
+                     :
+                     : "cc");
+#else
+#error "x86_64 or aarch64"
+#endif
     return done;
 }
 
