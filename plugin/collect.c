@@ -107,13 +107,17 @@ static CflowEdgeKind public_kind(int hot_kind, const InsnRec *from, uint64_t to)
  */
 static bool is_continuation(int hot_kind, const InsnRec *from, uint64_t to)
 {
-    if (disas_may_transfer(from->addr, from->bytes, from->size)) {
-        return false;
+    if (hot_kind == HOT_EARLY) {
+        /*
+         * A block left at X with no fault reported, then X again, or (device I/O mid-block,
+         * system mode: X run again in a block QEMU does not instrument) the instruction after
+         * X: QEMU running X apart. A fault would have gone to a handler (or been reported).
+         */
+        return to == from->addr || to == from->addr + from->size;
     }
-    /* re-entered at itself; or (device I/O mid-block, system mode) abandoned at it, run again
-     * in a block QEMU does not instrument, and resumed right after it */
-    return ((hot_kind == HOT_NORMAL || hot_kind == HOT_EARLY) && to == from->addr) ||
-           (hot_kind == HOT_EARLY && to == from->addr + from->size);
+    /* a completed X followed by X itself: a jump to itself, unless X cannot transfer (rep) */
+    return hot_kind == HOT_NORMAL && to == from->addr &&
+           !disas_may_transfer(from->addr, from->bytes, from->size);
 }
 
 /* One instruction QEMU re-entered: {address, profile insn index, next address, counts}. */

@@ -486,6 +486,9 @@ void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_
     record_discon(cursor_of(cpu), type, to_pc);
     if (v) {
         helper_leave(v);
+        /* outside the helper, on the vCPU's own thread: a chance to prepare the next growth
+         * (system mode has no syscalls, and interrupts come often) */
+        edge_table_refill_spare(&v->edges);
     }
 }
 
