@@ -116,6 +116,7 @@ if [ -z "$kpkg" ]; then
     [ -n "$kpkg" ] || die "apt offers no linux-image-6.1.0-*-$DARCH package (apt lists missing? run 'apt-get update')"
 fi
 kroot=$(unpack "$kpkg" "$(fetch "$kpkg" "$kpkg" "$DARCH")")
+rm -rf "$kroot/lib" "$kroot/usr"  # the modules (400 MB): the initramfs loads none
 echo "$kpkg" >"$CACHE/kernel-package-$DARCH"
 vmlinuz=$(find "$kroot/boot" -name 'vmlinuz-*' | head -n1)
 [ -n "$vmlinuz" ] || die "$kpkg has no /boot/vmlinuz-*"
