@@ -7,7 +7,9 @@
  *
  *   gen_corpus OUTDIR
  *
- * Deterministic: the same files every time.
+ * Deterministic: the same files every time. The corpus also holds files named found-*: inputs
+ * the fuzzers found in their 10-minute runs that reach code the seeds do not, kept by
+ * 'TARGET -merge=1 -use_counters=0 tests/fuzz/corpus/TARGET GROWN_CORPUS' (new edges only).
  */
 #include "fuzz_common.h"
 
@@ -263,6 +265,33 @@ int main(int argc, char **argv)
     g_rand_free(rng);
     put_profile("valid-mid", mid);
     cflow_profile_free(mid);
+
+    /* JSON far larger than the writer's 64 KiB buffer, from a 4 KiB file: one long string of
+     * characters that need escaping or are multi-byte, used by every insn, so escapes and
+     * UTF-8 sequences straddle the buffer's end at many offsets. */
+    CflowProfile *big = cflow_profile_new();
+    static const char *const pieces[] = {"a", "\x01", "\"", "\xe2\x82\xac", "\xff", "\\",
+                                         "\xf0\x9f\x98\x80", "\n", "\xc3\xa9", "\x7f"};
+    GString *longs = g_string_new(NULL);
+    for (unsigned k = 0; longs->len < 997; k = (k * 7 + 3) % 10) {
+        g_string_append(longs, pieces[k]);
+    }
+    uint32_t first = 0;
+    for (uint32_t k = 0; k < 80; k++) {
+        uint32_t at = cflow_profile_add_insn(big, 0x10000 + 4 * k, 4, 0, longs->str,
+                                             k % 2 ? longs->str : NULL);
+        first = k == 0 ? at : first;
+        cflow_profile_add_edge(big, at, (CflowEdgeKind)(k % CFLOW_EDGE_KIND_COUNT),
+                               0x10000 + 4 * k + 4, k);
+    }
+    uint32_t all[80];
+    for (uint32_t k = 0; k < 80; k++) {
+        all[k] = first + k;
+    }
+    cflow_profile_add_block(big, 0x10000, 1, all, 80);
+    g_string_free(longs, TRUE);
+    put_profile("valid-big-json", big);
+    cflow_profile_free(big);
 
     /* Valid, but not as the writer lays it out. */
     GByteArray *sf = bytes_of(small);
