@@ -8,6 +8,8 @@
 
 #include <qemu-plugin.h>
 
+#include "guest_regs.h"
+
 typedef struct {
     const char *arch;
     const char *signo_reg; /* the handler's first argument: the signal number */
@@ -33,7 +35,7 @@ static const FrameLayout *layout;
 static struct qemu_plugin_register *signo_reg, *uc_reg;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static GHashTable *handlers; /* addresses, under lock */
-static __thread GByteArray *scratch;
+static __thread GByteArray *frame; /* the saved PC read from guest memory */
 
 void sigframe_init(const char *target_name, bool system_emulation)
 {
@@ -53,20 +55,14 @@ void sigframe_vcpu_init(void)
     if (!layout) {
         return;
     }
-    if (!scratch) {
-        scratch = g_byte_array_sized_new(16); /* per thread, so the check never allocates */
+    guest_regs_thread_init();
+    if (!frame) {
+        frame = g_byte_array_sized_new(16); /* per thread, so the check never allocates */
     }
     pthread_mutex_lock(&lock);
     if (!signo_reg) {
-        g_autoptr(GArray) regs = qemu_plugin_get_registers();
-        for (guint i = 0; regs && i < regs->len; i++) {
-            qemu_plugin_reg_descriptor *d = &g_array_index(regs, qemu_plugin_reg_descriptor, i);
-            if (strcmp(d->name, layout->signo_reg) == 0) {
-                signo_reg = d->handle;
-            } else if (strcmp(d->name, layout->uc_reg) == 0) {
-                uc_reg = d->handle;
-            }
-        }
+        signo_reg = guest_reg_find(layout->signo_reg);
+        uc_reg = guest_reg_find(layout->uc_reg);
     }
     pthread_mutex_unlock(&lock);
 }
@@ -100,33 +96,21 @@ bool sigframe_is_handler(uint64_t addr)
     return is;
 }
 
-static bool read_u64_reg(struct qemu_plugin_register *reg, uint64_t *out)
-{
-    g_byte_array_set_size(scratch, 0);
-    int n = qemu_plugin_read_register(reg, scratch);
-    if (n < 4 || n > 8) {
-        return false;
-    }
-    *out = 0;
-    memcpy(out, scratch->data, (size_t)n);
-    return true;
-}
-
 bool sigframe_fault_of(uint64_t insn_addr)
 {
     uint64_t signo, uc, saved_pc = 0;
-    if (!layout || !signo_reg || !uc_reg || !scratch || !read_u64_reg(signo_reg, &signo) ||
-        !read_u64_reg(uc_reg, &uc)) {
+    if (!layout || !frame || !guest_reg_read(signo_reg, &signo) ||
+        !guest_reg_read(uc_reg, &uc)) {
         return false;
     }
     /* SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV: the numbers are the same on these targets */
     if (signo != 4 && signo != 5 && signo != 7 && signo != 8 && signo != 11) {
         return false;
     }
-    g_byte_array_set_size(scratch, 0);
-    if (uc == 0 || !qemu_plugin_read_memory_vaddr(uc + layout->pc_offset, scratch, 8)) {
+    g_byte_array_set_size(frame, 0);
+    if (uc == 0 || !qemu_plugin_read_memory_vaddr(uc + layout->pc_offset, frame, 8)) {
         return false;
     }
-    memcpy(&saved_pc, scratch->data, 8);
+    memcpy(&saved_pc, frame->data, 8);
     return saved_pc == insn_addr;
 }
