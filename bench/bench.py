@@ -5,10 +5,22 @@ interleaved (a round runs each configuration once, in turn), and reports the med
 and its ratio to bare QEMU taken in the same rounds: these machines are shared and noisy, so
 only side-by-side ratios mean anything.
 
-    bench.py BUILDDIR [--rounds N] [--only NAME,...] [--json OUT]
+    bench.py BUILDDIR [--rounds N] [--only NAME,...] [--json OUT] [--no-check]
+
+Per workload and configuration it also reports the peak RSS of QEMU's own process (through
+bench/rsswrap.c: see there why the benchmark cannot measure its children directly), and for
+this plugin the size of the profile written. Then, unless --no-check, every deterministic
+workload runs once more in fast mode and once in the reference mode (mode=reference), both
+writing JSON, and the two profiles must be equal edge for edge and block for block, addresses
+compared as (file, offset) through meta.maps. The fast-mode profile of that run also gives the
+figures of "where the time goes" (helper calls per block entry, translated instructions, ...).
+
+A full run (no --only) writes its output to bench/results-latest.txt.
 """
 import argparse
+import datetime
 import json
+import math
 import os
 import shutil
 import statistics
@@ -16,9 +28,30 @@ import subprocess
 import sys
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import peak_rss  # noqa: E402
+
 QEMU = os.path.join(TOP, ".deps", "qemu")
-QEMU_X86 = os.path.join(QEMU, "bin", "qemu-x86_64")
+QEMU_BIN = {arch: os.path.join(QEMU, "bin", "qemu-" + arch) for arch in ("x86_64", "aarch64")}
+CACHE = os.environ.get("CFLOW_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cflow")
+RESULTS = os.path.join(HERE, "results-latest.txt")
+# Programs whose control flow depends on addresses (ld.so sorts its libraries by load address;
+# cc1 hashes pointers) run different paths when the guest's mappings move, and without a
+# reserved guest address space (which x86_64 guests cannot have: the vsyscall page) QEMU places
+# them around the host's own mappings, so the plugin's allocations move them. In the exactness
+# runs QEMU's own malloc keeps to its brk heap (one arena, no mmap below 32 MiB), away from the
+# guest's mappings, and the guest does not see those variables (-U).
+CHECK_ENV = {"MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
+CHECK_QEMU_OPTS = [a for k in CHECK_ENV for a in ("-U", k)]
+
+
+class Workload:
+    def __init__(self, name, argv, arch="x86_64", repeat=1, check=True, why_not=""):
+        self.name, self.argv, self.arch, self.repeat = name, argv, arch, repeat
+        self.check, self.why_not = check, why_not
 
 
 def build_yardsticks(out):
@@ -57,27 +90,218 @@ def make_inputs(out):
     return text, small
 
 
+def make_sql(out):
+    """An in-memory SQLite session: 8,000 INSERTs in one transaction, two indexes, a GROUP BY,
+    a self-join, LIKE and 150 indexed lookups (deterministic: a fixed-seed generator)."""
+    path = os.path.join(out, "sqlite.sql")
+    if os.path.exists(path):
+        return path
+    seed = 11
+    def rnd(n):
+        nonlocal seed
+        seed = (seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
+        return (seed >> 33) % n
+    lines = ["CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, name TEXT, v REAL);", "BEGIN;"]
+    for _ in range(8000):
+        lines.append("INSERT INTO t(k, name, v) VALUES (%d, 'n%d', %d.%03d);"
+                     % (rnd(2000), rnd(100000), rnd(1000), rnd(1000)))
+    lines += ["COMMIT;", "CREATE INDEX tk ON t(k);", "CREATE INDEX tn ON t(name);",
+              "SELECT k, count(*), sum(v) FROM t GROUP BY k ORDER BY 3 DESC LIMIT 5;",
+              "SELECT count(*) FROM t a JOIN t b ON a.k = b.k WHERE a.id < 2000;",
+              "SELECT name FROM t WHERE name LIKE 'n99%' ORDER BY name LIMIT 3;",
+              "SELECT avg(length(name)), max(v) FROM t WHERE k BETWEEN 100 AND 900;"]
+    for _ in range(150):
+        lines.append("SELECT sum(v) FROM t WHERE k = %d;" % rnd(2000))
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.rename(path + ".tmp", path)
+    return path
+
+
+def ensure_sqlite3():
+    if os.path.exists("/usr/bin/sqlite3"):
+        return
+    print("bench: installing Debian's sqlite3 (also in scripts/deps)", flush=True)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run(sudo + ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y",
+                           "-qq", "--no-install-recommends", "sqlite3"], check=True)
+
+
+def bzip2_source():
+    """Debian's bzip2 source package (sid's, the source suite scripts/deps adds), unpacked once
+    into the cflow cache."""
+    base = os.path.join(CACHE, "bench")
+    os.makedirs(base, exist_ok=True)
+    for d in sorted(os.listdir(base)):
+        if d.startswith("bzip2-") and os.path.exists(os.path.join(base, d, "bzlib.c")):
+            return os.path.join(base, d)
+    showsrc = subprocess.run(["apt-cache", "showsrc", "bzip2"], capture_output=True, text=True)
+    versions = [l.split()[1] for l in showsrc.stdout.splitlines() if l.startswith("Version:")]
+    if not versions:
+        sys.exit("bench: no source package for bzip2 (run scripts/deps, which adds the source "
+                 "suite, then apt-get update)")
+    r = subprocess.run(["apt-get", "source", "-qq", "bzip2=" + versions[0]], cwd=base,
+                       capture_output=True, text=True)
+    for d in sorted(os.listdir(base)):
+        if d.startswith("bzip2-") and os.path.exists(os.path.join(base, d, "bzlib.c")):
+            return os.path.join(base, d)
+    sys.exit("bench: apt-get source bzip2 failed:\n" + r.stdout + r.stderr)
+
+
+def build_aarch64_bzip2(src, out):
+    """bzip2 built here from Debian's sources for aarch64, static (no sysroot needed at run
+    time)."""
+    exe = os.path.join(out, "bzip2-aarch64")
+    if not os.path.exists(exe):
+        os.makedirs(out, exist_ok=True)
+        files = ["blocksort.c", "huffman.c", "crctable.c", "randtable.c", "compress.c",
+                 "decompress.c", "bzlib.c", "bzip2.c"]
+        subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-static", "-D_FILE_OFFSET_BITS=64",
+                        "-o", exe + ".tmp"] + files, cwd=src, check=True)
+        os.rename(exe + ".tmp", exe)
+    return exe
+
+
+def make_cc1_input(src, out):
+    """bzip2's huffman.c, preprocessed by the host gcc, so cc1 can be called directly."""
+    path = os.path.join(out, "huffman.i")
+    if not os.path.exists(path):
+        subprocess.run(["gcc", "-E", "-P", "-o", path + ".tmp", os.path.join(src, "huffman.c")],
+                       check=True)
+        os.rename(path + ".tmp", path)
+    return path
+
+
+def workloads(work):
+    text, small = make_inputs(os.path.join(work, "inputs"))
+    ensure_sqlite3()
+    sql = make_sql(os.path.join(work, "inputs"))
+    src = bzip2_source()
+    bz_a64 = build_aarch64_bzip2(src, os.path.join(work, "aarch64"))
+    hf = make_cc1_input(src, os.path.join(work, "inputs"))
+    cc1 = subprocess.run(["gcc", "-print-prog-name=cc1"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    return [
+        Workload("bzip2 -9 (4 MB)", ["/usr/bin/bzip2", "-9", "-c", text]),
+        Workload("xz -6 (1 MB)", ["/usr/bin/xz", "-6", "-T1", "-c", small]),
+        Workload("xz -6 -T4 (4 MB, 4 threads)",
+                 ["/usr/bin/xz", "-6", "-T4", "--block-size=1MiB", "-c", text],
+                 check=False, why_not="4 threads: the interleaving differs from run to run"),
+        Workload("python3 (startup + loop)",
+                 ["/usr/bin/python3", "-S", "-c", "s=0\nfor i in range(300000): s+=i%7\nprint(s)"]),
+        Workload("sqlite3 (in-memory SQL)", ["/usr/bin/sqlite3", ":memory:", ".read " + sql]),
+        Workload("python3 -c pass (x3)", ["/usr/bin/python3", "-c", "pass"], repeat=3),
+        Workload("cc1 -O1 (huffman.c)", [cc1, "-quiet", "-O1", "-fpreprocessed", hf, "-o",
+                                         "/dev/null"]),
+        Workload("aarch64 bzip2 -9 (4 MB)", [bz_a64, "-9", "-c", text], arch="aarch64"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Exactness: the same comparison as tests/integration/run.py (canonical_edges, canonical_blocks)
+
+def relocator(prof):
+    maps = []
+    for line in prof["meta"].get("maps", "").splitlines():
+        rng, off, path = line.split(" ", 2)
+        lo, hi = (int(x, 16) for x in rng.split("-"))
+        maps.append((lo, hi, int(off, 16), os.path.basename(path)))
+
+    def reloc(addr):
+        a = int(addr, 16)
+        for lo, hi, off, name in maps:
+            if lo <= a < hi:
+                return "%s+%x" % (name, a - lo + off)
+        return addr
+    return reloc
+
+
+def canonical(prof):
+    r = relocator(prof)
+    edges = sorted((r(e["from"]), e.get("from_generation", 0), r(e["to"]), e["kind"], e["count"])
+                   for e in prof["edges"])
+    blocks = sorted((r(b["addr"]), len(b["insns"]), b["count"]) for b in prof["blocks"])
+    return edges, blocks
+
+
+def json_profile(build, work, w, mode):
+    path = os.path.join(work, "check-%s.json" % mode)
+    if os.path.exists(path):
+        os.unlink(path)
+    plugin = ",".join([os.path.join(build, "libcflow.so"), "report=off", "format=json",
+                       "mode=" + mode, "output=" + path])
+    # no address-space randomisation, as in the integration tests; a fixed hash seed
+    cmd = ["setarch", "x86_64", "-R", QEMU_BIN[w.arch]] + CHECK_QEMU_OPTS + ["-plugin", plugin] + w.argv
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                       env=dict(os.environ, PYTHONHASHSEED="0", **CHECK_ENV))
+    dt = time.monotonic() - t0
+    if r.returncode != 0 or not os.path.exists(path):
+        raise RuntimeError("%s, mode=%s: exit %d\n%s" % (w.name, mode, r.returncode,
+                                                         r.stderr[-2000:]))
+    with open(path) as f:
+        prof = json.load(f)
+    os.unlink(path)
+    return prof, dt
+
+
+def check_and_stats(build, work, w):
+    """Returns (exact: str, stats: dict). stats come from the fast-mode profile."""
+    fast, fast_s = json_profile(build, work, w, "fast")
+    meta = fast["meta"]
+    stats = {k: int(meta[k]) for k in ("block_entries", "helper_calls", "lean_stores_skipped",
+                                       "adaptations", "hotpath_allocations") if k in meta}
+    stats["insns"] = len(fast["insns"])
+    stats["edges"] = len(fast["edges"])
+    stats["blocks"] = len(fast["blocks"])
+    stats["fast_json_s"] = fast_s
+    if any(meta.get(k, "0") != "0" for k in ("unattributed_entries", "inconsistent_entries")):
+        return "NO (bookkeeping did not balance)", stats
+    if not w.check:
+        return "not checked (%s)" % w.why_not, stats
+    ref, ref_s = json_profile(build, work, w, "reference")
+    stats["reference_s"] = ref_s
+    fe, fb = canonical(fast)
+    re_, rb = canonical(ref)
+    if fe != re_:
+        return "NO: %d vs %d edges, %d differ" % (len(fe), len(re_), len(set(fe) ^ set(re_))), stats
+    if fb != rb:
+        return "NO: blocks differ (%d vs %d)" % (len(fb), len(rb)), stats
+    return "yes (%d edges)" % len(fe), stats
+
+
+# ---------------------------------------------------------------------------------------------
+
+def geomean(xs):
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def mib(kib):
+    return kib / 1024.0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="")
     ap.add_argument("--json", default="")
+    ap.add_argument("--no-check", action="store_true",
+                    help="skip the fast-versus-reference comparison (and the figures from it)")
+    ap.add_argument("--check", action="store_true", help="(the default) compare with reference")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     work = os.path.join(build, "bench")
+    tools = os.path.join(work, "tools")
     libs = build_yardsticks(os.path.join(work, "plugins"))
-    text, small = make_inputs(os.path.join(work, "inputs"))
     prof = os.path.join(work, "profile.cflow")
+    started = datetime.datetime.now(datetime.timezone.utc)
+    out_lines = []
 
-    workloads = {
-        "bzip2 -9 (4 MB)": ["/usr/bin/bzip2", "-9", "-c", text],
-        "xz -6 (1 MB)": ["/usr/bin/xz", "-6", "-T1", "-c", small],
-        "xz -6 -T4 (4 MB, 4 threads)": ["/usr/bin/xz", "-6", "-T4", "--block-size=1MiB", "-c",
-                                        text],
-        "python3 (startup + loop)": ["/usr/bin/python3", "-S", "-c",
-                                     "s=0\nfor i in range(300000): s+=i%7\nprint(s)"],
-    }
+    def say(s=""):
+        print(s, flush=True)
+        out_lines.append(s)
+
     configs = {
         "bare": [],
         "cflow (this)": ["-plugin", os.path.join(build, "libcflow.so") +
@@ -85,52 +309,132 @@ def main():
         "contrib cflow": ["-plugin", libs["cflow"], "-d", "plugin", "-D", "/dev/null"],
         "contrib hotblocks": ["-plugin", libs["hotblocks"], "-d", "plugin", "-D", "/dev/null"],
     }
+    names = list(configs)
     only = [o for o in args.only.split(",") if o]
+    wls = [w for w in workloads(work) if not only or any(o in w.name for o in only)]
+    cmdline = "bench/run %s" % " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "bench/run"
+    say("%s, %s UTC, %d rounds, QEMU 10.2.2 linux-user, %d cores" % (
+        cmdline, started.strftime("%Y-%m-%d %H:%M"), args.rounds, os.cpu_count()))
+    env = dict(os.environ, PYTHONHASHSEED="0")
     results = {}
-    for wname, wargv in workloads.items():
-        if only and not any(o in wname for o in only):
-            continue
+    for w in wls:
         times = {c: [] for c in configs}
         rss = {c: [] for c in configs}
+        psize = []
         for _ in range(args.rounds):
             for cname, cargs in configs.items():
-                t0 = time.monotonic()
-                proc = subprocess.Popen([QEMU_X86] + cargs + wargv, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-                _, status, usage = os.wait4(proc.pid, 0)
-                dt = time.monotonic() - t0
-                if os.waitstatus_to_exitcode(status) != 0:
-                    sys.exit("%s under %s failed with status %d" % (wname, cname, status))
-                times[cname].append(dt)
-                rss[cname].append(usage.ru_maxrss / 1024.0)  # MiB
-        results[wname] = {"seconds": times, "max_rss_mib": rss}
+                if cname == "cflow (this)" and os.path.exists(prof):
+                    os.unlink(prof)
+                r = peak_rss.measure([QEMU_BIN[w.arch]] + cargs + w.argv, tools, repeat=w.repeat,
+                                     env=env)
+                if r.status != 0:
+                    sys.exit("%s under %s failed with wait status %d" % (w.name, cname, r.status))
+                times[cname].append(r.seconds)
+                rss[cname].append(r.peak_kib)
+                if cname == "cflow (this)":
+                    psize.append(os.path.getsize(prof))
+        res = {"seconds": times, "peak_rss_kib": rss, "profile_bytes": psize, "arch": w.arch,
+               "repeat": w.repeat, "argv": w.argv}
         base = statistics.median(times["bare"])
-        print("%-30s" % wname + "".join(
+        say("%-28s" % w.name + "".join(
             "  %s %.2fs (%.2fx, %.0f MiB)" % (c, statistics.median(t), statistics.median(t) / base,
-                                             statistics.median(rss[c]))
-            for c, t in times.items()), flush=True)
+                                             mib(statistics.median(rss[c])))
+            for c, t in times.items()) + "  profile %.1f MiB" % (statistics.median(psize) / 2**20))
+        if not args.no_check:
+            try:
+                exact, stats = check_and_stats(build, work, w)
+            except RuntimeError as e:
+                exact, stats = "NO (%s)" % str(e).splitlines()[0], {}
+            res["exact"], res["stats"] = exact, stats
+            say("%-28s  fast = reference: %s" % ("", exact))
+        results[w.name] = res
 
-    # the table for the README
-    names = list(configs)
-    print("\n| workload | " + " | ".join(names) + " |")
-    print("|---" * (len(names) + 1) + "|")
+    def med(r, key, c):
+        return statistics.median(r[key][c])
+
+    # the tables for the README
+    say("\n| workload | bare | " + " | ".join(names[1:]) + " | exact |")
+    say("|---" * (len(names) + 2) + "|")
     for wname, r in results.items():
-        times = r["seconds"]
-        base = statistics.median(times["bare"])
-        cells = ["%.2f s" % base] + ["%.2fx" % (statistics.median(times[c]) / base)
-                                      for c in names[1:]]
-        print("| %s | %s |" % (wname, " | ".join(cells)))
-    print("\nPeak memory (max RSS, MiB):\n")
-    print("| workload | " + " | ".join(names) + " |")
-    print("|---" * (len(names) + 1) + "|")
+        base = med(r, "seconds", "bare")
+        cells = ["%.2f s" % base] + ["%.2fx" % (med(r, "seconds", c) / base) for c in names[1:]]
+        say("| %s | %s | %s |" % (wname, " | ".join(cells),
+                                  r.get("exact", "-").split(" (")[0]))
+    gm = {c: geomean([med(r, "seconds", c) / med(r, "seconds", "bare") for r in results.values()])
+          for c in names[1:]}
+    say("| **geometric mean** | | %s | |" % " | ".join("**%.2fx**" % gm[c] for c in names[1:]))
+
+    say("\nPeak RSS of QEMU's own process (MiB; for a repeated command the largest run), and the "
+        "size of this plugin's profile (format=cflow):\n")
+    say("| workload | " + " | ".join(names) + " | profile |")
+    say("|---" * (len(names) + 2) + "|")
     for wname, r in results.items():
-        print("| %s | %s |" % (wname, " | ".join(
-            "%.0f" % statistics.median(r["max_rss_mib"][c]) for c in names)))
-    print("\n(median of %d interleaved rounds; time ratios to bare QEMU from the same rounds; "
-          "%d cores)" % (args.rounds, os.cpu_count()))
+        say("| %s | %s | %.1f MiB |" % (wname, " | ".join(
+            "%.0f" % mib(med(r, "peak_rss_kib", c)) for c in names),
+            statistics.median(r["profile_bytes"]) / 2**20))
+    gmr = {c: geomean([med(r, "peak_rss_kib", c) / med(r, "peak_rss_kib", "bare")
+                       for r in results.values()]) for c in names[1:]}
+    say("| geometric mean vs bare | 1.00x | %s | |" % " | ".join("%.2fx" % gmr[c]
+                                                              for c in names[1:]))
+
+    if not args.no_check:
+        say("\nWhere the time goes (this plugin; counts from one fast-mode run writing JSON, "
+            "memory from the timed runs' medians):\n")
+        say("| workload | cflow - bare | translated insns | block entries | helper calls "
+            "per entry | lean stores left out | adaptations | distinct edges | "
+            "RSS cflow - bare | bytes per insn | bytes per edge |")
+        say("|---" * 11 + "|")
+        for wname, r in results.items():
+            s = r.get("stats") or {}
+            if "block_entries" not in s:
+                continue
+            extra = med(r, "seconds", "cflow (this)") - med(r, "seconds", "bare")
+            drss = (med(r, "peak_rss_kib", "cflow (this)") - med(r, "peak_rss_kib", "bare")) * 1024
+            reps = r["repeat"]
+            # a repeated command: the counts are one run's, the time all runs'
+            say("| %s | %.2f s | %d | %.1f M | %.3f | %d | %d | %d | %.1f MiB | %.0f | %.0f |" % (
+                wname, extra / reps, s["insns"], s["block_entries"] / 1e6,
+                s["helper_calls"] / max(1, s["block_entries"]),
+                s.get("lean_stores_skipped", 0),
+                s.get("adaptations", 0), s["edges"], drss / 2**20,
+                drss / max(1, s["insns"]), drss / max(1, s["edges"])))
+        say("\n(for a repeated command, time and counts are per run)")
+        # translation: the most translation-heavy workload (most translated instructions per
+        # block entry) gives an upper bound of the extra time per translated instruction (all of
+        # its extra time counted as translation); applied to the others, an upper bound of the
+        # share of their extra time that translation can explain
+        rows = [(r["stats"]["insns"] / max(1, r["stats"]["block_entries"]), wname, r)
+                for wname, r in results.items() if (r.get("stats") or {}).get("insns")]
+        if rows:
+            _, tname, tr = max(rows)
+            k = ((med(tr, "seconds", "cflow (this)") - med(tr, "seconds", "bare")) / tr["repeat"]
+                 / tr["stats"]["insns"])
+            say("\nTranslation: on %s the plugin adds %.1f us per translated instruction (all of "
+                "its extra time counted as translation). At that rate, translation explains at "
+                "most:\n" % (tname, k * 1e6))
+            say("| workload | translated insns per 1000 block entries | extra time | "
+                "translation share (at most) |")
+            say("|---|---|---|---|")
+            for _, wname, r in rows:
+                extra = (med(r, "seconds", "cflow (this)") - med(r, "seconds", "bare")) / r["repeat"]
+                share = k * r["stats"]["insns"] / extra if extra > 0 else float("nan")
+                say("| %s | %.2f | %.2f s | %.0f%% |" % (
+                    wname, 1000.0 * r["stats"]["insns"] / max(1, r["stats"]["block_entries"]),
+                    extra, 100 * min(1.0, share)))
+    say("\n(median of %d interleaved rounds; time ratios to bare QEMU from the same rounds; "
+        "%d cores; exact: the fast mode's profile equals mode=reference's, edge for edge and "
+        "block for block)" % (args.rounds, os.cpu_count()))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+    if not only:
+        with open(RESULTS + ".tmp", "w") as f:
+            f.write("\n".join(out_lines) + "\n")
+        os.rename(RESULTS + ".tmp", RESULTS)
+        print("\n(written to bench/results-latest.txt)")
+    if not args.no_check and any(not r.get("exact", "").startswith(("yes", "not checked"))
+                                 for r in results.values()):
+        sys.exit("bench: a fast-mode profile differs from the reference mode's")
 
 
 if __name__ == "__main__":
