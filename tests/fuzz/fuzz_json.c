@@ -130,8 +130,12 @@ static void jstring(JParser *jp, GString *out)
             JFAIL(jp, "control character in a string");
         }
         if (c != '\\') {
-            g_string_append_c(out, (char)c);
-            jp->s++;
+            const char *run = jp->s;
+            while (jp->s < jp->end && *jp->s != '"' && *jp->s != '\\' &&
+                   (unsigned char)*jp->s >= 0x20) {
+                jp->s++;
+            }
+            g_string_append_len(out, run, jp->s - run);
             continue;
         }
         jp->s++;
@@ -325,6 +329,13 @@ static size_t wellformed_utf8(const unsigned char *s)
     return n;
 }
 
+static void append_u00(GString *json, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+    g_string_append_len(json, esc, 6);
+}
+
 /* The exact JSON text of a pool string (with quotes) and what it decodes to. */
 static void expected_string(const char *str, GString *json, GString *decoded)
 {
@@ -340,7 +351,7 @@ static void expected_string(const char *str, GString *json, GString *decoded)
             continue;
         }
         if (c >= 0x80) {
-            g_string_append_printf(json, "\\u%04x", c);
+            append_u00(json, c);
             g_string_append_unichar(decoded, c);
         } else {
             switch (c) {
@@ -353,7 +364,7 @@ static void expected_string(const char *str, GString *json, GString *decoded)
             case '\f': g_string_append(json, "\\f"); break;
             default:
                 if (c < 0x20 || c == 0x7f) {
-                    g_string_append_printf(json, "\\u%04x", c);
+                    append_u00(json, c);
                 } else {
                     g_string_append_c(json, (char)c);
                 }
@@ -375,16 +386,45 @@ static void check_raw(const JVal *v, JType t, const char *want)
                v->raw, want);
 }
 
-static void check_str(const JVal *v, const char *pool_string)
+/* Expected JSON text and decoded text of pool strings, by offset (a string is often used by
+ * many records: computed once per profile). */
+typedef struct {
+    GString *json, *decoded;
+} Expected;
+
+static GHashTable *expected_cache;
+
+static void expected_free(gpointer e)
 {
-    GString *json = g_string_new(NULL), *decoded = g_string_new(NULL);
-    expected_string(pool_string, json, decoded);
-    check_raw(v, J_STR, json->str);
-    FUZZ_CHECK(v->str->len == decoded->len && memcmp(v->str->str, decoded->str,
-                                                     decoded->len) == 0,
+    Expected *x = e;
+    g_string_free(x->json, TRUE);
+    g_string_free(x->decoded, TRUE);
+    g_free(x);
+}
+
+static const Expected *expected_of(const CflowProfile *p, uint32_t offset)
+{
+    Expected *x = g_hash_table_lookup(expected_cache, GUINT_TO_POINTER(offset + 1));
+    if (x == NULL) {
+        x = g_new(Expected, 1);
+        x->json = g_string_new(NULL);
+        x->decoded = g_string_new(NULL);
+        expected_string(cflow_profile_string(p, offset), x->json, x->decoded);
+        g_hash_table_insert(expected_cache, GUINT_TO_POINTER(offset + 1), x);
+    }
+    return x;
+}
+
+static void check_str(const JVal *v, const CflowProfile *p, uint32_t offset)
+{
+    const Expected *x = expected_of(p, offset);
+    FUZZ_CHECK(v->t == J_STR, "%s: JSON type %d, expected a string", what_field, v->t);
+    FUZZ_CHECK(v->raw_len == x->json->len && memcmp(v->raw, x->json->str, v->raw_len) == 0,
+               "%s: JSON has %.*s, expected %.*s", what_field, (int)MIN(v->raw_len, 200),
+               v->raw, (int)MIN(x->json->len, 200), x->json->str);
+    FUZZ_CHECK(v->str->len == x->decoded->len &&
+                   memcmp(v->str->str, x->decoded->str, x->decoded->len) == 0,
                "%s: string decodes to other text", what_field);
-    g_string_free(json, TRUE);
-    g_string_free(decoded, TRUE);
 }
 
 static void check_u64(const JVal *v, uint64_t n)
@@ -436,6 +476,7 @@ static void check_json(const CflowProfile *p, const char *text, size_t len)
     FUZZ_CHECK(lines == want_lines, "%zu lines, expected %zu", lines, want_lines);
 
     JVal *root = jparse(text, len);
+    expected_cache = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, expected_free);
     static const char *const top[] = {"meta", "edges", "insns", "blocks"};
     what_field = "top level";
     JVal **parts = check_keys(root, top, 4);
@@ -446,14 +487,11 @@ static void check_json(const CflowProfile *p, const char *text, size_t len)
                meta->t == J_OBJ ? meta->keys->len : 0);
     for (guint i = 0; i < p->meta->len; i++) {
         const CflowMeta *m = &g_array_index(p->meta, CflowMeta, i);
-        GString *json = g_string_new(NULL), *decoded = g_string_new(NULL);
-        expected_string(cflow_profile_string(p, m->key), json, decoded);
+        const Expected *x = expected_of(p, m->key);
         const GString *k = g_ptr_array_index(meta->keys, i);
-        FUZZ_CHECK(k->len == decoded->len && memcmp(k->str, decoded->str, k->len) == 0,
+        FUZZ_CHECK(k->len == x->decoded->len && memcmp(k->str, x->decoded->str, k->len) == 0,
                    "meta %u: key decodes to other text", i);
-        g_string_free(json, TRUE);
-        g_string_free(decoded, TRUE);
-        check_str(g_ptr_array_index(meta->items, i), cflow_profile_string(p, m->value));
+        check_str(g_ptr_array_index(meta->items, i), p, m->value);
     }
 
     static const char *const edge_keys[] = {"from", "to", "kind", "count", "from_generation"};
@@ -489,11 +527,11 @@ static void check_json(const CflowProfile *p, const char *text, size_t len)
         check_addr(f[0], in->addr);
         check_u64(f[1], in->size);
         check_u64(f[2], in->generation);
-        check_str(f[3], cflow_profile_string(p, in->disas));
+        check_str(f[3], p, in->disas);
         if (in->symbol == CFLOW_NO_STRING) {
             check_raw(f[4], J_NULL, "null");
         } else {
-            check_str(f[4], cflow_profile_string(p, in->symbol));
+            check_str(f[4], p, in->symbol);
         }
     }
 
@@ -511,6 +549,8 @@ static void check_json(const CflowProfile *p, const char *text, size_t len)
             check_addr(g_ptr_array_index(f[2]->items, k), cflow_profile_insn(p, bi[b->first + k])->addr);
         }
     }
+    g_hash_table_unref(expected_cache);
+    expected_cache = NULL;
     jfree(root);
 }
 

@@ -277,18 +277,18 @@ int main(int argc, char **argv)
         g_string_append(longs, pieces[k]);
     }
     uint32_t first = 0;
-    for (uint32_t k = 0; k < 80; k++) {
+    for (uint32_t k = 0; k < 24; k++) {
         uint32_t at = cflow_profile_add_insn(big, 0x10000 + 4 * k, 4, 0, longs->str,
-                                             k % 2 ? longs->str : NULL);
+                                             k % 3 ? NULL : longs->str);
         first = k == 0 ? at : first;
         cflow_profile_add_edge(big, at, (CflowEdgeKind)(k % CFLOW_EDGE_KIND_COUNT),
                                0x10000 + 4 * k + 4, k);
     }
-    uint32_t all[80];
-    for (uint32_t k = 0; k < 80; k++) {
+    uint32_t all[24];
+    for (uint32_t k = 0; k < 24; k++) {
         all[k] = first + k;
     }
-    cflow_profile_add_block(big, 0x10000, 1, all, 80);
+    cflow_profile_add_block(big, 0x10000, 1, all, 24);
     g_string_free(longs, TRUE);
     put_profile("valid-big-json", big);
     cflow_profile_free(big);
