@@ -21,7 +21,7 @@ test: build
 	@bash scripts/test $(BUILD)
 
 bench: build
-	@bash bench/run $(BUILD)
+	@bash bench/run $(BUILD) $(BENCH_ARGS)
 
 # thread churn: peak memory of a 5,000- and a 50,000-thread relay, bare and with the plugin
 bench-threads: build
