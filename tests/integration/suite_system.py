@@ -167,7 +167,10 @@ def check_snapshot(prof, s, label):
     assert_eq(label + " thread entries", prof["meta"]["thread_entries"], "2")
     a = edge_count(prof, s["path_a"] + 4, s["join"], "branch")
     b = edge_count(prof, s["path_b"] + 4, s["join"], "fallthrough")
-    if abs(a - b) > 1 or a == 0:
+    # vCPU 1 is running while its recording is frozen: after the freeze it may still make one
+    # entry that needs no helper (counted inline) before stopping at the next helper's door,
+    # and one entry may be in flight (helped, not yet counted): the paths differ by 2 at most
+    if abs(a - b) > 2 or a == 0:
         raise AssertionError("%s: the alternating paths into join: %d and %d" % (label, a, b))
 
 

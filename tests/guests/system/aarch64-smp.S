@@ -8,7 +8,8 @@
  * on vCPU 0's thread while vCPU 1 keeps running.
  * Expected: a consistent snapshot: for every block, the transfers into it sum to its
  * entries (the two vCPUs' first blocks, _start and cpu1_entry, have no predecessor: exactly
- * 2 thread entries); path_a -> join and path_b -> join differ by at most 1; exactly:
+ * 2 thread entries); path_a -> join and path_b -> join differ by at most 2 (vCPU 1 may make
+ * one more entry after recording is frozen, and one may be in flight); exactly:
  *   branch      zero_branch -> zero_top      ZERO_N - 1
  */
     .equ ZERO_N, 100000
