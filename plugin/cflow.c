@@ -244,6 +244,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         g_free(opts.output);
         opts.output = absolute;
     }
+    if (opts.priv == PRIV_KERNEL && !info->system_emulation) {
+        fprintf(stderr, "cflow: option 'priv=kernel': QEMU in user mode runs user code only\n");
+        return -1;
+    }
     if (opts.symbols && !symbols_load(opts.symbols, &err)) {
         fprintf(stderr, "%s\n", err->message);
         return -1;

@@ -462,5 +462,10 @@ void writer_fork_child(void)
     if (thread_started) {
         start_writer_thread();
     }
+    if (opts->dump_seconds) {
+        dumps = 0;
+        clock_gettime(CLOCK_MONOTONIC, &started); /* the child's dumps count from its birth */
+        start_thread(dump_main);
+    }
 #endif
 }

@@ -309,3 +309,58 @@ def guest_chroot_setuid_umask_do_not_move_or_lose_the_profile():
         raise AssertionError("something was written inside the chroot: %s" % os.listdir(jail))
     leftovers = [f for f in os.listdir(d) if f.startswith(".cflow-")]
     assert_eq("temporary files left", leftovers, [])
+
+
+@test
+def user_mode_dumps_while_threads_churn():
+    """dump=1 in user mode: a thread of the plugin's own writes consistent, complete profiles
+    while a 3,000-thread relay runs; every one parses, counts only grow, the last is the exit."""
+    import json as _json
+    import time
+    s = symbols(guest("c", "relay"))
+    d = run.tempfile.mkdtemp(dir=run.WORK)
+    out = os.path.join(d, "relay.json")
+    cmd = [os.path.join(run.QEMU, "qemu-x86_64"), "-plugin",
+           ",".join([run.PLUGIN, "report=off", "format=json", "dump=1", "output=" + out]),
+           guest("c", "relay"), "3000"]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen, last = [], None
+    deadline = time.monotonic() + 300
+    while p.poll() is None and time.monotonic() < deadline:
+        try:
+            st = os.stat(out)
+        except FileNotFoundError:
+            time.sleep(0.05)
+            continue
+        if (st.st_ino, st.st_mtime_ns) != last:
+            last = (st.st_ino, st.st_mtime_ns)
+            with open(out) as f:
+                seen.append(_json.load(f))
+        time.sleep(0.05)
+    if p.poll() is None:
+        p.kill()
+        raise AssertionError("the relay did not finish")
+    assert_eq("status", p.returncode, 0)
+    with open(out) as f:
+        final = _json.load(f)
+    assert_eq("final", final["meta"]["written_at"], "exit")
+    dumps = [x for x in seen if x["meta"]["written_at"] == "dump"]
+    if not dumps:
+        raise AssertionError("no dump seen during the run")
+    prev = -1
+    for x in dumps + [final]:
+        assert_clean(x)
+        taken = edge_count(x, s["relay_branch"], s["relay_top"], "branch")
+        if taken < prev:
+            raise AssertionError("counts went down: %d after %d" % (taken, prev))
+        prev = taken
+        if x["meta"].get("guest", "").split("/")[-1] != "relay":
+            raise AssertionError("meta.guest in a dump: %r" % x["meta"].get("guest"))
+    assert_eq("final loop", prev, 3000 * 999)
+
+
+@test
+def priv_kernel_in_user_mode_is_refused():
+    r = plugin_run(["priv=kernel"], ["/bin/echo", "guest-ran"])
+    if r.returncode == 0 or "guest-ran" in r.stdout or "priv=kernel" not in r.stderr:
+        raise AssertionError("priv=kernel was not refused in user mode: %r" % r.stderr)
