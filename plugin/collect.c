@@ -198,7 +198,7 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
         cflow_profile_set_meta_u64(p, "lean_stores_skipped", hotpath_skipped_stores());
         fast_entries = add_fast_edges(&merged, p, live);
     } else {
-        reference_foreach_edge(add_reference_edge, &merged);
+        reference_foreach_edge(add_reference_edge, &merged, live);
     }
 
     /* Which instructions go in: every edge source and every instruction of an entered block. */

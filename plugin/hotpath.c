@@ -599,8 +599,11 @@ void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals, bool live)
         }
     }
     pthread_mutex_unlock(&vcpus_lock);
-    /* A discontinuity that no block followed (the guest exited through it) */
-    unsigned int indices = qemu_plugin_num_vcpus();
+    /*
+     * A discontinuity that no block followed: at exit, the guest left through it; in a live
+     * snapshot the next block's entry is still to come and will carry it.
+     */
+    unsigned int indices = live ? 0 : qemu_plugin_num_vcpus();
     for (unsigned int cpu = 0; cpu < indices; cpu++) {
         const Cursor *c = cursor_of(cpu);
         if (c->pending) {

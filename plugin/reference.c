@@ -187,7 +187,7 @@ void reference_reset_counts(void)
 }
 
 /* Under the lock: other vCPUs may still be inserting (an exec snapshot, system mode). */
-void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque)
+void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque, bool live)
 {
     pthread_mutex_lock(&lock);
     GHashTableIter it;
@@ -200,7 +200,7 @@ void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque)
     g_hash_table_iter_init(&it, vcpus);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const RefVcpu *r = v;
-        if (r->pending_kind) {
+        if (r->pending_kind && !live) { /* live: the next block entry will carry it */
             fn(r->pending_from, r->pending_kind, r->pending_to, 1, opaque);
         }
     }

@@ -9,6 +9,8 @@
 #ifndef CFLOW_REFERENCE_H
 #define CFLOW_REFERENCE_H
 
+#include <stdbool.h>
+
 #include <qemu-plugin.h>
 
 #include "registry.h"
@@ -29,7 +31,8 @@ void reference_unlock_in_child(void); /* after fork, in the child, instead of un
 /* For collect.c: calls fn(from_id, kind, to, count) for every recorded edge. */
 typedef void (*ReferenceEdgeFn)(uint64_t from_id, int hot_kind, uint64_t to, uint64_t count,
                                 void *opaque);
-void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque);
+/* live: a snapshot of running vCPUs (pending discontinuities are left to their next entry) */
+void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque, bool live);
 uint64_t reference_block_count(const BlockRec *b);
 
 #endif

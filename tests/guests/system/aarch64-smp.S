@@ -4,7 +4,7 @@
  * CPU_ON through hvc), and vCPU 1 loops forever entering one block, `join`, strictly in
  * turn from two paths (two predecessors, so most entries call the helper). vCPU 0 runs a
  * counted loop of ZERO_N iterations, a spin that lasts SECONDS of wall time (semihosting
- * SYS_ELAPSED ticks), and exits through semihosting SYS_EXIT: QEMU calls the plugin's exit
+ * SYS_ELAPSED), and exits through semihosting SYS_EXIT: QEMU calls the plugin's exit
  * on vCPU 0's thread while vCPU 1 keeps running.
  * Expected: a consistent snapshot: for every block, the transfers into it sum to its
  * entries (the two vCPUs' first blocks, _start and cpu1_entry, have no predecessor: exactly
@@ -33,11 +33,11 @@ zero_top:
 zero_branch:
     cbnz x2, zero_top
 
-    /* spin for SECONDS of wall time: semihosting SYS_CLOCK (centiseconds) */
-    mov x0, #0x10
-    mov x1, #0
-    hlt #0xf000
-    add x21, x0, #(SECONDS * 100)
+    /* spin for SECONDS of wall time: semihosting SYS_ELAPSED (nanoseconds since QEMU
+     * started; SYS_CLOCK would be QEMU's CPU time, which two busy vCPUs double) */
+    bl elapsed
+    ldr x21, =(SECONDS * 1000000000)
+    add x21, x21, x0
     .globl spin_top
 spin_top:
     mov x3, #20000
@@ -45,9 +45,7 @@ spin_top:
 spin_inner:
     sub x3, x3, #1
     cbnz x3, spin_inner
-    mov x0, #0x10
-    mov x1, #0
-    hlt #0xf000
+    bl elapsed
     cmp x0, x21
     b.lt spin_top
 
@@ -59,6 +57,14 @@ exit_call:
     .globl hang
 hang:
     b hang
+
+    /* x0 = nanoseconds since QEMU started (SYS_ELAPSED writes them to the block at x1) */
+elapsed:
+    mov x0, #0x30
+    adr x1, elapsed_block
+    hlt #0xf000
+    ldr x0, elapsed_block
+    ret
 
     .globl cpu1_entry
 cpu1_entry:
@@ -83,4 +89,6 @@ join:
     .balign 8
 exit_block:
     .quad 0x20026
+    .quad 0
+elapsed_block:
     .quad 0
