@@ -314,7 +314,8 @@ def guest_chroot_setuid_umask_do_not_move_or_lose_the_profile():
 @test
 def user_mode_dumps_while_threads_churn():
     """dump=1 in user mode: a thread of the plugin's own writes consistent, complete profiles
-    while a 3,000-thread relay runs; every one parses, counts only grow, the last is the exit."""
+    while an 8,000-thread relay runs (several seconds); every one parses, counts only grow, the
+    last is the exit."""
     import json as _json
     import time
     s = symbols(guest("c", "relay"))
@@ -322,7 +323,7 @@ def user_mode_dumps_while_threads_churn():
     out = os.path.join(d, "relay.json")
     cmd = [os.path.join(run.QEMU, "qemu-x86_64"), "-plugin",
            ",".join([run.PLUGIN, "report=off", "format=json", "dump=1", "output=" + out]),
-           guest("c", "relay"), "3000"]
+           guest("c", "relay"), "8000"]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seen, last = [], None
     deadline = time.monotonic() + 300
@@ -356,7 +357,7 @@ def user_mode_dumps_while_threads_churn():
         prev = taken
         if x["meta"].get("guest", "").split("/")[-1] != "relay":
             raise AssertionError("meta.guest in a dump: %r" % x["meta"].get("guest"))
-    assert_eq("final loop", prev, 3000 * 999)
+    assert_eq("final loop", prev, 8000 * 999)
 
 
 @test
