@@ -2,27 +2,36 @@
 """
 bench/bolt_e2e.py: BOLT end to end with cflow's profile (make bench-bolt).
 
-    bench/bolt_e2e.py [BUILD] [--rounds N] [--program bzip2] [--mb N]
+    bench/bolt_e2e.py [BUILD] [--program bzip2|sqlite3] [--rounds N] [--mb N] [--rows N]
 
-A real program not written here, Debian's bzip2 source package (`apt-get source bzip2`),
-built with -O2 -Wl,-q (relocations kept, so BOLT may move code), with libbz2 linked in:
+A real program not written here, built from its Debian source package (`apt-get source`) with
+-O2 -g -Wl,-q (relocations kept, so BOLT may move code):
 
-x86_64, run natively on the same input (compress an N MB text with -9, decompress it):
+  bzip2    bzip2 1.0.8 with libbz2 linked in, PIE; workload: compress an N MB text (--mb, 8)
+           with -9, then decompress the result;
+  sqlite3  the sqlite3 shell, shell.c + the sqlite3.c amalgamation (made by the source
+           package's `./configure && make sqlite3.c shell.c`), -fno-pie -no-pie: BOLT 16 can
+           not follow the PIC jump tables of a PIE's sqlite3VdbeExec (its VDBE interpreter) and
+           leaves it unoptimised; workload: an in-memory database, --rows INSERTs (300,000) in
+           one transaction, two indexes, a GROUP BY, a self-join, LIKE, 5,000 indexed lookups.
+
+x86_64, run natively on the same workload:
   1. as built;
   2. BOLTed from cflow's profile of the same workload run under qemu-x86_64
-     (cflow record, cflow merge of the two runs, cflow export bolt, llvm-bolt-16 -pa);
+     (cflow record, cflow merge of the runs, cflow export bolt, llvm-bolt-16 -pa);
   3. BOLTed from BOLT's own instrumentation (llvm-bolt-16 -instrument, the instrumented binary
-     run natively on the same input, then llvm-bolt-16 -data).
+     run natively on the same workload, then llvm-bolt-16 -data).
 Both BOLT runs use the same optimisation flags. Rounds are interleaved (the three binaries in a
 rotating order per round); the figure is each one's median wall time over the rounds, and
 the speedups are relative to the original's median. Every output is checked against the
 original's.
 
-aarch64: the same source built with aarch64-linux-gnu-gcc (dynamically linked: BOLT 16 fails on
-static aarch64 glibc), profiled under qemu-aarch64, BOLTed on this host from cflow's profile,
-and both binaries run under qemu-aarch64: their outputs must be identical.
+aarch64 (bzip2 only): the same source built with aarch64-linux-gnu-gcc (dynamically linked:
+BOLT 16 fails on static aarch64 glibc), profiled under qemu-aarch64, BOLTed on this host from
+cflow's profile, and both binaries run under qemu-aarch64: their outputs must be identical.
 
-Writes the figures to stdout and BUILD/bench-bolt/results.txt. Takes a few minutes.
+Writes the figures to stdout and BUILD/bench-bolt[-PROGRAM]/results.txt (bzip2 keeps
+BUILD/bench-bolt). Takes a few minutes.
 """
 import argparse
 import glob
@@ -73,14 +82,7 @@ BZIP2_SOURCES = ["bzip2.c", "blocksort.c", "huffman.c", "crctable.c", "randtable
                  "compress.c", "decompress.c", "bzlib.c"]
 
 
-def build(srcdir, cc, out):
-    if not os.path.exists(out):
-        sh([cc, "-O2", "-g", "-D_FILE_OFFSET_BITS=64", "-Wl,-q", "-o", out] +
-           [os.path.join(srcdir, f) for f in BZIP2_SOURCES])
-    return out
-
-
-def make_input(path, mb):
+def make_text(path, mb):
     """Text from a fixed-seed word list: compressible, the same on every machine."""
     if os.path.exists(path) and os.path.getsize(path) >= mb << 20:
         return path
@@ -97,20 +99,125 @@ def make_input(path, mb):
     return path
 
 
-def workload(prefix, binary, data, packed, outdir, tag):
-    """Compress data, decompress packed; returns the two output files."""
-    a = os.path.join(outdir, tag + ".bz2")
-    b = os.path.join(outdir, tag + ".txt")
-    with open(a, "wb") as f:
-        subprocess.run(prefix + [binary, "-9", "-c", data], stdout=f, check=True)
-    with open(b, "wb") as f:
-        subprocess.run(prefix + [binary, "-d", "-c", packed], stdout=f, check=True)
-    return a, b
+def make_sql(path, rows, lookups):
+    """An in-memory SQLite session (bench/bench.py's, scaled): `rows` INSERTs in one
+    transaction, two indexes, a GROUP BY, a self-join, LIKE and `lookups` indexed lookups
+    (deterministic: a fixed-seed generator)."""
+    if os.path.exists(path):
+        return path
+    seed = 11
+
+    def rnd(n):
+        nonlocal seed
+        seed = (seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
+        return (seed >> 33) % n
+    lines = ["CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, name TEXT, v REAL);", "BEGIN;"]
+    for _ in range(rows):
+        lines.append("INSERT INTO t(k, name, v) VALUES (%d, 'n%d', %d.%03d);"
+                     % (rnd(2000), rnd(100000), rnd(1000), rnd(1000)))
+    lines += ["COMMIT;", "CREATE INDEX tk ON t(k);", "CREATE INDEX tn ON t(name);",
+              "SELECT k, count(*), sum(v) FROM t GROUP BY k ORDER BY 3 DESC LIMIT 5;",
+              "SELECT count(*) FROM t a JOIN t b ON a.k = b.k WHERE a.id < 2000;",
+              "SELECT name FROM t WHERE name LIKE 'n99%' ORDER BY name LIMIT 3;",
+              "SELECT avg(length(name)), max(v) FROM t WHERE k BETWEEN 100 AND 900;"]
+    for _ in range(lookups):
+        lines.append("SELECT sum(v) FROM t WHERE k = %d;" % rnd(2000))
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.rename(path + ".tmp", path)
+    return path
+
+
+class Bzip2:
+    """Debian's bzip2: compress a text with -9, decompress the result."""
+    package = "bzip2"
+    work = "bench-bolt"
+
+    def __init__(self, args):
+        self.mb = args.mb
+
+    def build(self, srcdir, cc, out):
+        if not os.path.exists(out):
+            sh([cc, "-O2", "-g", "-D_FILE_OFFSET_BITS=64", "-Wl,-q", "-o", out] +
+               [os.path.join(srcdir, f) for f in BZIP2_SOURCES])
+        return out
+
+    def prepare(self, work, binary, prefix=(), mb=None, tag=""):
+        """The input files; a compressed copy made by `binary` (under `prefix`)."""
+        mb = mb or self.mb
+        self.data = make_text(os.path.join(work, "input%s.txt" % tag), mb)
+        self.packed = os.path.join(work, "input%s.bz2" % tag)
+        with open(self.packed, "wb") as f:
+            subprocess.run(list(prefix) + [binary, "-9", "-c", self.data], stdout=f, check=True)
+
+    def runs(self, binary):
+        return [[binary, "-9", "-c", self.data], [binary, "-d", "-c", self.packed]]
+
+    def describe(self, srcdir, rounds):
+        return ("bzip2 (Debian source %s), x86_64, -O2 -Wl,-q; workload: bzip2 -9 of %d MB of "
+                "text, then bzip2 -d of the result; median of %d interleaved rounds, native" %
+                (os.path.basename(srcdir.rstrip("/")), self.mb, rounds))
+
+
+class Sqlite3:
+    """Debian's sqlite3: the shell on an in-memory database, one SQL script."""
+    package = "sqlite3"
+    work = "bench-bolt-sqlite3"
+
+    def __init__(self, args):
+        self.rows = args.rows
+        self.lookups = 5000
+
+    def build(self, srcdir, cc, out):
+        if os.path.exists(out):
+            return out
+        if not (os.path.exists(os.path.join(srcdir, "sqlite3.c")) and
+                os.path.exists(os.path.join(srcdir, "shell.c"))):
+            # the source package is SQLite's tree: make the amalgamation (tclsh or the jimsh
+            # autosetup builds)
+            if not os.path.exists(os.path.join(srcdir, "Makefile")):
+                sh(["./configure", "--disable-tcl"], cwd=srcdir)
+            sh(["make", "-j%d" % (os.cpu_count() or 1), "sqlite3.c", "shell.c"], cwd=srcdir)
+        sh([cc, "-O2", "-g", "-Wl,-q", "-fno-pie", "-no-pie", "-DSQLITE_THREADSAFE=0",
+            "-DSQLITE_OMIT_LOAD_EXTENSION", "-I", srcdir, "-o", out,
+            os.path.join(srcdir, "shell.c"), os.path.join(srcdir, "sqlite3.c"), "-lm"])
+        return out
+
+    def prepare(self, work, binary, prefix=(), mb=None, tag=""):
+        self.sql = make_sql(os.path.join(work, "script-%d.sql" % self.rows), self.rows,
+                            self.lookups)
+
+    def runs(self, binary):
+        return [[binary, ":memory:", ".read " + self.sql]]
+
+    def describe(self, srcdir, rounds):
+        return ("sqlite3 shell (Debian source %s, shell.c + sqlite3.c), x86_64, -O2 -Wl,-q, "
+                "non-PIE; workload: in-memory database, %d INSERTs, 2 indexes, GROUP BY, "
+                "self-join, LIKE, %d indexed lookups; median of %d interleaved rounds, native" %
+                (os.path.basename(srcdir.rstrip("/")), self.rows, self.lookups, rounds))
+
+
+PROGRAMS = {"bzip2": Bzip2, "sqlite3": Sqlite3}
+
+
+def workload(prog, prefix, binary, outdir, tag):
+    """The program's runs, each one's output in a file; returns the files."""
+    outs = []
+    for i, argv in enumerate(prog.runs(binary)):
+        o = os.path.join(outdir, "%s.%d.out" % (tag, i))
+        with open(o, "wb") as f:
+            subprocess.run(list(prefix) + argv, stdout=f, check=True)
+        outs.append(o)
+    return outs
 
 
 def same(x, y):
     with open(x, "rb") as f, open(y, "rb") as g:
         return f.read() == g.read()
+
+
+def all_same(xs, ys):
+    return len(xs) == len(ys) and all(same(x, y) for x, y in zip(xs, ys))
 
 
 def bolt(binary, out, args, log):
@@ -120,31 +227,53 @@ def bolt(binary, out, args, log):
     if r.returncode != 0 or not os.path.exists(out):
         raise SystemExit("llvm-bolt-16 failed, see %s" % log)
     keep = [l for l in (r.stdout + r.stderr).splitlines()
-            if "PERF2BOLT: traces mismatching" in l or "non-empty execution profile" in l]
+            if "PERF2BOLT: traces mismatching" in l or "non-empty execution profile" in l
+            or "functions with profile could not be optimized" in l]
     return keep
+
+
+def cflow_profile(cflow, prog, binary, work, tag, record_opts=()):
+    """cflow record of each of the program's runs, merged, exported for BOLT."""
+    profs = []
+    for i, argv in enumerate(prog.runs(binary)):
+        p = os.path.join(work, "%s-%d.cflow" % (tag, i))
+        with open(os.devnull, "wb") as null:
+            subprocess.run([cflow, "record", "-o", p] + list(record_opts) + ["--"] + argv,
+                           stdout=null, check=True)
+        profs.append(p)
+    merged = os.path.join(work, "%s.cflow" % tag)
+    # the runs load libc at different places: --force; only the program's own code is exported
+    if len(profs) > 1:
+        sh([cflow, "merge", "--force", "-o", merged] + profs)
+    else:
+        shutil.copyfile(profs[0], merged)
+    fdata = os.path.join(work, "%s.fdata" % tag)
+    sh([cflow, "export", "bolt", merged, "-o", fdata])
+    return fdata
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build", nargs="?", default=os.path.join(TOP, "build"))
+    ap.add_argument("--program", choices=sorted(PROGRAMS), default="bzip2")
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--mb", type=int, default=8)
+    ap.add_argument("--mb", type=int, default=8, help="bzip2: MB of text")
+    ap.add_argument("--rows", type=int, default=300000, help="sqlite3: rows inserted")
     args = ap.parse_args()
     build_dir = os.path.abspath(args.build)
     cflow = os.path.join(build_dir, "tool", "cflow")
     qemu = os.path.join(TOP, ".deps", "qemu", "bin")
-    work = os.path.join(build_dir, "bench-bolt")
+    prog = PROGRAMS[args.program](args)
+    name = args.program
+    work = os.path.join(build_dir, prog.work)
     os.makedirs(work, exist_ok=True)
     for tool in (BOLT, "aarch64-linux-gnu-gcc"):
         if not shutil.which(tool):
             raise SystemExit("%s not found (make deps installs bolt-16)" % tool)
-    srcdir = source(work, "bzip2")
-    x86 = build(srcdir, "gcc", os.path.join(work, "bzip2-x86_64"))
-    data = make_input(os.path.join(work, "input.txt"), args.mb)
-    packed = os.path.join(work, "input.bz2")
-    with open(packed, "wb") as f:
-        subprocess.run([x86, "-9", "-c", data], stdout=f, check=True)
-    ref = workload([], x86, data, packed, work, "ref")
+    srcdir = source(work, prog.package)
+    x86 = prog.build(srcdir, "gcc", os.path.join(work, name + "-x86_64"))
+    prog.prepare(work, x86)
+    ref = workload(prog, [], x86, work, "ref")
     lines = []
 
     def say(s):
@@ -152,59 +281,47 @@ def main():
         lines.append(s)
 
     # 2. cflow's profile, under qemu-x86_64
-    profs = []
-    for tag, argv in (("c", [x86, "-9", "-c", data]), ("d", [x86, "-d", "-c", packed])):
-        p = os.path.join(work, "x86-%s.cflow" % tag)
-        with open(os.devnull, "wb") as null:
-            subprocess.run([cflow, "record", "-o", p, "--"] + argv, stdout=null, check=True)
-        profs.append(p)
-    merged = os.path.join(work, "x86.cflow")
-    # the two runs load libc at different places: --force; only bzip2's own code is exported
-    sh([cflow, "merge", "--force", "-o", merged] + profs)
-    fdata = os.path.join(work, "cflow.fdata")
-    sh([cflow, "export", "bolt", merged, "-o", fdata])
-    cflow_bin = os.path.join(work, "bzip2-x86_64.cflow-bolt")
+    fdata = cflow_profile(cflow, prog, x86, work, "x86")
+    cflow_bin = os.path.join(work, name + "-x86_64.cflow-bolt")
     info_c = bolt(x86, cflow_bin, ["-pa", "-p", fdata] + FLAGS, os.path.join(work, "bolt-cflow.log"))
 
     # 3. BOLT's instrumentation, run natively on the same workload
-    instr = os.path.join(work, "bzip2-x86_64.instr")
+    instr = os.path.join(work, name + "-x86_64.instr")
     ifdata = os.path.join(work, "instr.fdata")
     if os.path.exists(ifdata):
         os.unlink(ifdata)
     bolt(x86, instr, ["-instrument", "-instrumentation-file=" + ifdata,
                       "-runtime-instrumentation-lib=" + RT], os.path.join(work, "bolt-instr.log"))
-    workload([], instr, data, packed, work, "instr")
-    instr_bin = os.path.join(work, "bzip2-x86_64.instr-bolt")
+    # each run of the instrumented binary adds its counts to the file
+    workload(prog, [], instr, work, "instr")
+    instr_bin = os.path.join(work, name + "-x86_64.instr-bolt")
     info_i = bolt(x86, instr_bin, ["-data=" + ifdata] + FLAGS, os.path.join(work, "bolt-data.log"))
 
     binaries = [("as built", x86), ("BOLT, cflow profile (qemu-x86_64)", cflow_bin),
                 ("BOLT, instrumentation profile", instr_bin)]
-    for name, b in binaries[1:]:
-        out = workload([], b, data, packed, work, "check")
-        if not (same(out[0], ref[0]) and same(out[1], ref[1])):
-            raise SystemExit("%s: output differs from the original's" % name)
-    times = {name: [] for name, _ in binaries}
+    for bname, b in binaries[1:]:
+        if not all_same(workload(prog, [], b, work, "check"), ref):
+            raise SystemExit("%s: output differs from the original's" % bname)
+    times = {bname: [] for bname, _ in binaries}
     for r in range(args.rounds):
         order = binaries[r % 3:] + binaries[:r % 3]
-        for name, b in order:
+        for bname, b in order:
             t0 = time.perf_counter()
-            workload([], b, data, packed, work, "timed")
-            times[name].append(time.perf_counter() - t0)
+            workload(prog, [], b, work, "timed")
+            times[bname].append(time.perf_counter() - t0)
     base = statistics.median(times["as built"])
-    say("bzip2 (Debian source %s), x86_64, -O2 -Wl,-q; workload: bzip2 -9 of %d MB of text, "
-        "then bzip2 -d of the result; median of %d interleaved rounds, native" %
-        (os.path.basename(srcdir.rstrip("/")), args.mb, args.rounds))
+    say(prog.describe(srcdir, args.rounds))
     speed = {}
-    for name, _ in binaries:
-        m = statistics.median(times[name])
-        speed[name] = base / m - 1
+    for bname, _ in binaries:
+        m = statistics.median(times[bname])
+        speed[bname] = base / m - 1
         say("  %-36s %7.3f s  speedup %+6.2f%%  (min %.3f, max %.3f)" %
-            (name, m, 100 * speed[name], min(times[name]), max(times[name])))
+            (bname, m, 100 * speed[bname], min(times[bname]), max(times[bname])))
     # on a loaded machine the fastest round is the least disturbed one: say both
     best = min(times["as built"])
     say("  best of %d: " % args.rounds + ", ".join(
-        "%s %+.2f%%" % (name.split(",")[-1].strip(), 100 * (best / min(times[name]) - 1))
-        for name, _ in binaries[1:]))
+        "%s %+.2f%%" % (bname.split(",")[-1].strip(), 100 * (best / min(times[bname]) - 1))
+        for bname, _ in binaries[1:]))
     si, sc = speed[binaries[2][0]], speed[binaries[1][0]]
     if si > 0:
         say("  cflow's profile gets %.0f%% of the instrumentation profile's speedup" %
@@ -215,39 +332,37 @@ def main():
         say("  bolt (cflow): " + l.strip())
     for l in info_i:
         say("  bolt (instr): " + l.strip())
+    with open(os.path.join(work, "times.txt"), "w") as f:
+        for bname, _ in binaries:
+            f.write("%s: %s\n" % (bname, " ".join("%.3f" % t for t in times[bname])))
 
-    # aarch64: profile under qemu-aarch64, BOLT here, both run under qemu-aarch64
-    a64 = build(srcdir, "aarch64-linux-gnu-gcc", os.path.join(work, "bzip2-aarch64"))
+    ok = True
+    if name == "bzip2":
+        ok = aarch64(prog, srcdir, cflow, qemu, work, say)
+    with open(os.path.join(work, "results.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return 0 if ok else 1
+
+
+def aarch64(prog, srcdir, cflow, qemu, work, say):
+    """Profile under qemu-aarch64, BOLT here, both binaries run under qemu-aarch64."""
+    a64 = prog.build(srcdir, "aarch64-linux-gnu-gcc", os.path.join(work, "bzip2-aarch64"))
     qa = [os.path.join(qemu, "qemu-aarch64"), "-L", AARCH64_SYSROOT]
-    small = make_input(os.path.join(work, "input-small.txt"), 1)
-    small_packed = os.path.join(work, "input-small.bz2")
-    with open(small_packed, "wb") as f:
-        subprocess.run(qa + [a64, "-9", "-c", small], stdout=f, check=True)
-    profs = []
-    for tag, argv in (("c", [a64, "-9", "-c", small]), ("d", [a64, "-d", "-c", small_packed])):
-        p = os.path.join(work, "a64-%s.cflow" % tag)
-        with open(os.devnull, "wb") as null:
-            subprocess.run([cflow, "record", "-o", p, "--qemu-opt", "-L", "--qemu-opt",
-                            AARCH64_SYSROOT, "--"] + argv, stdout=null, check=True)
-        profs.append(p)
-    merged = os.path.join(work, "a64.cflow")
-    sh([cflow, "merge", "--force", "-o", merged] + profs)
-    fdata = os.path.join(work, "a64.fdata")
-    sh([cflow, "export", "bolt", merged, "-o", fdata])
+    prog.prepare(work, a64, prefix=qa, mb=1, tag="-small")
+    fdata = cflow_profile(cflow, prog, a64, work, "a64",
+                          ["--qemu-opt", "-L", "--qemu-opt", AARCH64_SYSROOT])
     a64_bolt = os.path.join(work, "bzip2-aarch64.cflow-bolt")
     info_a = bolt(a64, a64_bolt, ["-pa", "-p", fdata, "-reorder-blocks=ext-tsp",
                                   "-reorder-functions=hfsort"], os.path.join(work, "bolt-a64.log"))
-    ra = workload(qa, a64, small, small_packed, work, "a64-ref")
-    rb = workload(qa, a64_bolt, small, small_packed, work, "a64-bolt")
-    ok = same(ra[0], rb[0]) and same(ra[1], rb[1])
+    ra = workload(prog, qa, a64, work, "a64-ref")
+    rb = workload(prog, qa, a64_bolt, work, "a64-bolt")
+    ok = all_same(ra, rb)
     say("aarch64 (aarch64-linux-gnu-gcc -O2 -Wl,-q), BOLTed on this host from a qemu-aarch64 "
         "profile: output %s the original's (1 MB compress + decompress under qemu-aarch64)" %
         ("identical to" if ok else "DIFFERENT from"))
     for l in info_a:
         say("  bolt (aarch64): " + l.strip())
-    with open(os.path.join(work, "results.txt"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":
