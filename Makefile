@@ -31,9 +31,11 @@ bench-threads: build
 bench-tool: build
 	@/usr/bin/python3 bench/tool_bench.py $(BUILD)
 
-# BOLT end to end: Debian's bzip2 BOLTed from cflow's profile vs BOLT's instrumentation
+# BOLT end to end: a Debian program BOLTed from cflow's profile vs BOLT's instrumentation
+# (BOLT_PROGRAM=sqlite3 or bzip2)
+BOLT_PROGRAM ?= sqlite3
 bench-bolt: build
-	@/usr/bin/python3 bench/bolt_e2e.py $(BUILD)
+	@/usr/bin/python3 bench/bolt_e2e.py $(BUILD) --program $(BOLT_PROGRAM) --rounds 21
 
 clean:
 	rm -rf $(BUILD) build-asan
