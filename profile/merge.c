@@ -406,17 +406,6 @@ bool cflow_merge_add(CflowMerge *m, const CflowProfile *p, bool force, GError **
 /* ------------------------------------------------------------------------------------------ */
 /* Canonical order, so that the sum does not depend on the order of the inputs. */
 
-static int cmp_insn_rec(const void *a, const void *b, void *data)
-{
-    const CflowProfile *p = data;
-    const CflowInsn *x = cflow_profile_insn(p, *(const uint32_t *)a);
-    const CflowInsn *y = cflow_profile_insn(p, *(const uint32_t *)b);
-    if (x->addr != y->addr) {
-        return x->addr < y->addr ? -1 : 1;
-    }
-    return x->generation < y->generation ? -1 : x->generation > y->generation;
-}
-
 static int cmp_edge_rec(const void *a, const void *b)
 {
     const CflowEdge *x = a, *y = b;
@@ -494,7 +483,7 @@ CflowProfile *cflow_merge_finish(CflowMerge *m)
 
     /* instructions by (address, generation); old number -> new number */
     GArray *order = identity(in->insns->len);
-    g_array_sort_with_data(order, cmp_insn_rec, in);
+    g_array_sort_with_data(order, cflow_insn_index_cmp, in);
     uint32_t *renum = g_new(uint32_t, in->insns->len ? in->insns->len : 1);
     for (guint k = 0; k < order->len; k++) {
         uint32_t i = g_array_index(order, uint32_t, k);

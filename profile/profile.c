@@ -226,6 +226,17 @@ CflowPriv cflow_profile_insn_priv(const CflowProfile *p, uint32_t insn)
                                                    : CFLOW_PRIV_UNKNOWN;
 }
 
+int cflow_insn_index_cmp(const void *a, const void *b, void *profile)
+{
+    const CflowProfile *p = profile;
+    const CflowInsn *x = cflow_profile_insn(p, *(const uint32_t *)a);
+    const CflowInsn *y = cflow_profile_insn(p, *(const uint32_t *)b);
+    if (x->addr != y->addr) {
+        return x->addr < y->addr ? -1 : 1;
+    }
+    return x->generation < y->generation ? -1 : x->generation > y->generation;
+}
+
 const char *cflow_edge_kind_name(CflowEdgeKind kind)
 {
     if ((unsigned)kind >= CFLOW_EDGE_KIND_COUNT) {

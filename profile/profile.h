@@ -124,6 +124,12 @@ CflowPriv cflow_profile_insn_priv(const CflowProfile *p, uint32_t insn);
 const char *cflow_priv_name(CflowPriv priv); /* "user", "kernel", "hypervisor", "firmware" */
 bool cflow_priv_parse(const char *name, CflowPriv *priv);
 
+/*
+ * Orders insn indices (uint32_t) of `profile` by address, then generation: a GCompareDataFunc
+ * for g_array_sort_with_data, the canonical order of instructions.
+ */
+int cflow_insn_index_cmp(const void *a, const void *b, void *profile);
+
 const char *cflow_edge_kind_name(CflowEdgeKind kind); /* "branch", "fallthrough", ... */
 bool cflow_edge_kind_parse(const char *name, CflowEdgeKind *kind);
 

@@ -1,16 +1,6 @@
 /* cfg.c: basic blocks from translation blocks and edges (see cfg.h). */
 #include "cfg.h"
 
-static int cmp_insn(const void *a, const void *b, void *data)
-{
-    const CflowProfile *p = data;
-    const CflowInsn *x = cflow_profile_insn(p, *(const uint32_t *)a);
-    const CflowInsn *y = cflow_profile_insn(p, *(const uint32_t *)b);
-    if (x->addr != y->addr) {
-        return x->addr < y->addr ? -1 : 1;
-    }
-    return x->generation < y->generation ? -1 : x->generation > y->generation;
-}
 
 CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const bool *selected)
 {
@@ -26,7 +16,7 @@ CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const
             g_array_append_val(g->order, i);
         }
     }
-    g_array_sort_with_data(g->order, cmp_insn, (gpointer)p);
+    g_array_sort_with_data(g->order, cflow_insn_index_cmp, (gpointer)p);
 
     /* leaders: translation block starts and edge targets */
     g_autoptr(GHashTable) leaders = g_hash_table_new(g_int64_hash, g_int64_equal);
