@@ -70,6 +70,30 @@ def profile_json(arch, prog_args, extra=None, **kw):
     return prof, r
 
 
+def watch_dumps(cmd, path, timeout):
+    """Runs cmd (QEMU with dump=, output=path, JSON) and parses every version of path seen while
+    it runs (a half-written file would fail to parse). Returns (exit status, profiles seen)."""
+    import time
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen, last = [], None
+    deadline = time.monotonic() + timeout
+    while p.poll() is None and time.monotonic() < deadline:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            time.sleep(0.05)
+            continue
+        if (st.st_ino, st.st_mtime_ns) != last:
+            last = (st.st_ino, st.st_mtime_ns)
+            with open(path) as f:
+                seen.append(json.load(f))
+        time.sleep(0.05)
+    if p.poll() is None:
+        p.kill()
+        raise AssertionError("QEMU did not exit within %d s: %s" % (timeout, cmd[-1]))
+    return p.returncode, seen
+
+
 def symbols(binary, arch="x86_64"):
     out = run([NM[arch], binary]).stdout
     syms = {}

@@ -317,31 +317,14 @@ def user_mode_dumps_while_threads_churn():
     while an 8,000-thread relay runs (several seconds); every one parses, counts only grow, the
     last is the exit."""
     import json as _json
-    import time
     s = symbols(guest("c", "relay"))
     d = run.tempfile.mkdtemp(dir=run.WORK)
     out = os.path.join(d, "relay.json")
     cmd = [os.path.join(run.QEMU, "qemu-x86_64"), "-plugin",
            ",".join([run.PLUGIN, "report=off", "format=json", "dump=1", "output=" + out]),
            guest("c", "relay"), "8000"]
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    seen, last = [], None
-    deadline = time.monotonic() + 300
-    while p.poll() is None and time.monotonic() < deadline:
-        try:
-            st = os.stat(out)
-        except FileNotFoundError:
-            time.sleep(0.05)
-            continue
-        if (st.st_ino, st.st_mtime_ns) != last:
-            last = (st.st_ino, st.st_mtime_ns)
-            with open(out) as f:
-                seen.append(_json.load(f))
-        time.sleep(0.05)
-    if p.poll() is None:
-        p.kill()
-        raise AssertionError("the relay did not finish")
-    assert_eq("status", p.returncode, 0)
+    status, seen = run.watch_dumps(cmd, out, 300)
+    assert_eq("status", status, 0)
     with open(out) as f:
         final = _json.load(f)
     assert_eq("final", final["meta"]["written_at"], "exit")

@@ -5,8 +5,6 @@ another vCPU runs, periodic dumps; on bare-metal aarch64 guests written here
 """
 import json
 import os
-import subprocess
-import time
 
 import run
 from run import MODES, assert_eq, edge_count, test
@@ -193,27 +191,9 @@ def system_periodic_dumps_are_complete_consistent_and_cumulative():
     path = os.path.join(run.WORK, "system-dumps.json")
     if os.path.exists(path):
         os.unlink(path)
-    p = subprocess.Popen(qemu_cmd(binary, ["output=" + path, "format=json", "report=off",
-                                           "dump=1"], smp=2),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    seen, last_ino = [], None
-    deadline = time.monotonic() + 120
-    while p.poll() is None and time.monotonic() < deadline:
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            time.sleep(0.05)
-            continue
-        if (st.st_ino, st.st_mtime_ns) != last_ino:
-            last_ino = (st.st_ino, st.st_mtime_ns)
-            with open(path) as f:
-                text = f.read()
-            seen.append(json.loads(text))  # a reader never sees a half-written file
-        time.sleep(0.05)
-    if p.poll() is None:
-        p.kill()
-        raise AssertionError("the guest did not exit")
-    assert_eq("exit status", p.returncode, 0)
+    status, seen = run.watch_dumps(qemu_cmd(binary, ["output=" + path, "format=json",
+                                                      "report=off", "dump=1"], smp=2), path, 120)
+    assert_eq("exit status", status, 0)
     with open(path) as f:
         final = json.load(f)
     assert_eq("final profile", final["meta"]["written_at"], "exit")
