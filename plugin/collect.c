@@ -238,8 +238,9 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
         uint64_t id = g_array_index(wanted, InsnKey, i).id;
         const InsnRec *r = registry_insn_by_id(id);
         const char *sym = r->symbol ? r->symbol : symbols_lookup(r->addr);
-        index_of[id] = cflow_profile_add_insn(p, r->addr, r->size, r->generation,
-                                              registry_insn_disas(id), sym) + 1;
+        char *text = registry_insn_disas(id);
+        index_of[id] = cflow_profile_add_insn(p, r->addr, r->size, r->generation, text, sym) + 1;
+        g_free(text);
         cflow_profile_set_insn_priv(p, index_of[id] - 1, (CflowPriv)r->priv);
     }
 

@@ -1,4 +1,12 @@
-/* registry.c: translation-time records of instructions and blocks (see registry.h). */
+/*
+ * registry.c: translation-time records of instructions and blocks (see registry.h).
+ *
+ * Translation is what short runs pay for (a python3 start-up translates ~140,000 instructions,
+ * more than bare QEMU runs in that time), so nothing here allocates per instruction: records
+ * live in pages that never move, and every index is an open-addressing table of small slots
+ * (linear probing, never shrinks, nothing is ever removed), not a GHashTable with its
+ * per-entry nodes and pointer chasing.
+ */
 #include "registry.h"
 
 #include <pthread.h>
@@ -7,47 +15,153 @@
 
 #include "disas.h"
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static GPtrArray *insns;      /* id -> InsnRec*, index 0 unused */
-static GHashTable *insn_index; /* InsnRec* (as key: addr, size, bytes) -> id */
-static GHashTable *generations; /* addr -> number of distinct contents seen */
-static GPtrArray *blocks;      /* BlockRec*, creation order */
-static GHashTable *block_index; /* BlockRec* -> BlockRec* */
-static GHashTable *owners;      /* end address -> owner instruction id */
+/* ---- open addressing ------------------------------------------------------------------- */
+
 /*
- * id -> address, readable without the lock (a helper asking where an instruction is): pages
- * that never move, allocated as ids grow, under a top level that covers every id.
+ * A slot is (32-bit hash << 32 | index + 1), 0 when empty: a probe compares hashes in the
+ * table itself and touches a record only when they match.
  */
-#define ADDR_PAGE_BITS 12
-#define ADDR_PAGES (1u << 20)
-static uint64_t *addr_pages[ADDR_PAGES];
+typedef struct {
+    uint64_t *slots;
+    uint64_t mask; /* capacity - 1, capacity a power of two */
+    uint64_t used;
+} SlotTable;
+
+static void slots_init(SlotTable *t, uint64_t capacity)
+{
+    t->slots = g_new0(uint64_t, capacity);
+    t->mask = capacity - 1;
+    t->used = 0;
+}
+
+static inline uint32_t slot_hash(uint64_t slot)
+{
+    return (uint32_t)(slot >> 32);
+}
+
+static inline uint64_t slot_index(uint64_t slot)
+{
+    return (uint32_t)slot - 1;
+}
+
+/* Keeps the load at most 1/2: probes stay short, and inserting never fails. */
+static void slots_insert(SlotTable *t, uint32_t hash, uint64_t index)
+{
+    if (2 * (t->used + 1) > t->mask + 1) {
+        SlotTable bigger;
+        slots_init(&bigger, 2 * (t->mask + 1));
+        for (uint64_t i = 0; i <= t->mask; i++) {
+            if (t->slots[i]) {
+                uint64_t j = slot_hash(t->slots[i]) & bigger.mask;
+                while (bigger.slots[j]) {
+                    j = (j + 1) & bigger.mask;
+                }
+                bigger.slots[j] = t->slots[i];
+            }
+        }
+        bigger.used = t->used;
+        g_free(t->slots);
+        *t = bigger;
+    }
+    uint64_t j = hash & t->mask;
+    while (t->slots[j]) {
+        j = (j + 1) & t->mask;
+    }
+    t->slots[j] = (uint64_t)hash << 32 | (index + 1);
+    t->used++;
+}
+
+/* 64 bits to 32, every input bit reaching the top half. */
+static inline uint32_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return (uint32_t)(x >> 32);
+}
+
+/* ---- instructions ------------------------------------------------------------------------ */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* id -> record: pages that never move, under a top level covering every id */
+#define INSN_PAGE_BITS 12
+#define INSN_PAGE_SIZE (1u << INSN_PAGE_BITS)
+#define INSN_PAGES (1u << 20)
+static InsnRec *insn_pages[INSN_PAGES];
+static uint64_t n_insns; /* ids run from 1 to n_insns */
+static SlotTable insn_index; /* hash of (ident, priv) -> id - 1 */
+/*
+ * Physical identity only: address -> distinct instructions seen there (the next generation).
+ * With virtual identity the index above counts them on the way (registry_insn).
+ */
+static uint64_t *gen_addrs;
+static uint32_t *gen_counts;
+static uint64_t gen_mask, gen_used;
 
 static bool physical_identity;
 
-static guint insn_hash(gconstpointer p)
+static inline InsnRec *insn_at(uint64_t id)
 {
-    const InsnRec *r = p;
-    guint h = g_int64_hash(&r->ident) ^ (r->size * 2654435761u) ^ r->priv;
-    for (uint32_t i = 0; i < r->size; i++) {
-        h = h * 31 + r->bytes[i];
-    }
-    return h;
+    return &insn_pages[id >> INSN_PAGE_BITS][id & (INSN_PAGE_SIZE - 1)];
 }
 
-static gboolean insn_equal(gconstpointer a, gconstpointer b)
+/* The generation of a new instruction at `addr` (physical identity): one more than the last. */
+static uint32_t next_generation(uint64_t addr)
 {
-    const InsnRec *x = a, *y = b;
-    return x->ident == y->ident && x->size == y->size && x->priv == y->priv &&
-           memcmp(x->bytes, y->bytes, x->size) == 0;
+    if (2 * (gen_used + 1) > gen_mask + 1) {
+        uint64_t old_mask = gen_mask;
+        uint64_t *old_addrs = gen_addrs;
+        uint32_t *old_counts = gen_counts;
+        gen_mask = old_addrs ? 2 * old_mask + 1 : 1023;
+        gen_addrs = g_new0(uint64_t, gen_mask + 1);
+        gen_counts = g_new0(uint32_t, gen_mask + 1);
+        for (uint64_t i = 0; old_addrs && i <= old_mask; i++) {
+            if (old_counts[i]) {
+                uint64_t j = mix64(old_addrs[i]) & gen_mask;
+                while (gen_counts[j]) {
+                    j = (j + 1) & gen_mask;
+                }
+                gen_addrs[j] = old_addrs[i];
+                gen_counts[j] = old_counts[i];
+            }
+        }
+        g_free(old_addrs);
+        g_free(old_counts);
+    }
+    uint64_t j = mix64(addr) & gen_mask;
+    while (gen_counts[j] && gen_addrs[j] != addr) {
+        j = (j + 1) & gen_mask;
+    }
+    if (!gen_counts[j]) {
+        gen_addrs[j] = addr;
+        gen_used++;
+    }
+    return gen_counts[j]++;
+}
+
+/* ---- blocks ------------------------------------------------------------------------------ */
+
+static GPtrArray *blocks;     /* BlockRec*, creation order */
+static SlotTable block_index; /* hash of (content, expected) -> creation index */
+/* end address -> the first instruction seen ending a block there */
+static uint64_t *owner_ends, *owner_ids;
+static uint64_t owner_mask, owner_used;
+
+static uint64_t content_hash64(uint64_t start, const uint64_t *ids, uint32_t n)
+{
+    uint64_t h = start * 0x9e3779b97f4a7c15ull ^ n;
+    for (uint32_t i = 0; i < n; i++) {
+        h = (h ^ ids[i]) * 0x100000001b3ull;
+    }
+    return h;
 }
 
 guint registry_block_content_hash(gconstpointer p)
 {
     const BlockRec *b = p;
-    guint64 h = b->start * 0x9e3779b97f4a7c15ull ^ b->n_insns;
-    for (uint32_t i = 0; i < b->n_insns; i++) {
-        h = (h ^ b->ids[i]) * 0x100000001b3ull;
-    }
+    uint64_t h = content_hash64(b->start, b->ids, b->n_insns);
     return (guint)(h ^ (h >> 32));
 }
 
@@ -59,28 +173,17 @@ gboolean registry_block_content_equal(gconstpointer a, gconstpointer b)
 }
 
 /* A block record is its content plus the predecessor it was instrumented to expect. */
-static guint block_hash(gconstpointer p)
+static uint32_t block_hash(uint64_t start, uint64_t expected, const uint64_t *ids, uint32_t n)
 {
-    const BlockRec *b = p;
-    return registry_block_content_hash(b) ^ (guint)(b->expected * 0x9e3779b1u);
-}
-
-static gboolean block_equal(gconstpointer a, gconstpointer b)
-{
-    const BlockRec *x = a, *y = b;
-    return x->expected == y->expected && registry_block_content_equal(x, y);
+    return mix64(content_hash64(start, ids, n) ^ expected * 0x9e3779b1u);
 }
 
 void registry_init(bool physical)
 {
     physical_identity = physical;
-    insns = g_ptr_array_new();
-    g_ptr_array_add(insns, NULL);
-    insn_index = g_hash_table_new(insn_hash, insn_equal);
-    generations = g_hash_table_new(g_int64_hash, g_int64_equal);
+    slots_init(&insn_index, 1u << 14);
     blocks = g_ptr_array_new();
-    block_index = g_hash_table_new(block_hash, block_equal);
-    owners = g_hash_table_new(g_int64_hash, g_int64_equal);
+    slots_init(&block_index, 1u << 12);
 }
 
 bool registry_physical(void)
@@ -98,9 +201,14 @@ void registry_unlock(void)
     pthread_mutex_unlock(&lock);
 }
 
+static uint32_t insn_hash(uint64_t ident, uint8_t priv)
+{
+    return mix64(ident ^ (uint64_t)priv << 56);
+}
+
 uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
 {
-    uint8_t buf[64];
+    uint8_t buf[INSN_MAX_BYTES];
     size_t size = qemu_plugin_insn_size(insn);
     if (size > sizeof(buf)) {
         size = sizeof(buf);
@@ -108,47 +216,75 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
     size = qemu_plugin_insn_data(insn, buf, size);
     uint64_t vaddr = qemu_plugin_insn_vaddr(insn);
     void *haddr = physical_identity ? qemu_plugin_insn_haddr(insn) : NULL;
-    InsnRec key = {.addr = vaddr, .ident = haddr ? (uint64_t)(uintptr_t)haddr : vaddr,
-                   .size = (uint32_t)size, .bytes = buf, .priv = priv};
-    gpointer id;
-    if (g_hash_table_lookup_extended(insn_index, &key, NULL, &id)) {
-        return GPOINTER_TO_SIZE(id);
+    uint64_t ident = haddr ? (uint64_t)(uintptr_t)haddr : vaddr;
+    /*
+     * Same ident and level: same hash, so every such record sits in the probe run from the
+     * home slot. The content decides; with virtual identity (ident is the address) the records
+     * passed on the way are the earlier generations at this address.
+     */
+    uint32_t h = insn_hash(ident, priv);
+    uint32_t same_place = 0;
+    for (uint64_t j = h & insn_index.mask; insn_index.slots[j]; j = (j + 1) & insn_index.mask) {
+        uint64_t slot = insn_index.slots[j];
+        if (slot_hash(slot) != h) {
+            continue;
+        }
+        const InsnRec *r = insn_at(slot_index(slot) + 1);
+        if (r->ident != ident || r->priv != priv) {
+            continue;
+        }
+        if (r->size == size && memcmp(r->bytes, buf, size) == 0) {
+            return slot_index(slot) + 1;
+        }
+        same_place++;
     }
-    InsnRec *r = g_new0(InsnRec, 1);
-    r->addr = key.addr;
-    r->ident = key.ident;
+    uint64_t id = n_insns + 1;
+    InsnRec **page = &insn_pages[(id >> INSN_PAGE_BITS) % INSN_PAGES];
+    if (!*page) {
+        /* calloc'd pages: the kernel zeroes them as records reach them, not up front */
+        __atomic_store_n(page, g_new0(InsnRec, INSN_PAGE_SIZE), __ATOMIC_RELEASE);
+    }
+    InsnRec *r = insn_at(id);
+    r->ident = ident;
     r->priv = priv;
-    r->size = key.size;
-    r->bytes = g_memdup2(buf, size);
+    r->size = (uint8_t)size;
+    memcpy(r->bytes, buf, size);
     r->disas = disas_deferred() ? NULL : qemu_plugin_insn_disas(insn); /* see disas.h */
     r->symbol = qemu_plugin_insn_symbol(insn);
     r->may_leave = -1;
     /*
      * generations number the distinct instructions seen at one address (new contents; in
      * system mode also another physical page or level behind the same virtual address), so
-     * (address, generation) names one instruction; the key lives in the first InsnRec there
+     * (address, generation) names one instruction
      */
-    gpointer gen;
-    if (g_hash_table_lookup_extended(generations, &r->addr, NULL, &gen)) {
-        r->generation = GPOINTER_TO_UINT(gen);
-        g_hash_table_replace(generations, &r->addr, GUINT_TO_POINTER(r->generation + 1));
-    } else {
-        g_hash_table_insert(generations, &r->addr, GUINT_TO_POINTER(1));
-    }
-    g_ptr_array_add(insns, r);
-    uint64_t new_id = insns->len - 1;
-    uint64_t **page = &addr_pages[(new_id >> ADDR_PAGE_BITS) % ADDR_PAGES];
-    if (!*page) {
-        __atomic_store_n(page, g_new0(uint64_t, 1u << ADDR_PAGE_BITS), __ATOMIC_RELEASE);
-    }
-    __atomic_store_n(&(*page)[new_id & ((1u << ADDR_PAGE_BITS) - 1)], r->addr, __ATOMIC_RELEASE);
-    g_hash_table_insert(insn_index, r, GSIZE_TO_POINTER(new_id));
-    return new_id;
+    r->generation = physical_identity ? next_generation(vaddr) : same_place;
+    __atomic_store_n(&r->addr, vaddr, __ATOMIC_RELEASE); /* registry_insn_addr_unlocked */
+    slots_insert(&insn_index, h, id - 1);
+    n_insns = id;
+    return id;
+}
+
+static bool block_is(const BlockRec *b, uint64_t start, uint64_t expected, const uint64_t *ids,
+                     uint32_t n)
+{
+    return b->start == start && b->expected == expected && b->n_insns == n &&
+           memcmp(b->ids, ids, n * sizeof(uint64_t)) == 0;
 }
 
 BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const uint64_t *ids,
                          uint32_t n)
 {
+    uint32_t h = block_hash(start, expected, ids, n);
+    for (uint64_t j = h & block_index.mask; block_index.slots[j];
+         j = (j + 1) & block_index.mask) {
+        uint64_t slot = block_index.slots[j];
+        if (slot_hash(slot) == h) {
+            BlockRec *b = g_ptr_array_index(blocks, slot_index(slot));
+            if (block_is(b, start, expected, ids, n)) {
+                return b;
+            }
+        }
+    }
     BlockRec *b = g_malloc0(sizeof(BlockRec) + n * sizeof(uint64_t));
     b->start = start;
     b->end = end;
@@ -156,47 +292,66 @@ BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const 
     b->n_insns = n;
     b->last_id = ids[n - 1];
     memcpy(b->ids, ids, n * sizeof(uint64_t));
-    BlockRec *old = g_hash_table_lookup(block_index, b);
-    if (old) {
-        g_free(b);
-        return old;
-    }
     b->slot = blocks->len;
     g_ptr_array_add(blocks, b);
-    g_hash_table_add(block_index, b);
+    slots_insert(&block_index, h, b->slot);
     return b;
+}
+
+/* The owner slot of `end`: where it is, or the empty slot where it would go. */
+static uint64_t owner_slot(uint64_t end)
+{
+    uint64_t j = mix64(end) & owner_mask;
+    while (owner_ends[j] && owner_ends[j] != end) {
+        j = (j + 1) & owner_mask;
+    }
+    return j;
 }
 
 uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id)
 {
-    uint64_t *key = g_new(uint64_t, 1);
-    *key = end;
-    gpointer owner;
-    if (g_hash_table_lookup_extended(owners, key, NULL, &owner)) {
-        g_free(key);
-        return GPOINTER_TO_SIZE(owner);
+    if (2 * (owner_used + 1) > owner_mask + 1) {
+        uint64_t *old_ends = owner_ends, *old_ids = owner_ids, old_mask = owner_mask;
+        owner_mask = old_ends ? 2 * old_mask + 1 : 4095;
+        owner_ends = g_new0(uint64_t, owner_mask + 1);
+        owner_ids = g_new0(uint64_t, owner_mask + 1);
+        for (uint64_t i = 0; old_ends && i <= old_mask; i++) {
+            if (old_ends[i]) {
+                uint64_t j = owner_slot(old_ends[i]);
+                owner_ends[j] = old_ends[i];
+                owner_ids[j] = old_ids[i];
+            }
+        }
+        g_free(old_ends);
+        g_free(old_ids);
     }
-    g_hash_table_insert(owners, key, GSIZE_TO_POINTER(id));
-    return id;
+    uint64_t j = owner_slot(end); /* end > 0: an instruction ends there */
+    if (!owner_ends[j]) {
+        owner_ends[j] = end;
+        owner_ids[j] = id;
+        owner_used++;
+    }
+    return owner_ids[j];
 }
 
 uint64_t registry_fallthrough_owner_of(uint64_t end)
 {
-    return GPOINTER_TO_SIZE(g_hash_table_lookup(owners, &end));
+    if (!owner_ends) {
+        return 0;
+    }
+    uint64_t j = owner_slot(end);
+    return owner_ends[j] ? owner_ids[j] : 0;
 }
 
-const char *registry_insn_disas(uint64_t id)
+char *registry_insn_disas(uint64_t id)
 {
-    InsnRec *r = g_ptr_array_index(insns, id);
-    if (!r->disas) {
-        r->disas = disas_bytes(r->addr, r->bytes, r->size);
-    }
-    return r->disas;
+    const InsnRec *r = insn_at(id);
+    return r->disas ? g_strdup(r->disas) : disas_bytes(r->addr, r->bytes, r->size);
 }
 
 bool registry_insn_may_leave(uint64_t id)
 {
-    InsnRec *r = g_ptr_array_index(insns, id);
+    InsnRec *r = insn_at(id);
     if (r->may_leave < 0) {
         r->may_leave = disas_may_leave_block(r->addr, r->bytes, r->size);
     }
@@ -205,19 +360,19 @@ bool registry_insn_may_leave(uint64_t id)
 
 const InsnRec *registry_insn_by_id(uint64_t id)
 {
-    return id > 0 && id < insns->len ? g_ptr_array_index(insns, id) : NULL;
+    return id > 0 && id <= n_insns ? insn_at(id) : NULL;
 }
 
 uint64_t registry_insn_addr_unlocked(uint64_t id)
 {
-    uint64_t *page = __atomic_load_n(&addr_pages[(id >> ADDR_PAGE_BITS) % ADDR_PAGES],
-                                     __ATOMIC_ACQUIRE);
-    return page ? __atomic_load_n(&page[id & ((1u << ADDR_PAGE_BITS) - 1)], __ATOMIC_ACQUIRE) : 0;
+    const InsnRec *page = __atomic_load_n(&insn_pages[(id >> INSN_PAGE_BITS) % INSN_PAGES],
+                                          __ATOMIC_ACQUIRE);
+    return page ? __atomic_load_n(&page[id & (INSN_PAGE_SIZE - 1)].addr, __ATOMIC_ACQUIRE) : 0;
 }
 
 uint64_t registry_insn_count(void)
 {
-    return insns->len - 1;
+    return n_insns;
 }
 
 guint registry_block_count(void)

@@ -18,17 +18,24 @@
 
 #include <qemu-plugin.h>
 
+/* The most bytes one instruction can have (x86: 15); longer ones are kept truncated. */
+#define INSN_MAX_BYTES 16
+
+/*
+ * 56 bytes, bytes inline, kept in pages that never move: translation allocates nothing per
+ * instruction (a python3 start-up translates ~140,000 of them; see docs/design.md).
+ */
 typedef struct {
     uint64_t addr;      /* as executed (system mode: the first virtual alias translated) */
     uint64_t ident;     /* what makes it this instruction: addr in user mode; in system mode
                          * the host address of its bytes, i.e. its physical location */
-    uint32_t size;
-    uint32_t generation;
-    char *disas;        /* NULL until needed when disassembly is deferred (disas.h) */
+    char *disas;        /* QEMU's text when disassembly is not deferred (disas.h), else NULL */
     const char *symbol; /* QEMU's static string, or NULL */
-    uint8_t *bytes;
-    int8_t may_leave;   /* disas_may_leave_block(), -1 until asked */
+    uint32_t generation;
+    uint8_t size;
     uint8_t priv;       /* CflowPriv it ran at: part of its identity */
+    int8_t may_leave;   /* disas_may_leave_block(), -1 until asked */
+    uint8_t bytes[INSN_MAX_BYTES];
 } InsnRec;
 
 typedef struct {
@@ -73,8 +80,8 @@ guint registry_block_content_hash(gconstpointer block);
 gboolean registry_block_content_equal(gconstpointer a, gconstpointer b);
 /* Under the lock: can the instruction leave its block mid-way (disas.h)? Cached. */
 bool registry_insn_may_leave(uint64_t id);
-/* Under the lock: the instruction's disassembly, made now if it was deferred. */
-const char *registry_insn_disas(uint64_t id);
+/* Under the lock: the instruction's disassembly, newly allocated (g_free). */
+char *registry_insn_disas(uint64_t id);
 /* Without the lock, from any thread: an instruction's address (0 for an unknown id). */
 uint64_t registry_insn_addr_unlocked(uint64_t id);
 uint64_t registry_insn_count(void);    /* ids run from 1 to this */
