@@ -83,16 +83,16 @@ static CflowEdgeKind public_kind(int hot_kind, const InsnRec *from, uint64_t to)
         if (to == from->addr + from->size) {
             return CFLOW_EDGE_FALLTHROUGH;
         }
+        DisasTransfer t;
+        disas_transfer(from->addr, from->bytes, from->size, &t);
         /* control left an instruction that cannot transfer it: that instruction faulted */
-        if (to != from->addr && !disas_may_transfer(from->addr, from->bytes, from->size)) {
+        if (to != from->addr && !t.may_transfer) {
             return CFLOW_EDGE_EARLY_EXIT;
         }
         /* nor can a direct branch or call go anywhere but its target: it faulted (a call
          * pushing onto an unmapped stack). With physical identity (system mode) the target may
          * be named by another alias of the same code: not checked. */
-        uint64_t target;
-        if (!registry_physical() &&
-            disas_direct_target(from->addr, from->bytes, from->size, &target) && to != target) {
+        if (!registry_physical() && t.has_target && to != t.target) {
             return CFLOW_EDGE_EARLY_EXIT;
         }
         return CFLOW_EDGE_BRANCH;
@@ -116,8 +116,12 @@ static bool is_continuation(int hot_kind, const InsnRec *from, uint64_t to)
         return to == from->addr || to == from->addr + from->size;
     }
     /* a completed X followed by X itself: a jump to itself, unless X cannot transfer (rep) */
-    return hot_kind == HOT_NORMAL && to == from->addr &&
-           !disas_may_transfer(from->addr, from->bytes, from->size);
+    if (hot_kind != HOT_NORMAL || to != from->addr) {
+        return false;
+    }
+    DisasTransfer t;
+    disas_transfer(from->addr, from->bytes, from->size, &t);
+    return !t.may_transfer;
 }
 
 /* One instruction QEMU re-entered: {address, profile insn index, next address, counts}. */

@@ -263,15 +263,9 @@ static bool in_group(const cs_insn *insn, uint8_t group)
     return false;
 }
 
-bool disas_may_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size)
+/* Capstone's view of whether a decoded instruction moves control. */
+static bool capstone_transfers(const cs_insn *insn)
 {
-    if (riscv64) {
-        return riscv_transfers(bytes, size);
-    }
-    cs_insn *insn = decode_detail(addr, bytes, size);
-    if (!insn) {
-        return true;
-    }
     bool transfers;
     if (arch_in_use == CS_ARCH_X86) {
         transfers = in_group(insn, X86_GRP_JUMP) || in_group(insn, X86_GRP_CALL) ||
@@ -302,8 +296,29 @@ bool disas_may_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size)
             break;
         }
     }
-    cs_free(insn, 1);
     return transfers;
+}
+
+/* A decoded direct jump, call or branch: its taken destination. */
+static bool capstone_direct_target(const cs_insn *insn, uint64_t *target)
+{
+    if (arch_in_use == CS_ARCH_X86) {
+        const cs_x86 *x = &insn->detail->x86;
+        if ((in_group(insn, X86_GRP_JUMP) || in_group(insn, X86_GRP_CALL)) && x->op_count == 1 &&
+            x->operands[0].type == X86_OP_IMM) {
+            *target = (uint64_t)x->operands[0].imm;
+            return true;
+        }
+        return false;
+    }
+    const cs_arm64 *a = &insn->detail->arm64;
+    if ((in_group(insn, ARM64_GRP_JUMP) || in_group(insn, ARM64_GRP_CALL) ||
+         in_group(insn, ARM64_GRP_BRANCH_RELATIVE)) &&
+        a->op_count >= 1 && a->operands[a->op_count - 1].type == ARM64_OP_IMM) {
+        *target = (uint64_t)a->operands[a->op_count - 1].imm;
+        return true;
+    }
+    return false;
 }
 
 /* riscv: the immediate of a 32-bit B-type (branch) or J-type (jal) instruction. */
@@ -329,32 +344,19 @@ static bool riscv_direct_target(uint64_t addr, const uint8_t *b, uint32_t size, 
     return true;
 }
 
-bool disas_direct_target(uint64_t addr, const uint8_t *bytes, uint32_t size, uint64_t *target)
+void disas_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size, DisasTransfer *out)
 {
+    *out = (DisasTransfer){.may_transfer = true};
     if (riscv64) {
-        return riscv_direct_target(addr, bytes, size, target);
+        out->may_transfer = riscv_transfers(bytes, size);
+        out->has_target = riscv_direct_target(addr, bytes, size, &out->target);
+        return;
     }
     cs_insn *insn = decode_detail(addr, bytes, size);
     if (!insn) {
-        return false;
+        return;
     }
-    bool direct = false;
-    if (arch_in_use == CS_ARCH_X86) {
-        const cs_x86 *x = &insn->detail->x86;
-        if ((in_group(insn, X86_GRP_JUMP) || in_group(insn, X86_GRP_CALL)) && x->op_count == 1 &&
-            x->operands[0].type == X86_OP_IMM) {
-            *target = (uint64_t)x->operands[0].imm;
-            direct = true;
-        }
-    } else {
-        const cs_arm64 *a = &insn->detail->arm64;
-        if ((in_group(insn, ARM64_GRP_JUMP) || in_group(insn, ARM64_GRP_CALL) ||
-             in_group(insn, ARM64_GRP_BRANCH_RELATIVE)) &&
-            a->op_count >= 1 && a->operands[a->op_count - 1].type == ARM64_OP_IMM) {
-            *target = (uint64_t)a->operands[a->op_count - 1].imm;
-            direct = true;
-        }
-    }
+    out->may_transfer = capstone_transfers(insn);
+    out->has_target = capstone_direct_target(insn, &out->target);
     cs_free(insn, 1);
-    return direct;
 }

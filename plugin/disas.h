@@ -36,19 +36,21 @@ bool disas_may_leave_block(uint64_t addr, const uint8_t *bytes, uint32_t size);
 bool disas_can_classify(void);
 
 /*
- * Can this instruction move control anywhere but to the next one (jump, call, return,
- * software interrupt, system call, trap)? True when unsure. Used at exit: a non-linear
- * transfer out of an instruction that cannot transfer control is a fault of that
- * instruction (an early exit), not a branch.
+ * What one instruction can do with control, from one decoding:
+ * - may_transfer: can it move control anywhere but to the next instruction (jump, call,
+ *   return, software interrupt, system call, trap)? True when unsure. Used at exit: a
+ *   non-linear transfer out of an instruction that cannot transfer control is a fault of that
+ *   instruction (an early exit), not a branch.
+ * - has_target, target: a direct jump, call or conditional branch and its one possible taken
+ *   destination (false when indirect, not a transfer, or not decoded). Control that left such
+ *   an instruction for anywhere but there or the next instruction was a fault.
  */
-bool disas_may_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size);
+typedef struct {
+    bool may_transfer;
+    bool has_target;
+    uint64_t target;
+} DisasTransfer;
 
-/*
- * A direct jump, call or conditional branch: its one possible taken destination. False when
- * the instruction has none (indirect, not a transfer) or cannot be decoded. Used at exit:
- * control that left such an instruction for anywhere but that destination or the next
- * instruction was a fault of the instruction (an early exit), not a branch.
- */
-bool disas_direct_target(uint64_t addr, const uint8_t *bytes, uint32_t size, uint64_t *target);
+void disas_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size, DisasTransfer *out);
 
 #endif

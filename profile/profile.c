@@ -15,6 +15,74 @@ static const char *const kind_names[CFLOW_EDGE_KIND_COUNT] = {
     [CFLOW_EDGE_HOSTCALL] = "hostcall",   [CFLOW_EDGE_EARLY_EXIT] = "early-exit",
 };
 
+/*
+ * The intern index: open addressing over pool offsets, each slot (32-bit hash << 32 |
+ * offset + 1), 0 when empty. No copy of any string: a profile of a few hundred thousand
+ * instructions interns that many disassembly texts, and a GHashTable of copies cost more
+ * memory than the pool itself.
+ */
+struct CflowStringIndex {
+    uint64_t *slots;
+    uint32_t mask; /* capacity - 1; 0 with no slots yet */
+    uint32_t used;
+};
+
+static uint32_t string_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (; *s; s++) {
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+    }
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The offset of `s` in the pool, or CFLOW_NO_STRING. */
+static uint32_t index_find(const CflowProfile *p, const char *s, uint32_t h)
+{
+    const struct CflowStringIndex *x = p->string_index;
+    if (!x->slots) {
+        return CFLOW_NO_STRING;
+    }
+    const char *pool = (const char *)p->strings->data;
+    for (uint32_t j = h & x->mask; x->slots[j]; j = (j + 1) & x->mask) {
+        uint64_t slot = x->slots[j];
+        uint32_t off = (uint32_t)slot - 1;
+        if ((uint32_t)(slot >> 32) == h && strcmp(pool + off, s) == 0) {
+            return off;
+        }
+    }
+    return CFLOW_NO_STRING;
+}
+
+static void index_put(struct CflowStringIndex *x, uint64_t slot)
+{
+    uint32_t j = (uint32_t)(slot >> 32) & x->mask;
+    while (x->slots[j]) {
+        j = (j + 1) & x->mask;
+    }
+    x->slots[j] = slot;
+}
+
+/* Adds pool offset `off` (not already in), keeping the load at most 1/2. */
+static void index_add(CflowProfile *p, uint32_t off, uint32_t h)
+{
+    struct CflowStringIndex *x = p->string_index;
+    if (!x->slots || 2 * ((uint64_t)x->used + 1) > (uint64_t)x->mask + 1) {
+        struct CflowStringIndex bigger = {.mask = x->slots ? 2 * x->mask + 1 : 255,
+                                          .used = x->used};
+        bigger.slots = g_new0(uint64_t, (gsize)bigger.mask + 1);
+        for (uint32_t i = 0; x->slots && i <= x->mask; i++) {
+            if (x->slots[i]) {
+                index_put(&bigger, x->slots[i]);
+            }
+        }
+        g_free(x->slots);
+        *x = bigger;
+    }
+    index_put(x, (uint64_t)h << 32 | ((uint64_t)off + 1));
+    x->used++;
+}
+
 CflowProfile *cflow_profile_new(void)
 {
     CflowProfile *p = g_new0(CflowProfile, 1);
@@ -25,11 +93,10 @@ CflowProfile *cflow_profile_new(void)
     p->block_insns = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     p->strings = g_byte_array_new();
     p->insn_priv = g_byte_array_new();
-    /* Keys are copies: the pool moves when it grows. */
-    p->string_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    p->string_index = g_new0(struct CflowStringIndex, 1);
     const guint8 nul = 0;
     g_byte_array_append(p->strings, &nul, 1);
-    g_hash_table_insert(p->string_index, g_strdup(""), GUINT_TO_POINTER(1));
+    index_add(p, 0, string_hash(""));
     return p;
 }
 
@@ -47,7 +114,8 @@ void cflow_profile_free(CflowProfile *p)
     g_array_unref(p->blocks);
     g_array_unref(p->block_insns);
     g_byte_array_unref(p->strings);
-    g_hash_table_unref(p->string_index);
+    g_free(p->string_index->slots);
+    g_free(p->string_index);
     g_free(p);
 }
 
@@ -58,7 +126,7 @@ void cflow_profile_free(CflowProfile *p)
  */
 static void ensure_index(CflowProfile *p)
 {
-    if (g_hash_table_size(p->string_index) != 0) {
+    if (p->string_index->used != 0) {
         return;
     }
     const char *pool = (const char *)p->strings->data;
@@ -70,27 +138,36 @@ static void ensure_index(CflowProfile *p)
         if (nul == NULL) {
             break; /* an unterminated tail (validate rejects those): not internable */
         }
-        if (!g_hash_table_contains(p->string_index, s)) {
-            g_hash_table_insert(p->string_index, g_strdup(s), GUINT_TO_POINTER(off + 1));
+        uint32_t h = string_hash(s);
+        if (index_find(p, s, h) == CFLOW_NO_STRING) {
+            index_add(p, off, h);
         }
         off = (guint)(nul - pool) + 1;
     }
-    if (!g_hash_table_contains(p->string_index, "")) {
+    if (index_find(p, "", string_hash("")) == CFLOW_NO_STRING) {
         /* A pool that does not start with "": keep the invariant that the index is not empty. */
         const guint8 nul = 0;
         guint where = p->strings->len;
         g_byte_array_append(p->strings, &nul, 1);
-        g_hash_table_insert(p->string_index, g_strdup(""), GUINT_TO_POINTER(where + 1));
+        index_add(p, where, string_hash(""));
     }
+}
+
+void cflow_profile_forget_string_index(CflowProfile *p)
+{
+    g_clear_pointer(&p->string_index->slots, g_free);
+    p->string_index->mask = 0;
+    p->string_index->used = 0;
 }
 
 uint32_t cflow_profile_intern(CflowProfile *p, const char *s)
 {
     g_return_val_if_fail(p != NULL && s != NULL, 0);
     ensure_index(p);
-    gpointer found = g_hash_table_lookup(p->string_index, s);
-    if (found != NULL) {
-        return GPOINTER_TO_UINT(found) - 1;
+    uint32_t h = string_hash(s);
+    uint32_t found = index_find(p, s, h);
+    if (found != CFLOW_NO_STRING) {
+        return found;
     }
     size_t n = strlen(s) + 1;
     guint off = p->strings->len;
@@ -99,7 +176,7 @@ uint32_t cflow_profile_intern(CflowProfile *p, const char *s)
         g_error("cflow profile: string pool exceeds 4 GiB");
     }
     g_byte_array_append(p->strings, (const guint8 *)s, (guint)n);
-    g_hash_table_insert(p->string_index, g_strdup(s), GUINT_TO_POINTER(off + 1));
+    index_add(p, off, h);
     return off;
 }
 

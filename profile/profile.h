@@ -81,8 +81,9 @@ typedef struct {
     GArray *block_insns; /* uint32_t insn indices, referenced by CflowBlock.first/n_insns */
     GByteArray *strings; /* NUL-terminated strings; offset 0 is always "" */
     GByteArray *insn_priv; /* CflowPriv per insn, or empty: levels not recorded */
-    GHashTable *string_index; /* string -> offset + 1, for interning while building (empty in
-                               * a profile that was read: built on its first intern) */
+    struct CflowStringIndex *string_index; /* pool offsets by string, for interning while
+                                            * building (empty in a profile that was read: built
+                                            * on its first intern); private to profile.c */
 } CflowProfile;
 
 #define CFLOW_PROFILE_ERROR (cflow_profile_error_quark())
@@ -100,6 +101,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CflowProfile, cflow_profile_free)
 
 /* Interns s (NULL is not allowed) and returns its offset in the string pool. */
 uint32_t cflow_profile_intern(CflowProfile *p, const char *s);
+/* Forget the intern index (the pool was replaced): rebuilt on the next intern. */
+void cflow_profile_forget_string_index(CflowProfile *p);
 /* NULL for NO_STRING. The pointer is into the pool: valid until the next string is interned. */
 const char *cflow_profile_string(const CflowProfile *p, uint32_t offset);
 

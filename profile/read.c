@@ -359,7 +359,7 @@ CflowProfile *cflow_profile_parse(const void *data, size_t len, GError **error)
     }
 
     p = cflow_profile_new();
-    g_hash_table_remove_all(p->string_index); /* built on the first intern, see profile.c */
+    cflow_profile_forget_string_index(p); /* built on the first intern, see profile.c */
     g_byte_array_set_size(p->strings, 0);
     g_byte_array_append(p->strings, pool, (guint)strs->length);
 #define LOAD(field, type)                                                                      \
