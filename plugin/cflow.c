@@ -105,7 +105,7 @@ static void discon(qemu_plugin_id_t id, unsigned int cpu, enum qemu_plugin_disco
                    uint64_t from_pc, uint64_t to_pc)
 {
     if (opts.mode == MODE_FAST) {
-        hotpath_discon(cpu, type, to_pc);
+        hotpath_discon(cpu, type, from_pc, to_pc);
     } else {
         reference_discon(cpu, type, to_pc);
     }
@@ -139,7 +139,16 @@ static void vcpu_syscall(qemu_plugin_id_t id, unsigned int cpu, int64_t num, uin
     if (opts.mode == MODE_FAST) {
         hotpath_housekeeping(cpu);
     }
-    sigframe_syscall(num, a1, a2);
+    uint64_t new_handler = sigframe_syscall(num, a1, a2);
+    if (new_handler && opts.mode == MODE_FAST) {
+        /* its first block must read the signal frame (on_signal_entry): translate it again */
+        registry_lock();
+        bool translated = registry_has_insn_at(new_handler);
+        registry_unlock();
+        if (translated) {
+            hotpath_request_retranslation();
+        }
+    }
     if (is_execve(num)) {
         writer_write(WRITE_AT_EXEC);
     }
@@ -264,7 +273,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     disas_init(info->target_name, info->system_emulation, !opts.qemu_disas);
     sigframe_init(info->target_name, info->system_emulation);
     if (opts.mode == MODE_FAST) {
-        hotpath_init(id, opts.adapt_after, opts.counter_mib, register_callbacks);
+        hotpath_init(id, opts.adapt_after, opts.counter_mib, !info->system_emulation,
+                     register_callbacks);
     } else {
         reference_init();
     }

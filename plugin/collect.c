@@ -28,6 +28,9 @@ static uint64_t *add_fast_edges(EdgeTable *merged, CflowProfile *p, bool live)
         cflow_profile_set_meta_u64(p, "in_flight_entries", t.in_flight);
     }
     cflow_profile_set_meta_u64(p, "hotpath_allocations", t.hot_allocs);
+    if (hotpath_unplaced_exits()) {
+        cflow_profile_set_meta_u64(p, "unplaced_early_exits", hotpath_unplaced_exits());
+    }
     if (hotpath_counters_retired()) {
         cflow_profile_set_meta(p, "counters_retired", "yes");
     }

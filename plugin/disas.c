@@ -11,11 +11,13 @@ static bool deferred;
 static bool classify;
 static bool riscv64; /* classified by encoding: capstone 4 has no RISC-V */
 static cs_arch arch_in_use;
+static bool x86_target;
 
 bool disas_init(const char *target_name, bool system_emulation, bool defer_text)
 {
     cs_arch arch;
     cs_mode mode = CS_MODE_LITTLE_ENDIAN;
+    x86_target = strcmp(target_name, "x86_64") == 0;
     if (system_emulation) {
         return deferred = false;
     }
@@ -45,6 +47,11 @@ bool disas_init(const char *target_name, bool system_emulation, bool defer_text)
     }
     /* disas=qemu changes only where the text comes from, never the classification */
     return deferred = defer_text;
+}
+
+bool disas_x86_target(void)
+{
+    return x86_target;
 }
 
 bool disas_deferred(void)
@@ -359,4 +366,75 @@ void disas_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size, DisasTra
     out->may_transfer = capstone_transfers(insn);
     out->has_target = capstone_direct_target(insn, &out->target);
     cs_free(insn, 1);
+}
+
+/* Two-byte (0F xx) opcodes that no helper raises for, whatever their operands. */
+static bool x86_0f_safe(uint8_t op)
+{
+    switch (op) {
+    case 0x05: case 0x0b: case 0x31: case 0x77: case 0xa2: /* syscall ud2 rdtsc emms cpuid */
+    case 0x10: case 0x11:             /* movups/movupd/movss/movsd: no alignment check */
+    case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f:
+    case 0xa3: case 0xab: case 0xb3: case 0xbb: case 0xba: /* bt bts btr btc */
+    case 0xa4: case 0xa5: case 0xac: case 0xad:            /* shld shrd */
+    case 0xaf: case 0xb0: case 0xb1: case 0xc0: case 0xc1: /* imul cmpxchg xadd */
+    case 0xb6: case 0xb7: case 0xbe: case 0xbf:            /* movzx movsx */
+    case 0xb8: case 0xbc: case 0xbd:                       /* popcnt bsf/tzcnt bsr/lzcnt */
+        return true;
+    default:
+        /* cmovcc, jcc, setcc, bswap */
+        return (op >= 0x40 && op <= 0x4f) || (op >= 0x80 && op <= 0x9f) || (op >= 0xc8 && op <= 0xcf);
+    }
+}
+
+bool disas_x86_helper_may_raise(const uint8_t *b, uint32_t size)
+{
+    uint32_t i = 0;
+    for (; i < size; i++) {
+        uint8_t p = b[i];
+        bool legacy = p == 0x66 || p == 0x67 || p == 0xf0 || p == 0xf2 || p == 0xf3 ||
+                      p == 0x2e || p == 0x36 || p == 0x3e || p == 0x26 || p == 0x64 || p == 0x65;
+        if (!legacy && (p & 0xf0) != 0x40) {
+            break; /* neither a legacy prefix nor REX */
+        }
+    }
+    if (i >= size) {
+        return true;
+    }
+    uint8_t op = b[i];
+    if (op == 0x0f) {
+        if (i + 1 >= size) {
+            return true;
+        }
+        uint8_t op2 = b[i + 1];
+        if (op2 == 0x00 || op2 == 0x01 || op2 == 0xa0 || op2 == 0xa1 || op2 == 0xa8 ||
+            op2 == 0xa9 || op2 == 0xb2 || op2 == 0xb4 || op2 == 0xb5 || op2 == 0xc7 ||
+            op2 == 0xae) {
+            return true; /* system, segment loads, cmpxchg16b, fxsave/ldmxcsr/xsave family */
+        }
+        if (x86_0f_safe(op2)) {
+            return false;
+        }
+        /* the rest (SSE): a register-only form has nothing to check; memory may need alignment */
+        uint32_t modrm = op2 == 0x38 || op2 == 0x3a ? i + 3 : i + 2;
+        return modrm >= size || (b[modrm] >> 6) != 3;
+    }
+    switch (op) {
+    case 0x62: case 0xc4: case 0xc5:                       /* EVEX, VEX: SIMD */
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f:            /* ins outs */
+    case 0xe4: case 0xe5: case 0xe6: case 0xe7: case 0xec: case 0xed: case 0xee: case 0xef:
+    case 0x8e:                                             /* mov to a segment register */
+    case 0x9b: case 0xd8: case 0xd9: case 0xda: case 0xdb: /* x87 */
+    case 0xdc: case 0xdd: case 0xde: case 0xdf:
+        return true;
+    case 0xf6: case 0xf7: {                                /* div, idiv */
+        if (i + 1 >= size) {
+            return true;
+        }
+        unsigned reg = (b[i + 1] >> 3) & 7;
+        return reg == 6 || reg == 7;
+    }
+    default:
+        return false;
+    }
 }

@@ -21,6 +21,7 @@
  */
 bool disas_init(const char *target_name, bool system_emulation, bool defer_text);
 bool disas_deferred(void);
+bool disas_x86_target(void); /* the guest is x86_64 */
 /* Newly allocated text for one instruction; never NULL. */
 char *disas_bytes(uint64_t addr, const uint8_t *bytes, uint32_t size);
 
@@ -52,5 +53,15 @@ typedef struct {
 } DisasTransfer;
 
 void disas_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size, DisasTransfer *out);
+
+/*
+ * x86-64, by encoding, cheap enough for translation time: can QEMU raise an exception for
+ * this instruction from a helper, mid-block (division, segment loads, x87, I/O, system
+ * instructions, SSE/AVX memory operands that must be aligned, ...)? Such an exception is
+ * reported by a discontinuity whose from_pc is stale (the notes on QEMU's x86 exception path),
+ * so sparse blocks keep these instructions' id stores (hotpath.h). True when unsure; faults of
+ * plain memory accesses are host signals, not these, and answer false.
+ */
+bool disas_x86_helper_may_raise(const uint8_t *bytes, uint32_t size);
 
 #endif

@@ -63,6 +63,9 @@ static GHashTable *dominant;       /* block start -> most frequent predecessor i
 static GHashTable *hot_starts;     /* starts of blocks entered often enough to go lean */
 static uint64_t translated_blocks; /* translations instrumented so far */
 static uint64_t skipped_stores;    /* id stores left out of lean blocks (translation time) */
+static bool sparse;                /* sparse blocks (BLOCK_MARK) */
+static bool x86_guest;             /* sparse x86 blocks keep some middle stores */
+static uint64_t unplaced_exits;    /* hotpath_unplaced_exits; rare, atomic */
 static EdgeTable previous_seen;    /* cumulative counts at the previous re-plan */
 
 /*
@@ -108,10 +111,12 @@ static qemu_plugin_u64 slot_entry(uint32_t slot)
                              .offset = (slot % SLOTS_PER_CHUNK) * sizeof(uint64_t)};
 }
 
-void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib,
+void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib, bool sparse_blocks,
                   void (*reregister)(void))
 {
     plugin_id = id;
+    sparse = sparse_blocks;
+    x86_guest = disas_x86_target();
     adapt_after = after;
     counter_budget = counter_mib << 20;
     reregister_callbacks = reregister;
@@ -131,6 +136,35 @@ static inline Cursor *cursor_of(unsigned int cpu)
 }
 
 static void on_reset_done(qemu_plugin_id_t id);
+
+/*
+ * Where a sparse block was left (BLOCK_MARK): the id of its instruction at `pc` (where the
+ * fault happened, or where execution went on), else the block's first instruction, counted as
+ * unplaced. Lock-free: runs in the helper.
+ */
+static uint64_t place_in_block(uint64_t mark, uint64_t pc)
+{
+    const BlockRec *b = registry_block_unlocked((uint32_t)(mark & ~BLOCK_MARK));
+    if (!b) {
+        return 0;
+    }
+    if (pc >= b->start && pc < b->end) {
+        for (uint32_t i = 0; i < b->n_insns; i++) {
+            if (registry_insn_addr_unlocked(b->ids[i]) == pc) {
+                return b->ids[i];
+            }
+        }
+    }
+    __atomic_add_fetch(&unplaced_exits, 1, __ATOMIC_RELAXED);
+    return b->ids[0];
+}
+
+/* A key whose source is a sparse block's mark, with the source placed (place_in_block). */
+static inline uint64_t placed(uint64_t key, uint64_t pc)
+{
+    uint64_t id = key & HOT_ID_MASK;
+    return hot_is_mark(id) ? (key & ~HOT_ID_MASK) | place_in_block(id, pc) : key;
+}
 
 /* Rare: ask QEMU to stop the vCPUs, flush, and let us re-plan or retire (see hotpath.h). */
 static void request_reset(void)
@@ -253,7 +287,7 @@ static inline uint64_t entry_key(VcpuState *v, Cursor *c)
         c->pending = 0;
         key = HOT_KEY(HOT_ENTRY, 0);
     } else if (c->pending) {
-        key = c->pending;
+        key = placed(c->pending, c->pending_from);
         c->pending = 0;
     } else if (c->last_id == LAST_ID_FOREIGN) {
         key = HOT_KEY(HOT_FOREIGN, 0);
@@ -286,7 +320,9 @@ static void on_unexpected_entry(unsigned int cpu, void *udata)
     TSAN_ORDERED_ENTER();
     VcpuState *v = vcpu_of(cpu);
     helper_enter(v);
-    record_entry(v, entry_key(v, v->cursor), udata);
+    const BlockRec *b = udata;
+    /* a sparse block left early: QEMU went on at the instruction it left at (or the next) */
+    record_entry(v, placed(entry_key(v, v->cursor), b->start), b);
     helper_leave(v);
     TSAN_ORDERED_LEAVE();
 }
@@ -298,9 +334,18 @@ static void on_signal_entry(unsigned int cpu, void *udata)
     TSAN_ORDERED_ENTER();
     VcpuState *v = vcpu_of(cpu);
     helper_enter(v);
-    uint64_t key = entry_key(v, v->cursor);
-    if ((key >> HOT_KIND_SHIFT) == HOT_NORMAL &&
-        sigframe_fault_of(registry_insn_addr_unlocked(key & HOT_ID_MASK))) {
+    Cursor *c = v->cursor;
+    uint64_t fault_pc = 0;
+    bool fault = sigframe_fault_pc(&fault_pc);
+    /* a sparse block left by this fault: the frame's saved PC is the faulting instruction */
+    if (c->pending && fault) {
+        c->pending_from = fault_pc;
+    } else if (!c->pending && fault && hot_is_mark(c->last_id & ~LAST_FLAG)) {
+        c->last_id = place_in_block(c->last_id & ~LAST_FLAG, fault_pc);
+    }
+    uint64_t key = placed(entry_key(v, c), ((const BlockRec *)udata)->start);
+    if ((key >> HOT_KIND_SHIFT) == HOT_NORMAL && fault &&
+        registry_insn_addr_unlocked(key & HOT_ID_MASK) == fault_pc) {
         key = HOT_KEY(HOT_EARLY, key & HOT_ID_MASK);
     }
     record_entry(v, key, udata);
@@ -372,16 +417,25 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
      * stored one, so it is still attributed exactly. The first instruction is always stored:
      * it marks "inside this block, not yet complete".
      */
-    bool lean = disas_can_classify() && g_hash_table_contains(hot_starts, &b->start);
+    bool lean = !sparse && disas_can_classify() && g_hash_table_contains(hot_starts, &b->start);
     for (uint32_t i = 0; i < b->n_insns; i++) {
-        if (lean && i > 0 && i + 1 < b->n_insns && !registry_insn_may_leave(b->ids[i])) {
+        bool middle = i > 0 && i + 1 < b->n_insns;
+        if (middle && sparse) {
+            const InsnRec *r = registry_insn_by_id(b->ids[i]);
+            if (!x86_guest || !disas_x86_helper_may_raise(r->bytes, r->size)) {
+                skipped_stores++;
+                continue;
+            }
+        } else if (middle && lean && !registry_insn_may_leave(b->ids[i])) {
             skipped_stores++;
             continue;
         }
+        uint64_t value = i + 1 == b->n_insns ? b->ids[i] | LAST_FLAG
+                         : i == 0 && sparse  ? BLOCK_MARK | b->slot
+                                             : b->ids[i];
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(
             qemu_plugin_tb_get_insn(tb, i), QEMU_PLUGIN_INLINE_STORE_U64,
-            cursor_field(offsetof(Cursor, last_id)),
-            i + 1 == b->n_insns ? b->ids[i] | LAST_FLAG : b->ids[i]);
+            cursor_field(offsetof(Cursor, last_id)), value);
     }
 }
 
@@ -477,13 +531,19 @@ void hotpath_instrument_foreign(struct qemu_plugin_tb *tb)
                                                       LAST_ID_FOREIGN);
 }
 
-void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)
+void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t from_pc,
+                    uint64_t to_pc)
 {
     VcpuState *v = vcpu_of(cpu);
     if (v) {
         helper_enter(v);
     }
-    record_discon(cursor_of(cpu), type, to_pc);
+    Cursor *c = cursor_of(cpu);
+    bool was_pending = c->pending != 0;
+    record_discon(c, type, to_pc);
+    if (!was_pending) {
+        c->pending_from = from_pc;
+    }
     if (v) {
         helper_leave(v);
         /* outside the helper, on the vCPU's own thread: a chance to prepare the next growth
@@ -564,6 +624,16 @@ uint64_t hotpath_skipped_stores(void)
     return skipped_stores;
 }
 
+uint64_t hotpath_unplaced_exits(void)
+{
+    return __atomic_load_n(&unplaced_exits, __ATOMIC_RELAXED);
+}
+
+void hotpath_request_retranslation(void)
+{
+    request_reset();
+}
+
 /* Entries counted inline for block slot `slot`: retired chunks plus live ones. */
 static uint64_t inline_entries(uint32_t slot)
 {
@@ -607,7 +677,7 @@ void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals, bool live)
     for (unsigned int cpu = 0; cpu < indices; cpu++) {
         const Cursor *c = cursor_of(cpu);
         if (c->pending) {
-            edge_table_add(into, c->pending, c->pending_to, 1);
+            edge_table_add(into, placed(c->pending, c->pending_from), c->pending_to, 1);
         }
     }
     /* every entry the helper did not see came from the expected predecessor (hotpath.h) */

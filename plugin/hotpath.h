@@ -63,6 +63,21 @@ static inline int hot_kind_of_discon(enum qemu_plugin_discon_type type)
                                                   : HOT_HOSTCALL;
 }
 
+/*
+ * Sparse blocks (user mode): a block's first instruction stores BLOCK_MARK | its record's
+ * slot ("inside this block, not yet complete"), its last one its id | LAST_FLAG, and the ones
+ * in between store nothing (but for the few x86 instructions of disas_x86_helper_may_raise).
+ * A block left early leaves the mark in the cursor, and the helper places the exit on the
+ * instruction from where execution went on: a user-mode block is left mid-way only by a
+ * signal (the frame's saved PC names the instruction, sigframe.h) or by QEMU running part of
+ * it again (the next block starts at the instruction). See docs/design.md.
+ */
+#define BLOCK_MARK (1ull << 55)
+static inline bool hot_is_mark(uint64_t id)
+{
+    return (id & BLOCK_MARK) && id < BLOCK_MARK + (1ull << 40);
+}
+
 /* A last_id no instruction has: forces the helper on the next block entry. */
 #define LAST_ID_DISCON HOT_ID_MASK
 /* What blocks of a level not recorded (option priv) store: "control was elsewhere". */
@@ -77,7 +92,8 @@ typedef struct {
     uint64_t last_id;    /* id of the instruction most recently started, | LAST_FLAG if last */
     uint64_t pending;    /* HOT_KEY(kind, from) of a discontinuity not yet attributed */
     uint64_t pending_to; /* where QEMU said it goes: used only if no block runs after it */
-    uint8_t pad[104];
+    uint64_t pending_from; /* where QEMU said it came from: places a sparse block's exit */
+    uint8_t pad[96];
 } Cursor;
 
 /*
@@ -104,8 +120,11 @@ typedef struct {
 
 /* adapt_after: helper calls on one vCPU before the first adaptation; 0 never adapts. */
 /* counter_mib: the per-block counters' memory budget over all vCPU indices (hotpath.c) */
-void hotpath_init(qemu_plugin_id_t id, uint64_t adapt_after, uint64_t counter_mib,
+/* sparse: instrument sparse blocks (user mode, see BLOCK_MARK) */
+void hotpath_init(qemu_plugin_id_t id, uint64_t adapt_after, uint64_t counter_mib, bool sparse,
                   void (*reregister)(void));
+/* Retranslate everything soon (a signal handler was installed where code was translated). */
+void hotpath_request_retranslation(void);
 /* Under the registry lock: the predecessor to expect for a block starting at `start`. */
 uint64_t hotpath_expected_pred(uint64_t start);
 /* Under the registry lock: instrument one translated block (fast mode). */
@@ -121,7 +140,8 @@ void hotpath_vcpu_exit(unsigned int cpu);
  * cursor pointers here keeps them valid without an API call in the helper.
  */
 void hotpath_flush(void);
-void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc);
+void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t from_pc,
+                    uint64_t to_pc);
 /* Outside the hot path, on the vCPU's own thread: refill edge table spares. */
 void hotpath_housekeeping(unsigned int cpu);
 /* Held across fork (cflow.c), so a child never inherits it taken. */
@@ -133,6 +153,9 @@ void hotpath_reset_counts(void);
 unsigned int hotpath_adaptations(void);
 bool hotpath_counters_retired(void); /* per-block counters gave way to a helper per entry */
 uint64_t hotpath_skipped_stores(void); /* translation-time count, under the registry lock */
+/* Early exits of sparse blocks placed on the block's first instruction for want of a better
+ * place (should stay 0: no signal frame, no continuation, no reported address inside it) */
+uint64_t hotpath_unplaced_exits(void);
 
 /*
  * Snapshots while vCPUs run (periodic dumps, an exec, a system-mode exit that one vCPU

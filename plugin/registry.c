@@ -144,6 +144,10 @@ static uint32_t next_generation(uint64_t addr)
 /* ---- blocks ------------------------------------------------------------------------------ */
 
 static GPtrArray *blocks;     /* BlockRec*, creation order */
+/* the same, readable without the lock (a helper placing an early exit): pages that never move */
+#define BLOCK_PAGE_BITS 12
+#define BLOCK_PAGES (1u << 20)
+static const BlockRec **block_pages[BLOCK_PAGES];
 static SlotTable block_index; /* hash of (content, expected) -> creation index */
 /* end address -> the first instruction seen ending a block there */
 static uint64_t *owner_ends, *owner_ids;
@@ -294,6 +298,11 @@ BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const 
     memcpy(b->ids, ids, n * sizeof(uint64_t));
     b->slot = blocks->len;
     g_ptr_array_add(blocks, b);
+    const BlockRec ***page = &block_pages[(b->slot >> BLOCK_PAGE_BITS) % BLOCK_PAGES];
+    if (!*page) {
+        __atomic_store_n(page, g_new0(const BlockRec *, 1u << BLOCK_PAGE_BITS), __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&(*page)[b->slot & ((1u << BLOCK_PAGE_BITS) - 1)], b, __ATOMIC_RELEASE);
     slots_insert(&block_index, h, b->slot);
     return b;
 }
@@ -383,4 +392,27 @@ guint registry_block_count(void)
 BlockRec *registry_block_by_index(guint i)
 {
     return g_ptr_array_index(blocks, i);
+}
+
+const BlockRec *registry_block_unlocked(uint32_t slot)
+{
+    const BlockRec **page = __atomic_load_n(&block_pages[(slot >> BLOCK_PAGE_BITS) % BLOCK_PAGES],
+                                            __ATOMIC_ACQUIRE);
+    return page ? __atomic_load_n(&page[slot & ((1u << BLOCK_PAGE_BITS) - 1)], __ATOMIC_ACQUIRE)
+                : NULL;
+}
+
+bool registry_has_insn_at(uint64_t addr)
+{
+    for (uint8_t priv = 0; priv < 8; priv++) {
+        uint32_t h = insn_hash(addr, priv);
+        for (uint64_t j = h & insn_index.mask; insn_index.slots[j];
+             j = (j + 1) & insn_index.mask) {
+            uint64_t slot = insn_index.slots[j];
+            if (slot_hash(slot) == h && insn_at(slot_index(slot) + 1)->addr == addr) {
+                return true;
+            }
+        }
+    }
+    return false;
 }

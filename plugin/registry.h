@@ -87,5 +87,9 @@ uint64_t registry_insn_addr_unlocked(uint64_t id);
 uint64_t registry_insn_count(void);    /* ids run from 1 to this */
 guint registry_block_count(void);
 BlockRec *registry_block_by_index(guint i); /* in creation order */
+/* Without the lock, from any thread: the block record of a slot, or NULL. */
+const BlockRec *registry_block_unlocked(uint32_t slot);
+/* Under the lock: has an instruction at addr been translated (at any level)? */
+bool registry_has_insn_at(uint64_t addr);
 
 #endif

@@ -67,22 +67,24 @@ void sigframe_vcpu_init(void)
     pthread_mutex_unlock(&lock);
 }
 
-void sigframe_syscall(int64_t num, uint64_t a1, uint64_t a2)
+uint64_t sigframe_syscall(int64_t num, uint64_t a1, uint64_t a2)
 {
     if (!layout || num != layout->rt_sigaction || a2 == 0) {
-        return;
+        return 0;
     }
     g_autoptr(GByteArray) buf = g_byte_array_new();
     if (!qemu_plugin_read_memory_vaddr(a2, buf, 8)) {
-        return;
+        return 0;
     }
     uint64_t handler = 0;
     memcpy(&handler, buf->data, 8); /* sa_handler comes first; little-endian guests */
+    bool added = false;
     if (handler > 1) {               /* not SIG_DFL, SIG_IGN */
         pthread_mutex_lock(&lock);
-        g_hash_table_add(handlers, g_memdup2(&handler, sizeof(handler)));
+        added = g_hash_table_add(handlers, g_memdup2(&handler, sizeof(handler)));
         pthread_mutex_unlock(&lock);
     }
+    return added ? handler : 0;
 }
 
 bool sigframe_is_handler(uint64_t addr)
@@ -96,9 +98,9 @@ bool sigframe_is_handler(uint64_t addr)
     return is;
 }
 
-bool sigframe_fault_of(uint64_t insn_addr)
+bool sigframe_fault_pc(uint64_t *pc)
 {
-    uint64_t signo, uc, saved_pc = 0;
+    uint64_t signo, uc;
     if (!layout || !frame || !guest_reg_read(signo_reg, &signo) ||
         !guest_reg_read(uc_reg, &uc)) {
         return false;
@@ -111,6 +113,12 @@ bool sigframe_fault_of(uint64_t insn_addr)
     if (uc == 0 || !qemu_plugin_read_memory_vaddr(uc + layout->pc_offset, frame, 8)) {
         return false;
     }
-    memcpy(&saved_pc, frame->data, 8);
-    return saved_pc == insn_addr;
+    memcpy(pc, frame->data, 8);
+    return true;
+}
+
+bool sigframe_fault_of(uint64_t insn_addr)
+{
+    uint64_t saved_pc;
+    return sigframe_fault_pc(&saved_pc) && saved_pc == insn_addr;
 }

@@ -23,8 +23,11 @@
 void sigframe_init(const char *target_name, bool system_emulation);
 /* vCPU init callback context: finds the argument registers. */
 void sigframe_vcpu_init(void);
-/* The syscall callback: learns handlers from rt_sigaction. */
-void sigframe_syscall(int64_t num, uint64_t a1, uint64_t a2);
+/*
+ * The syscall callback: learns handlers from rt_sigaction. Returns the address of a handler
+ * seen for the first time, else 0.
+ */
+uint64_t sigframe_syscall(int64_t num, uint64_t a1, uint64_t a2);
 /* Translation time: does a handler start at addr? */
 bool sigframe_is_handler(uint64_t addr);
 /*
@@ -32,5 +35,7 @@ bool sigframe_is_handler(uint64_t addr);
  * this the delivery of a synchronous signal raised by the instruction at `insn_addr`?
  */
 bool sigframe_fault_of(uint64_t insn_addr);
+/* The same context: the saved PC, if this is the delivery of a synchronous signal. */
+bool sigframe_fault_pc(uint64_t *pc);
 
 #endif
