@@ -245,9 +245,9 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
         uint64_t id = g_array_index(wanted, InsnKey, i).id;
         const InsnRec *r = registry_insn_by_id(id);
         const char *sym = r->symbol ? r->symbol : symbols_lookup(r->addr);
-        char *text = registry_insn_disas(id);
-        index_of[id] = cflow_profile_add_insn(p, r->addr, r->size, r->generation, text, sym) + 1;
-        g_free(text);
+        /* deferred disassembly (disas.h): the bytes only, text made when a reader asks */
+        index_of[id] = cflow_profile_add_insn(p, r->addr, r->size, r->generation, r->disas, sym) + 1;
+        cflow_profile_set_insn_bytes(p, index_of[id] - 1, r->bytes, r->size);
         cflow_profile_set_insn_priv(p, index_of[id] - 1, (CflowPriv)r->priv);
     }
 

@@ -5,7 +5,6 @@
 #include <glib.h>
 #include <string.h>
 
-static csh handle;
 static csh detail_handle; /* a second handle with operand details, for classification */
 static bool deferred;
 static bool classify;
@@ -33,18 +32,12 @@ bool disas_init(const char *target_name, bool system_emulation, bool defer_text)
     } else {
         return deferred = false;
     }
-    if (cs_open(arch, mode, &handle) != CS_ERR_OK) {
+    arch_in_use = arch;
+    if (cs_open(arch, mode, &detail_handle) != CS_ERR_OK) {
         return deferred = false;
     }
-    cs_option(handle, CS_OPT_SKIPDATA, CS_OPT_ON);
-    if (arch == CS_ARCH_X86) {
-        cs_option(handle, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
-    }
-    arch_in_use = arch;
-    if (cs_open(arch, mode, &detail_handle) == CS_ERR_OK) {
-        cs_option(detail_handle, CS_OPT_DETAIL, CS_OPT_ON);
-        classify = true;
-    }
+    cs_option(detail_handle, CS_OPT_DETAIL, CS_OPT_ON);
+    classify = true;
     /* disas=qemu changes only where the text comes from, never the classification */
     return deferred = defer_text;
 }
@@ -57,21 +50,6 @@ bool disas_x86_target(void)
 bool disas_deferred(void)
 {
     return deferred;
-}
-
-char *disas_bytes(uint64_t addr, const uint8_t *bytes, uint32_t size)
-{
-    cs_insn *insn = NULL;
-    if (deferred && cs_disasm(handle, bytes, size, addr, 1, &insn) == 1) {
-        char *s = g_strdup_printf("%s %s", insn->mnemonic, insn->op_str);
-        cs_free(insn, 1);
-        return s;
-    }
-    GString *s = g_string_new(".byte");
-    for (uint32_t i = 0; i < size; i++) {
-        g_string_append_printf(s, "%s0x%02x", i ? "," : " ", bytes[i]);
-    }
-    return g_string_free(s, FALSE);
 }
 
 bool disas_can_classify(void)

@@ -4,9 +4,11 @@
  * QEMU's qemu_plugin_insn_disas() opens and closes a capstone handle for every instruction;
  * measured, that was about a third of the plugin's whole cost on python3's start-up. Where the
  * guest's instruction set is fixed for the run (x86_64 and aarch64 user mode), the plugin keeps
- * the instruction bytes at translation time and disassembles, with one handle and the same
- * capstone options as QEMU (AT&T syntax on x86, data skipped as .byte), only the instructions
- * that end up in the profile. Elsewhere (system mode can switch CPU modes, riscv is not a
+ * the instruction bytes at translation time and writes them into the profile (section
+ * insn_bytes); readers make the text from them, with the same capstone options as QEMU (AT&T
+ * syntax on x86, data skipped as .byte), only for the instructions they show
+ * (cflow_profile_insn_disas): the report at exit disassembles its top entries, not every
+ * instruction. Elsewhere (system mode can switch CPU modes, riscv is not a
  * capstone 4 architecture) QEMU disassembles at translation time.
  */
 #ifndef CFLOW_DISAS_H
@@ -22,9 +24,6 @@
 bool disas_init(const char *target_name, bool system_emulation, bool defer_text);
 bool disas_deferred(void);
 bool disas_x86_target(void); /* the guest is x86_64 */
-/* Newly allocated text for one instruction; never NULL. */
-char *disas_bytes(uint64_t addr, const uint8_t *bytes, uint32_t size);
-
 /*
  * Can this instruction leave its block before completing, in the middle of it: fault, trap,
  * or make QEMU abandon the block? True unless it is decoded and is one of a short list of

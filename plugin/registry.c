@@ -352,12 +352,6 @@ uint64_t registry_fallthrough_owner_of(uint64_t end)
     return owner_ends[j] ? owner_ids[j] : 0;
 }
 
-char *registry_insn_disas(uint64_t id)
-{
-    const InsnRec *r = insn_at(id);
-    return r->disas ? g_strdup(r->disas) : disas_bytes(r->addr, r->bytes, r->size);
-}
-
 bool registry_insn_may_leave(uint64_t id)
 {
     InsnRec *r = insn_at(id);

@@ -80,8 +80,6 @@ guint registry_block_content_hash(gconstpointer block);
 gboolean registry_block_content_equal(gconstpointer a, gconstpointer b);
 /* Under the lock: can the instruction leave its block mid-way (disas.h)? Cached. */
 bool registry_insn_may_leave(uint64_t id);
-/* Under the lock: the instruction's disassembly, newly allocated (g_free). */
-char *registry_insn_disas(uint64_t id);
 /* Without the lock, from any thread: an instruction's address (0 for an unknown id). */
 uint64_t registry_insn_addr_unlocked(uint64_t id);
 uint64_t registry_insn_count(void);    /* ids run from 1 to this */

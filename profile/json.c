@@ -231,7 +231,7 @@ bool cflow_profile_write_json(const CflowProfile *p, FILE *out, GError **error)
         out_str(o, ", \"generation\": ");
         out_u64(o, in->generation);
         out_str(o, ", \"disas\": ");
-        out_json_string(o, cflow_profile_string(p, in->disas));
+        out_json_string(o, cflow_profile_insn_disas(p, cflow_profile_insn_index(p, in)));
         out_str(o, ", \"symbol\": ");
         if (in->symbol == CFLOW_NO_STRING) {
             out_str(o, "null");

@@ -357,6 +357,9 @@ bool cflow_merge_add(CflowMerge *m, const CflowProfile *p, bool force, GError **
                                                         : cflow_profile_string(p, in->symbol);
         map[i] = cflow_profile_add_insn(out, in->addr, in->size, in->generation,
                                         cflow_profile_string(p, in->disas), sym);
+        if (cflow_profile_insn_bytes(p, i)) {
+            cflow_profile_set_insn_bytes(out, map[i], cflow_profile_insn_bytes(p, i), in->size);
+        }
         if (cflow_profile_insn_priv(p, i) != CFLOW_PRIV_UNKNOWN) {
             cflow_profile_set_insn_priv(out, map[i], cflow_profile_insn_priv(p, i));
         }
@@ -493,6 +496,9 @@ CflowProfile *cflow_merge_finish(CflowMerge *m)
             x->symbol == CFLOW_NO_STRING ? NULL : cflow_profile_string(in, x->symbol));
         if (cflow_profile_insn_priv(in, i) != CFLOW_PRIV_UNKNOWN) {
             cflow_profile_set_insn_priv(out, renum[i], cflow_profile_insn_priv(in, i));
+        }
+        if (cflow_profile_insn_bytes(in, i)) {
+            cflow_profile_set_insn_bytes(out, renum[i], cflow_profile_insn_bytes(in, i), x->size);
         }
     }
     g_array_free(order, TRUE);

@@ -93,6 +93,7 @@ CflowProfile *cflow_profile_new(void)
     p->block_insns = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     p->strings = g_byte_array_new();
     p->insn_priv = g_byte_array_new();
+    p->insn_bytes = g_byte_array_new();
     p->string_index = g_new0(struct CflowStringIndex, 1);
     const guint8 nul = 0;
     g_byte_array_append(p->strings, &nul, 1);
@@ -109,6 +110,12 @@ void cflow_profile_free(CflowProfile *p)
     g_array_unref(p->insns);
     if (p->insn_priv) {
         g_byte_array_unref(p->insn_priv);
+    }
+    if (p->insn_bytes) {
+        g_byte_array_unref(p->insn_bytes);
+    }
+    if (p->insn_text) {
+        g_ptr_array_unref(p->insn_text);
     }
     g_array_unref(p->edges);
     g_array_unref(p->blocks);
@@ -286,6 +293,52 @@ bool cflow_priv_parse(const char *name, CflowPriv *priv)
     return false;
 }
 
+void cflow_profile_set_insn_bytes(CflowProfile *p, uint32_t insn, const uint8_t *bytes,
+                                  uint32_t size)
+{
+    g_return_if_fail(insn < p->insns->len);
+    guint want = (insn + 1) * CFLOW_INSN_BYTES;
+    if (p->insn_bytes->len < want) {
+        want = p->insns->len * CFLOW_INSN_BYTES; /* room for every insn: set once, then filled */
+        guint old = p->insn_bytes->len;
+        g_byte_array_set_size(p->insn_bytes, want);
+        memset(p->insn_bytes->data + old, 0, want - old);
+    }
+    uint8_t *at = p->insn_bytes->data + (size_t)insn * CFLOW_INSN_BYTES;
+    memset(at, 0, CFLOW_INSN_BYTES);
+    memcpy(at, bytes, MIN(size, CFLOW_INSN_BYTES));
+}
+
+const uint8_t *cflow_profile_insn_bytes(const CflowProfile *p, uint32_t insn)
+{
+    if (!p->insn_bytes || (size_t)(insn + 1) * CFLOW_INSN_BYTES > p->insn_bytes->len) {
+        return NULL;
+    }
+    return p->insn_bytes->data + (size_t)insn * CFLOW_INSN_BYTES;
+}
+
+const char *cflow_profile_insn_disas(const CflowProfile *p, uint32_t insn)
+{
+    CflowInsn *in = cflow_profile_insn(p, insn);
+    const uint8_t *bytes = cflow_profile_insn_bytes(p, insn);
+    if (in->disas != 0 || bytes == NULL || in->size == 0 || in->size > CFLOW_INSN_BYTES) {
+        return cflow_profile_string(p, in->disas);
+    }
+    /* made once and kept: the text is a cache of what the bytes say */
+    CflowProfile *cache = (CflowProfile *)p;
+    if (!cache->insn_text) {
+        cache->insn_text = g_ptr_array_new_with_free_func(g_free);
+    }
+    if (cache->insn_text->len < p->insns->len) {
+        g_ptr_array_set_size(cache->insn_text, (gint)p->insns->len);
+    }
+    char **text = (char **)&g_ptr_array_index(cache->insn_text, insn);
+    if (!*text) {
+        *text = cflow_disasm(cflow_profile_get_meta(p, "arch"), in->addr, bytes, in->size);
+    }
+    return *text;
+}
+
 void cflow_profile_set_insn_priv(CflowProfile *p, uint32_t insn, CflowPriv priv)
 {
     g_return_if_fail(insn < p->insns->len);
@@ -408,6 +461,11 @@ bool cflow_profile_validate(const CflowProfile *p, GError **error)
         }
     }
 
+    if (p->insn_bytes && p->insn_bytes->len > 0 &&
+        p->insn_bytes->len != (size_t)n_insns * CFLOW_INSN_BYTES) {
+        return invalid(error, "insn_bytes: %u bytes for %u insns of %u bytes", p->insn_bytes->len,
+                       n_insns, CFLOW_INSN_BYTES);
+    }
     if (p->insn_priv && p->insn_priv->len > 0) {
         if (p->insn_priv->len != n_insns) {
             return invalid(error, "insn_priv: %u levels for %u insns", p->insn_priv->len,

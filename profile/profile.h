@@ -23,6 +23,7 @@ G_BEGIN_DECLS
 #define CFLOW_PROFILE_MAGIC "CFLOWPRF" /* 8 bytes, no terminator on disk */
 #define CFLOW_PROFILE_VERSION 1u
 #define CFLOW_NO_STRING UINT32_MAX /* an insn without a symbol */
+#define CFLOW_INSN_BYTES 16u /* an instruction's bytes as kept (section insn_bytes), zero-padded */
 
 /* The kinds of edge, as in docs/profile-format.md. Values are part of the file format. */
 typedef enum {
@@ -81,6 +82,9 @@ typedef struct {
     GArray *block_insns; /* uint32_t insn indices, referenced by CflowBlock.first/n_insns */
     GByteArray *strings; /* NUL-terminated strings; offset 0 is always "" */
     GByteArray *insn_priv; /* CflowPriv per insn, or empty: levels not recorded */
+    GByteArray *insn_bytes; /* CFLOW_INSN_BYTES per insn, or empty: bytes not recorded */
+    GPtrArray *insn_text;   /* texts made from insn_bytes, by insn, NULL until asked: apart from
+                             * the pool, so no string pointer a reader holds ever moves */
     struct CflowStringIndex *string_index; /* pool offsets by string, for interning while
                                             * building (empty in a profile that was read: built
                                             * on its first intern); private to profile.c */
@@ -119,8 +123,27 @@ void cflow_profile_add_block(CflowProfile *p, uint64_t addr, uint64_t count,
 #define cflow_profile_insn(p, i) (&g_array_index((p)->insns, CflowInsn, (i)))
 #define cflow_profile_edge(p, i) (&g_array_index((p)->edges, CflowEdge, (i)))
 #define cflow_profile_block(p, i) (&g_array_index((p)->blocks, CflowBlock, (i)))
+/* The index of an instruction record of p, from its address. */
+#define cflow_profile_insn_index(p, in) ((uint32_t)((in) - (const CflowInsn *)(p)->insns->data))
 
 /* Sets insn i's level; the first call sizes insn_priv to the insns (others UNKNOWN). */
+/*
+ * An instruction's disassembly. A profile may keep an instruction's bytes instead of its text
+ * (the plugin does, in user mode on x86_64 and aarch64: disassembling every instruction at exit
+ * was the largest part of writing a profile); the text is then made from the bytes, with
+ * capstone and the architecture in meta "arch", the first time it is asked for, and kept.
+ */
+const char *cflow_profile_insn_disas(const CflowProfile *p, uint32_t insn);
+/* The instruction's bytes (its `size` of them, at most CFLOW_INSN_BYTES), or NULL. */
+const uint8_t *cflow_profile_insn_bytes(const CflowProfile *p, uint32_t insn);
+void cflow_profile_set_insn_bytes(CflowProfile *p, uint32_t insn, const uint8_t *bytes,
+                                  uint32_t size);
+/*
+ * Text for one instruction as QEMU prints it through capstone (AT&T syntax on x86, data
+ * shown as .byte), or ".byte 0x.., ..." where capstone has no such architecture (profile/disasm.c).
+ */
+char *cflow_disasm(const char *arch, uint64_t addr, const uint8_t *bytes, uint32_t size);
+
 void cflow_profile_set_insn_priv(CflowProfile *p, uint32_t insn, CflowPriv priv);
 /* UNKNOWN where levels are not recorded. */
 CflowPriv cflow_profile_insn_priv(const CflowProfile *p, uint32_t insn);
@@ -207,6 +230,7 @@ typedef enum {
     CFLOW_SECTION_BLOCKS = 5,      /* CflowBlock records, 24 bytes each */
     CFLOW_SECTION_BLOCK_INSNS = 6, /* uint32_t insn indices, 4 bytes each */
     CFLOW_SECTION_INSN_PRIV = 7,   /* optional: one CflowPriv byte per insn, in insn order */
+    CFLOW_SECTION_INSN_BYTES = 8,  /* optional: CFLOW_INSN_BYTES bytes per insn, in insn order */
 } CflowSectionType;
 
 G_END_DECLS

@@ -18,7 +18,7 @@
 
 #define HOST_LE (G_BYTE_ORDER == G_LITTLE_ENDIAN)
 #define N_REQUIRED 6u /* section types 1..6 must be present */
-#define N_KNOWN 7u    /* 7 (insn_priv) is optional */
+#define N_KNOWN 8u    /* 7 (insn_priv) and 8 (insn_bytes) are optional */
 
 typedef struct {
     uint32_t type;
@@ -60,6 +60,7 @@ static const char *section_name(uint32_t type)
     case CFLOW_SECTION_BLOCKS: return "blocks";
     case CFLOW_SECTION_BLOCK_INSNS: return "block_insns";
     case CFLOW_SECTION_INSN_PRIV: return "insn_priv";
+    case CFLOW_SECTION_INSN_BYTES: return "insn_bytes";
     default: return NULL;
     }
 }
@@ -145,7 +146,7 @@ typedef void (*Decoder)(const uint8_t *src, void *dst, size_t n);
 static const size_t record_size[N_KNOWN + 1] = {
     [CFLOW_SECTION_META] = 8,   [CFLOW_SECTION_STRINGS] = 1, [CFLOW_SECTION_INSNS] = 24,
     [CFLOW_SECTION_EDGES] = 24, [CFLOW_SECTION_BLOCKS] = 24, [CFLOW_SECTION_BLOCK_INSNS] = 4,
-    [CFLOW_SECTION_INSN_PRIV] = 1,
+    [CFLOW_SECTION_INSN_PRIV] = 1, [CFLOW_SECTION_INSN_BYTES] = 1,
 };
 static const Decoder decoders[N_KNOWN + 1] = {
     [CFLOW_SECTION_META] = decode_meta,     [CFLOW_SECTION_INSNS] = decode_insns,
@@ -374,6 +375,28 @@ CflowProfile *cflow_profile_parse(const void *data, size_t len, GError **error)
     if (known[CFLOW_SECTION_INSN_PRIV] >= 0) {
         const InSection *ps = &sec[known[CFLOW_SECTION_INSN_PRIV]];
         g_byte_array_append(p->insn_priv, b + ps->offset, (guint)ps->count);
+    }
+    if (known[CFLOW_SECTION_INSN_BYTES] >= 0) {
+        /* each instruction's own size on disk, CFLOW_INSN_BYTES apiece in memory */
+        const InSection *bs = &sec[known[CFLOW_SECTION_INSN_BYTES]];
+        uint64_t need = 0;
+        for (guint i = 0; i < p->insns->len; i++) {
+            need += MIN(cflow_profile_insn(p, i)->size, CFLOW_INSN_BYTES);
+        }
+        if (need != bs->length) {
+            fail(error, CFLOW_PROFILE_ERROR_FORMAT,
+                 "section insn_bytes: %" PRIu64 " bytes, the instructions' sizes add up to %" PRIu64,
+                 bs->length, need);
+            cflow_profile_free(p);
+            p = NULL;
+            goto out;
+        }
+        const uint8_t *at = b + bs->offset;
+        for (guint i = 0; i < p->insns->len; i++) {
+            uint32_t n = MIN(cflow_profile_insn(p, i)->size, CFLOW_INSN_BYTES);
+            cflow_profile_set_insn_bytes(p, i, at, n);
+            at += n;
+        }
     }
     if (!cflow_profile_validate(p, error)) {
         cflow_profile_free(p);

@@ -142,7 +142,7 @@ static void describe_insn(GString *out, const CflowProfile *p, uint32_t index)
         g_string_append_printf(out, "#%u", insn->generation);
     }
     g_string_append_printf(out, " %s: %s", sym && *sym ? sym : "?",
-                           cflow_profile_string(p, insn->disas));
+                           cflow_profile_insn_disas(p, cflow_profile_insn_index(p, insn)));
 }
 
 /* Destination addresses named by their instruction where the profile has it. */

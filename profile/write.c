@@ -27,7 +27,7 @@ _Static_assert(sizeof(CflowBlock) == 24 && offsetof(CflowBlock, count) == 8 &&
                "CflowBlock must match its 24-byte disk record");
 
 #define HOST_LE (G_BYTE_ORDER == G_LITTLE_ENDIAN)
-#define N_SECTIONS 7u /* at most: insn_priv is written only when levels were recorded */
+#define N_SECTIONS 8u /* at most: insn_priv and insn_bytes are written only when recorded */
 
 static void put_u32(uint8_t *b, uint32_t v)
 {
@@ -115,7 +115,27 @@ typedef struct {
     uint64_t header_len;
     uint64_t file_size;
     uint8_t header[CFLOW_PROFILE_HEADER_SIZE + N_SECTIONS * CFLOW_PROFILE_SECTION_ENTRY_SIZE];
+    GByteArray *packed_bytes; /* insn_bytes as on disk: each insn's own size, back to back */
 } Layout;
+
+/* On disk an instruction's bytes take its size, not the CFLOW_INSN_BYTES kept in memory. */
+static GByteArray *pack_insn_bytes(const CflowProfile *p)
+{
+    GByteArray *out = g_byte_array_sized_new(p->insns->len * 4);
+    for (guint i = 0; i < p->insns->len; i++) {
+        g_byte_array_append(out, cflow_profile_insn_bytes(p, i),
+                            MIN(cflow_profile_insn(p, i)->size, CFLOW_INSN_BYTES));
+    }
+    return out;
+}
+
+static void layout_free(Layout *l)
+{
+    if (l->packed_bytes) {
+        g_byte_array_unref(l->packed_bytes);
+    }
+    g_free(l);
+}
 
 static bool emit_section(const OutSection *s, Sink sink, void *ud)
 {
@@ -192,6 +212,13 @@ static void plan(const CflowProfile *p, Layout *l)
         l->s[6].encode = NULL;
         l->n = 7;
     }
+    if (p->insn_bytes && p->insn_bytes->len > 0) {
+        l->packed_bytes = pack_insn_bytes(p);
+        set_section(&l->s[l->n], CFLOW_SECTION_INSN_BYTES, l->packed_bytes->data,
+                    l->packed_bytes->len, 1, NULL);
+        l->s[l->n].encode = NULL; /* bytes have no byte order */
+        l->n++;
+    }
 
     l->header_len = CFLOW_PROFILE_HEADER_SIZE + l->n * CFLOW_PROFILE_SECTION_ENTRY_SIZE;
     uint64_t pos = l->header_len;
@@ -266,7 +293,7 @@ GBytes *cflow_profile_serialize(const CflowProfile *p)
     emit_file(l, mem_sink, &m);
     g_assert(m.pos == l->file_size);
     gsize size = (gsize)l->file_size;
-    g_free(l);
+    layout_free(l);
     return g_bytes_new_take(m.buf, size);
 }
 
@@ -293,7 +320,7 @@ bool cflow_profile_write_to(const CflowProfile *p, const CflowPlace *place, GErr
     Layout *l = g_new(Layout, 1);
     plan(p, l);
     bool ok = cflow_write_place(place, write_binary_body, l, error);
-    g_free(l);
+    layout_free(l);
     return ok;
 }
 

@@ -134,7 +134,8 @@ static int run(int argc, char **argv)
             if (in->generation) {
                 g_string_append_printf(out, "#%u", in->generation);
             }
-            g_string_append_printf(out, ": %s\n", cflow_profile_string(p, in->disas));
+            g_string_append_printf(out, ": %s\n",
+                                   cflow_profile_insn_disas(p, cflow_profile_insn_index(p, in)));
             GPtrArray *edges = g_hash_table_lookup(outs, GUINT_TO_POINTER(i + 1));
             if (!edges) {
                 continue;

@@ -118,7 +118,7 @@ static void describe(GString *out, Side *d, uint32_t insn)
     const char *where = cflow_srcline_short(d->s, loc);
     g_string_append_printf(out, "0x%" PRIx64 " %s%s%s: %s", in->addr, loc->function,
                            where ? " " : "", where ? where : "",
-                           cflow_profile_string(d->p, in->disas));
+                           cflow_profile_insn_disas(d->p, cflow_profile_insn_index(d->p, in)));
 }
 
 static void json_loc(GString *out, Side *d, uint32_t insn)

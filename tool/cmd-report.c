@@ -253,14 +253,14 @@ static void insns_machine(GString *out, const CflowProfile *p, CflowSrcline *s, 
                                    is->out[CFLOW_EDGE_FALLTHROUGH],
                                    cflow_stats_exceptions(is) - is->out[CFLOW_EDGE_EARLY_EXIT],
                                    is->out[CFLOW_EDGE_EARLY_EXIT], is->branch_dests);
-            cflow_emit_csv_field(out, cflow_profile_string(p, in->disas));
+            cflow_emit_csv_field(out, cflow_profile_insn_disas(p, cflow_profile_insn_index(p, in)));
             g_string_append_c(out, '\n');
             continue;
         }
         g_string_append(out, r ? ",\n  {\"addr\": " : "\n  {\"addr\": ");
         cflow_emit_json_addr(out, in->addr);
         g_string_append_printf(out, ", \"generation\": %u, \"disas\": ", in->generation);
-        cflow_emit_json_string(out, cflow_profile_string(p, in->disas));
+        cflow_emit_json_string(out, cflow_profile_insn_disas(p, cflow_profile_insn_index(p, in)));
         g_string_append(out, ", \"function\": ");
         cflow_emit_json_string(out, loc->function);
         g_string_append(out, ", \"file\": ");

@@ -213,7 +213,7 @@ static const char *mnemonic(const char *disas, char *buf, size_t size)
 
 CflowInsnClass cflow_export_classify(const CflowExport *x, uint32_t insn)
 {
-    const char *disas = cflow_profile_string(x->p, cflow_profile_insn(x->p, insn)->disas);
+    const char *disas = cflow_profile_insn_disas(x->p, insn);
     char m[32];
     const char *ops = mnemonic(disas ? disas : "", m, sizeof m);
     if (strcmp(x->arch, "x86_64") == 0 || strcmp(x->arch, "i386") == 0) {
