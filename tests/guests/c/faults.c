@@ -8,6 +8,8 @@
  *   fault_store  a store into a read-only page          SIGSEGV, early-exit
  *   fault_div    an integer division by zero            SIGFPE, exception (QEMU reports #DE)
  *   fault_rep    rep movsb into a read-only page        SIGSEGV, early-exit
+ * With argument "late", the handler runs once as a plain call before it is installed: its first
+ * block was translated as ordinary code when the signals come (the plugin must notice).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -20,14 +22,21 @@
 static sigjmp_buf back;
 static volatile unsigned long faults;
 
-static void on_fault(int sig)
+__attribute__((noinline)) static void on_fault(int sig)
 {
+    if (sig == 0) {
+        return; /* the plain call of "late" */
+    }
     faults++;
     siglongjmp(back, 1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "late") == 0) {
+        void (*volatile call)(int) = on_fault; /* a real call, not inlined away */
+        call(0);
+    }
     char *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     static char src[64];
     struct sigaction sa;
