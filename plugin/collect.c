@@ -232,7 +232,7 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
 {
     CflowProfile *p = cflow_profile_new();
     EdgeTable merged;
-    edge_table_init(&merged, 1u << 12);
+    edge_table_init_private(&merged, 1u << 12);
     registry_lock();
     uint64_t *fast_entries = NULL;
     if (mode == MODE_FAST) {
@@ -246,7 +246,7 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
     /* Which instructions go in: every edge source and every instruction of an entered block. */
     uint64_t n_ids = registry_insn_count();
     uint32_t *index_of = g_new0(uint32_t, n_ids + 1); /* id -> profile index + 1 */
-    GArray *wanted = g_array_new(FALSE, FALSE, sizeof(InsnKey));
+    GArray *wanted = g_array_sized_new(FALSE, FALSE, sizeof(InsnKey), (guint)n_ids);
 #define WANT(want_id)                                                              \
     do {                                                                           \
         uint64_t id_ = (want_id);                                                     \
@@ -276,6 +276,14 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
     }
 #undef WANT
     sort_insn_keys(wanted);
+    guint entered = 0, entered_insns = 0;
+    for (guint i = 0; i < registry_block_count(); i++) {
+        if (g_array_index(counts, uint64_t, i)) {
+            entered++;
+            entered_insns += registry_block_by_index(i)->n_insns;
+        }
+    }
+    cflow_profile_reserve(p, wanted->len, (guint)merged.used, entered, entered_insns);
     for (guint i = 0; i < wanted->len; i++) {
         uint64_t id = g_array_index(wanted, InsnKey, i).id;
         const InsnRec *r = registry_insn_by_id(id);
@@ -285,6 +293,7 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
         cflow_profile_set_insn_bytes(p, index_of[id] - 1, r->bytes, r->size);
         cflow_profile_set_insn_priv(p, index_of[id] - 1, (CflowPriv)r->priv);
     }
+    g_array_free(wanted, TRUE);
 
     EDGE_TABLE_FOREACH(&merged, s) {
         int kind = (int)(s->k1 >> HOT_KIND_SHIFT);
@@ -317,6 +326,7 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
         cflow_profile_add_edge(p, index_of[id] - 1, public_kind(kind, from, s->k2), s->k2,
                                s->count);
     }
+    edge_table_destroy(&merged);
     g_array_sort(p->edges, cmp_edge); /* stable output: by source address, then destination */
     guint *block_of = g_new(guint, registry_block_count() + 1); /* record -> profile block */
     /*
@@ -369,8 +379,6 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
     }
     g_array_free(counts, TRUE);
     g_free(fast_entries);
-    g_array_free(wanted, TRUE);
     g_free(index_of);
-    edge_table_destroy(&merged);
     return p;
 }

@@ -14,6 +14,13 @@ void edge_table_init(EdgeTable *t, uint64_t capacity_pow2)
     edge_table_refill_spare(t);
 }
 
+void edge_table_init_private(EdgeTable *t, uint64_t capacity_pow2)
+{
+    edge_table_init(t, capacity_pow2);
+    g_ptr_array_free(t->retired, TRUE);
+    t->retired = NULL;
+}
+
 void edge_table_destroy(EdgeTable *t)
 {
     g_free(t->slots);
@@ -28,6 +35,9 @@ void edge_table_refill_spare(EdgeTable *t)
 {
     if (!t->spare) {
         t->spare = g_new0(EdgeSlot, (t->mask + 1) * 2);
+    }
+    if (t->retired && t->retired->len) {
+        g_ptr_array_set_size(t->retired, 0);
     }
 }
 
@@ -57,7 +67,11 @@ void edge_table_grow(EdgeTable *t)
     EdgeSlot *old = t->slots;
     __atomic_store_n(&t->slots, fresh, __ATOMIC_RELEASE);
     __atomic_store_n(&t->mask, mask, __ATOMIC_RELEASE);
-    g_ptr_array_add(t->retired, old);
+    if (t->retired) {
+        g_ptr_array_add(t->retired, old); /* freed outside the hot path: refill_spare */
+    } else {
+        g_free(old);
+    }
 }
 
 void edge_table_clear(EdgeTable *t)

@@ -30,12 +30,18 @@ typedef struct {
     uint64_t used;
     EdgeSlot *spare;   /* NULL or 2 * capacity zeroed entries */
     uint64_t hot_allocs;
-    GPtrArray *retired;
+    GPtrArray *retired; /* NULL: a private table */
 } EdgeTable;
 
 void edge_table_init(EdgeTable *t, uint64_t capacity_pow2);
+/* A table only its own thread ever reads (merges, re-plans): old arrays are freed as it grows. */
+void edge_table_init_private(EdgeTable *t, uint64_t capacity_pow2);
 void edge_table_destroy(EdgeTable *t);
-/* Outside the hot path: make sure a spare is ready for the next growth. */
+/*
+ * Outside the hot path, on the table's own thread: make sure a spare is ready for the next
+ * growth, and free the arrays growth retired (a snapshot reads only the current array, with
+ * the helper that could grow it stopped at its door: hotpath_freeze).
+ */
 void edge_table_refill_spare(EdgeTable *t);
 /* Zeroes every count and key (after fork, the child starts empty). */
 void edge_table_clear(EdgeTable *t);

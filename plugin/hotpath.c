@@ -123,7 +123,7 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib, boo
     cursors = qemu_plugin_scoreboard_new(sizeof(Cursor));
     chunks = g_ptr_array_new();
     helper_fence = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0;
-    edge_table_init(&retired_edges, 2);
+    edge_table_init_private(&retired_edges, 2); /* under vcpus_lock only */
     retired_entries = g_array_new(FALSE, TRUE, sizeof(uint64_t));
     dominant = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     hot_starts = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -736,7 +736,7 @@ static void retire_counters(void)
 static void replan(void)
 {
     EdgeTable seen;
-    edge_table_init(&seen, 1u << 14);
+    edge_table_init_private(&seen, 1u << 14);
     HotpathTotals totals;
     registry_lock();
     hotpath_merge_all(&seen, &totals, false);

@@ -235,6 +235,34 @@ const char *cflow_profile_get_meta(const CflowProfile *p, const char *key)
     return m != NULL ? cflow_profile_string(p, m->value) : NULL;
 }
 
+static void reserve_array(GArray **a, guint n)
+{
+    if ((*a)->len == 0 && n > 0) {
+        guint size = g_array_get_element_size(*a);
+        g_array_unref(*a);
+        *a = g_array_sized_new(FALSE, FALSE, size, n);
+    }
+}
+
+static void reserve_bytes(GByteArray **a, guint n)
+{
+    if ((*a)->len == 0 && n > 0) {
+        g_byte_array_unref(*a);
+        *a = g_byte_array_sized_new(n);
+    }
+}
+
+void cflow_profile_reserve(CflowProfile *p, guint insns, guint edges, guint blocks,
+                           guint block_insns)
+{
+    reserve_array(&p->insns, insns);
+    reserve_bytes(&p->insn_priv, insns);
+    reserve_bytes(&p->insn_bytes, insns * CFLOW_INSN_BYTES);
+    reserve_array(&p->edges, edges);
+    reserve_array(&p->blocks, blocks);
+    reserve_array(&p->block_insns, block_insns);
+}
+
 uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
                                 uint32_t generation, const char *disas, const char *symbol)
 {

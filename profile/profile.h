@@ -113,6 +113,13 @@ const char *cflow_profile_string(const CflowProfile *p, uint32_t offset);
 void cflow_profile_set_meta(CflowProfile *p, const char *key, const char *value);
 void cflow_profile_set_meta_u64(CflowProfile *p, const char *key, uint64_t value); /* decimal */
 const char *cflow_profile_get_meta(const CflowProfile *p, const char *key); /* NULL if absent */
+/*
+ * Room for what a writer is about to add (the arrays of an empty profile allocated at their
+ * final size): a large profile is then built without the copies and the slack of growing
+ * arrays, which were the peak of a plugin's memory at exit.
+ */
+void cflow_profile_reserve(CflowProfile *p, guint insns, guint edges, guint blocks,
+                           guint block_insns);
 uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
                                 uint32_t generation, const char *disas, const char *symbol);
 void cflow_profile_add_edge(CflowProfile *p, uint32_t from, CflowEdgeKind kind, uint64_t to,
