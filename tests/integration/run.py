@@ -28,6 +28,8 @@ ARCHES = ["x86_64", "aarch64", "riscv64"]
 NM = {"x86_64": "nm", "aarch64": "aarch64-linux-gnu-nm", "riscv64": "riscv64-linux-gnu-nm"}
 CHECK_EXPECT = os.path.join(TOP, "tests", "integration", "check_expect.py")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "scripts"))
+import profile_compare  # noqa: E402  (relocator and canonical forms, shared with bench/)
 
 TESTS = []
 
@@ -122,33 +124,9 @@ def assert_clean(prof):
             raise AssertionError("%s = %s" % (key, meta[key]))
 
 
-def relocator(prof):
-    """Address -> 'file+offset' using the profile's code mappings: runs whose layouts differ
-    (the plugin's own memory use moves the guest's libraries) compare equal."""
-    maps = []
-    for line in prof["meta"].get("maps", "").splitlines():
-        rng, off, path = line.split(" ", 2)
-        lo, hi = (int(x, 16) for x in rng.split("-"))
-        maps.append((lo, hi, int(off, 16), os.path.basename(path)))
-
-    def reloc(addr):
-        a = int(addr, 16)
-        for lo, hi, off, name in maps:
-            if lo <= a < hi:
-                return "%s+%x" % (name, a - lo + off)
-        return addr
-    return reloc
-
-
-def canonical_edges(prof):
-    r = relocator(prof)
-    return sorted((r(e["from"]), e.get("from_generation", 0), r(e["to"]), e["kind"], e["count"])
-                  for e in prof["edges"])
-
-
-def canonical_blocks(prof):
-    r = relocator(prof)
-    return sorted((r(b["addr"]), len(b["insns"]), b["count"]) for b in prof["blocks"])
+relocator = profile_compare.relocator
+canonical_edges = profile_compare.canonical_edges
+canonical_blocks = profile_compare.canonical_blocks
 
 
 # ---------------------------------------------------------------------------------------------
