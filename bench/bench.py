@@ -262,6 +262,9 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="")
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="untimed runs of bare QEMU and of this plugin before each workload's "
+                         "rounds (the first workload of a run came out up to 40%% slower without)")
     ap.add_argument("--json", default="")
     ap.add_argument("--no-check", action="store_true",
                     help="skip the fast-versus-reference comparison (and the figures from it)")
@@ -292,14 +295,18 @@ def main():
     only = [o for o in args.only.split(",") if o]
     wls = [w for w in workloads(work) if not only or any(o in w.name for o in only)]
     cmdline = "bench/run %s" % " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "bench/run"
-    say("%s, %s UTC, %d rounds, QEMU 10.2.2 linux-user, %d cores" % (
-        cmdline, started.strftime("%Y-%m-%d %H:%M"), args.rounds, os.cpu_count()))
+    say("%s, %s UTC, %d rounds after %d untimed, QEMU 10.2.2 linux-user, %d cores" % (
+        cmdline, started.strftime("%Y-%m-%d %H:%M"), args.rounds, args.warmup, os.cpu_count()))
     env = dict(os.environ, PYTHONHASHSEED="0")
     results = {}
     for w in wls:
         times = {c: [] for c in configs}
         rss = {c: [] for c in configs}
         psize = []
+        for _ in range(args.warmup):
+            for cname in ("bare", "cflow (this)", NOWRITE):
+                peak_rss.measure([QEMU_BIN[w.arch]] + configs[cname] + w.argv, tools,
+                                 repeat=w.repeat, env=env)
         for _ in range(args.rounds):
             for cname, cargs in configs.items():
                 if cname == "cflow (this)" and os.path.exists(prof):

@@ -6,7 +6,8 @@
  * else the instruction that falls through into it. The generated code then does, inline (no
  * call): add 1 to B's per-vCPU entry counter; before each instruction, store its id, flagged
  * LAST_FLAG when it is the block's last instruction (so a block left early, by a fault, shows
- * as an unflagged id). A helper call happens only when B is entered and the last
+ * as an unflagged id); in user mode only the first instruction (a mark naming B) and the last
+ * one store (sparse blocks, BLOCK_MARK below). A helper call happens only when B is entered and the last
  * instruction started is not E(B): it records one (from, B, kind) occurrence in the vCPU's own
  * edge table, keyed by B's record so that the counts are also B's helper calls. At exit, for
  * every block,
@@ -20,9 +21,9 @@
  * retranslates with those as E(B). Old and new translations are separate BlockRecs, each with
  * its own E(B), so the arithmetic above stays exact across the change.
  *
- * Lean blocks: at a re-plan, blocks entered at least adapt_after/1024 times are marked hot;
- * retranslated, they skip the id store on middle instructions that cannot leave a block early
- * (register-only integer instructions, disas.h), which is most of the inline cost.
+ * Lean blocks (system mode): at a re-plan, blocks entered at least adapt_after/1024 times are
+ * marked hot; retranslated, they skip the id store on middle instructions that cannot leave a
+ * block early (register-only integer instructions, disas.h).
  *
  * Many vCPU indices: once per-block counters would outgrow their budget (counter_mib), they
  * are retired and every block entry calls the helper instead (hotpath.c, docs/design.md).
