@@ -217,8 +217,16 @@ def check_loop_exact(prof, label):
         kinds[e["kind"]] = kinds.get(e["kind"], 0) + e["count"]
     assert_eq(label + ": transfers out of the loop's branch (all kinds)",
               sum(kinds.values()), 2 * LOOPS)
-    assert_eq(label + ": loop exits (fallthrough wl_branch -> wl_after)",
-              run.edge_count(prof, br, after, "fallthrough"), 2)
+    # the 2 exits fall through to wl_after, but for one an interrupt was taken right after (it
+    # then shows as that interrupt: the sum above counts it)
+    exits = run.edge_count(prof, br, after, "fallthrough")
+    interrupted = sum(n for k, n in kinds.items() if k not in ("branch", "fallthrough"))
+    if not 2 - interrupted <= exits <= 2:
+        raise AssertionError("%s: loop exits (fallthrough wl_branch -> wl_after): %d, want 2 "
+                             "(or 2 less the %d interrupted transfers); out of the branch: %s"
+                             % (label, exits, interrupted,
+                                sorted((e["kind"], e["to"], e["count"]) for e in out
+                                       if e["to"] != hex(top))))
     taken = run.edge_count(prof, br, top, "branch")
     if taken < 2 * LOOPS - 1000:
         raise AssertionError("%s: only %d taken branches to wl_top: %s" % (label, taken, kinds))
