@@ -279,6 +279,14 @@ uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
         const guint8 unknown = CFLOW_PRIV_UNKNOWN; /* levels recorded: keep one per insn */
         g_byte_array_append(p->insn_priv, &unknown, 1);
     }
+    if (p->insn_bytes->len > 0) {
+        /* bytes recorded: keep room for every insn (zeros until set; a text given wins) */
+        guint old = p->insn_bytes->len, want = p->insns->len * CFLOW_INSN_BYTES;
+        if (old < want) {
+            g_byte_array_set_size(p->insn_bytes, want);
+            memset(p->insn_bytes->data + old, 0, want - old);
+        }
+    }
     return index;
 }
 

@@ -141,7 +141,10 @@ void cflow_profile_add_block(CflowProfile *p, uint64_t addr, uint64_t count,
  * capstone and the architecture in meta "arch", the first time it is asked for, and kept.
  */
 const char *cflow_profile_insn_disas(const CflowProfile *p, uint32_t insn);
-/* The instruction's bytes (its `size` of them, at most CFLOW_INSN_BYTES), or NULL. */
+/*
+ * The instruction's bytes (its `size` of them, at most CFLOW_INSN_BYTES), or NULL. In a profile
+ * that keeps bytes, an instruction added without them has zeros (its text, if given, wins).
+ */
 const uint8_t *cflow_profile_insn_bytes(const CflowProfile *p, uint32_t insn);
 void cflow_profile_set_insn_bytes(CflowProfile *p, uint32_t insn, const uint8_t *bytes,
                                   uint32_t size);

@@ -304,6 +304,12 @@ int main(int argc, char **argv)
     static const uint8_t per_insn[4] = {1, 2, 0, 4};
     parts[n - 1] = (Part){7, per_insn, sizeof per_insn, sizeof per_insn};
     put_valid("valid-section-7", assemble(parts, n, 0));
+    /* Type 8: the instructions' bytes, each its size (4 insns of 4 bytes). */
+    static const uint8_t insn_bytes[16] = {0x1f, 0x04, 0x00, 0xf1, 0x21, 0x04, 0x00, 0x91,
+                                           0xa1, 0xfe, 0xff, 0x54, 0x01, 0x00, 0x00, 0xd4};
+    parts[n - 1] = (Part){8, insn_bytes, sizeof insn_bytes, sizeof insn_bytes};
+    put_valid("valid-section-8", assemble(parts, n, 0));
+    parts[n - 1] = (Part){7, per_insn, sizeof per_insn, sizeof per_insn};
     GByteArray *f;
     Part rev[8];
     for (unsigned k = 0; k < n; k++) {

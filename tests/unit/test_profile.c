@@ -1829,6 +1829,13 @@ static void test_insn_bytes(void)
     size_t jlen = 0;
     g_autofree char *json = json_of(q, &jlen);
     g_assert_nonnull(strstr(json, "\"disas\": \"movq %rsp, %rbp\""));
+    /* an instruction added without bytes to a profile that keeps them: zeros, its text wins */
+    uint32_t late = cflow_profile_add_insn(q, 0x2000, 4, 0, "late one", NULL);
+    GError *verr = NULL;
+    g_assert_true(cflow_profile_validate(q, &verr));
+    static const uint8_t zeros[4] = {0};
+    g_assert_cmpmem(cflow_profile_insn_bytes(q, late), 4, zeros, 4);
+    g_assert_cmpstr(cflow_profile_insn_disas(q, late), ==, "late one");
     /* an architecture capstone does not know: the bytes as data */
     cflow_profile_set_meta(q, "arch", "riscv64");
     g_autoptr(CflowProfile) r = reparse(q, NULL);
