@@ -94,19 +94,20 @@ def make_inputs(out):
     return text, small
 
 
-def make_sql(out):
-    """An in-memory SQLite session: 8,000 INSERTs in one transaction, two indexes, a GROUP BY,
-    a self-join, LIKE and 150 indexed lookups (deterministic: a fixed-seed generator)."""
-    path = os.path.join(out, "sqlite.sql")
+def write_sql(path, rows, lookups):
+    """An in-memory SQLite session: `rows` INSERTs in one transaction, two indexes, a GROUP BY,
+    a self-join, LIKE and `lookups` indexed lookups (deterministic: a fixed-seed generator).
+    Also bench/bolt_e2e.py's workload, scaled."""
     if os.path.exists(path):
         return path
     seed = 11
+
     def rnd(n):
         nonlocal seed
         seed = (seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
         return (seed >> 33) % n
     lines = ["CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, name TEXT, v REAL);", "BEGIN;"]
-    for _ in range(8000):
+    for _ in range(rows):
         lines.append("INSERT INTO t(k, name, v) VALUES (%d, 'n%d', %d.%03d);"
                      % (rnd(2000), rnd(100000), rnd(1000), rnd(1000)))
     lines += ["COMMIT;", "CREATE INDEX tk ON t(k);", "CREATE INDEX tn ON t(name);",
@@ -114,12 +115,17 @@ def make_sql(out):
               "SELECT count(*) FROM t a JOIN t b ON a.k = b.k WHERE a.id < 2000;",
               "SELECT name FROM t WHERE name LIKE 'n99%' ORDER BY name LIMIT 3;",
               "SELECT avg(length(name)), max(v) FROM t WHERE k BETWEEN 100 AND 900;"]
-    for _ in range(150):
+    for _ in range(lookups):
         lines.append("SELECT sum(v) FROM t WHERE k = %d;" % rnd(2000))
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(lines) + "\n")
     os.rename(path + ".tmp", path)
     return path
+
+
+def make_sql(out):
+    """The benchmark's session: 8,000 rows, 150 lookups."""
+    return write_sql(os.path.join(out, "sqlite.sql"), 8000, 150)
 
 
 def ensure_sqlite3():

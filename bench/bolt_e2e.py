@@ -43,6 +43,8 @@ import subprocess
 import sys
 import time
 
+import bench  # the SQL workload generator (same folder)
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOLT = "llvm-bolt-16"
 # instrumentation runtime: BOLT 16 looks for it under its own lib directory's parent
@@ -96,35 +98,6 @@ def make_text(path, mb):
         n += len(line)
     with open(path, "w") as f:
         f.write("".join(out))
-    return path
-
-
-def make_sql(path, rows, lookups):
-    """An in-memory SQLite session (bench/bench.py's, scaled): `rows` INSERTs in one
-    transaction, two indexes, a GROUP BY, a self-join, LIKE and `lookups` indexed lookups
-    (deterministic: a fixed-seed generator)."""
-    if os.path.exists(path):
-        return path
-    seed = 11
-
-    def rnd(n):
-        nonlocal seed
-        seed = (seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
-        return (seed >> 33) % n
-    lines = ["CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, name TEXT, v REAL);", "BEGIN;"]
-    for _ in range(rows):
-        lines.append("INSERT INTO t(k, name, v) VALUES (%d, 'n%d', %d.%03d);"
-                     % (rnd(2000), rnd(100000), rnd(1000), rnd(1000)))
-    lines += ["COMMIT;", "CREATE INDEX tk ON t(k);", "CREATE INDEX tn ON t(name);",
-              "SELECT k, count(*), sum(v) FROM t GROUP BY k ORDER BY 3 DESC LIMIT 5;",
-              "SELECT count(*) FROM t a JOIN t b ON a.k = b.k WHERE a.id < 2000;",
-              "SELECT name FROM t WHERE name LIKE 'n99%' ORDER BY name LIMIT 3;",
-              "SELECT avg(length(name)), max(v) FROM t WHERE k BETWEEN 100 AND 900;"]
-    for _ in range(lookups):
-        lines.append("SELECT sum(v) FROM t WHERE k = %d;" % rnd(2000))
-    with open(path + ".tmp", "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.rename(path + ".tmp", path)
     return path
 
 
@@ -184,8 +157,8 @@ class Sqlite3:
         return out
 
     def prepare(self, work, binary, prefix=(), mb=None, tag=""):
-        self.sql = make_sql(os.path.join(work, "script-%d.sql" % self.rows), self.rows,
-                            self.lookups)
+        self.sql = bench.write_sql(os.path.join(work, "script-%d.sql" % self.rows), self.rows,
+                                   self.lookups)
 
     def runs(self, binary):
         return [[binary, ":memory:", ".read " + self.sql]]
