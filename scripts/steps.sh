@@ -17,13 +17,18 @@ step() {
     printf '%s: %s ...' "$STEP_NAME" "$label" >&2
     printf '\n### %s\n' "$label" >>"$STEP_LOG"
     "$@" >>"$STEP_LOG" 2>&1 || rc=$?
-    if [ "$rc" -eq 0 ]; then
+    step_end "$rc"
+}
+
+# step_end RC: closes the step's line with done or FAILED (and the log's tail); returns RC.
+step_end() {
+    if [ "$1" -eq 0 ]; then
         printf ' done\n' >&2
     else
         printf ' FAILED\n' >&2
         step_failed
     fi
-    return "$rc"
+    return "$1"
 }
 
 step_failed() {
@@ -53,11 +58,5 @@ ninja_step() {
     }
     rc=${PIPESTATUS[0]}
     set -e
-    if [ "$rc" -eq 0 ]; then
-        printf ' done\n' >&2
-    else
-        printf ' FAILED\n' >&2
-        step_failed
-    fi
-    return "$rc"
+    step_end "$rc"
 }
