@@ -522,7 +522,8 @@ void hotpath_flush(void)
     TSAN_ORDERED_LEAVE();
 }
 
-static void record_discon(Cursor *c, enum qemu_plugin_discon_type type, uint64_t to_pc);
+static void record_discon(Cursor *c, enum qemu_plugin_discon_type type, uint64_t from_pc,
+                          uint64_t to_pc);
 
 void hotpath_instrument_foreign(struct qemu_plugin_tb *tb)
 {
@@ -538,12 +539,7 @@ void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_
     if (v) {
         helper_enter(v);
     }
-    Cursor *c = cursor_of(cpu);
-    bool was_pending = c->pending != 0;
-    record_discon(c, type, to_pc);
-    if (!was_pending) {
-        c->pending_from = from_pc;
-    }
+    record_discon(cursor_of(cpu), type, from_pc, to_pc);
     if (v) {
         helper_leave(v);
         /* outside the helper, on the vCPU's own thread: a chance to prepare the next growth
@@ -552,7 +548,8 @@ void hotpath_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_
     }
 }
 
-static void record_discon(Cursor *c, enum qemu_plugin_discon_type type, uint64_t to_pc)
+static void record_discon(Cursor *c, enum qemu_plugin_discon_type type, uint64_t from_pc,
+                          uint64_t to_pc)
 {
     if (c->last_id == LAST_ID_FOREIGN) {
         return; /* it happened in code that is not recorded */
@@ -568,6 +565,7 @@ static void record_discon(Cursor *c, enum qemu_plugin_discon_type type, uint64_t
     /* The source is the last instruction started: the faulting one for exceptions. */
     c->pending = HOT_KEY(hot_kind_of_discon(type), c->last_id & ~LAST_FLAG);
     c->pending_to = to_pc;
+    c->pending_from = from_pc;
     c->last_id = LAST_ID_DISCON;
 }
 
