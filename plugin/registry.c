@@ -81,6 +81,55 @@ static inline uint32_t mix64(uint64_t x)
     return (uint32_t)(x >> 32);
 }
 
+/*
+ * 64-bit keys to non-zero 64-bit values (0: an empty slot), for the registry's small side maps.
+ * Keys may be 0 (an address).
+ */
+typedef struct {
+    uint64_t *keys, *vals;
+    uint64_t mask, used;
+} U64Map;
+
+static uint64_t u64map_find(const U64Map *m, uint64_t key)
+{
+    uint64_t j = mix64(key) & m->mask;
+    while (m->vals[j] && m->keys[j] != key) {
+        j = (j + 1) & m->mask;
+    }
+    return j;
+}
+
+/* The value slot of `key`: its value, or 0 in a slot reserved for it (set it non-zero). */
+static uint64_t *u64map_slot(U64Map *m, uint64_t key)
+{
+    if (!m->vals || 2 * (m->used + 1) > m->mask + 1) {
+        U64Map bigger = {.mask = m->vals ? 2 * m->mask + 1 : 4095, .used = m->used};
+        bigger.keys = g_new0(uint64_t, bigger.mask + 1);
+        bigger.vals = g_new0(uint64_t, bigger.mask + 1);
+        for (uint64_t i = 0; m->vals && i <= m->mask; i++) {
+            if (m->vals[i]) {
+                uint64_t j = u64map_find(&bigger, m->keys[i]);
+                bigger.keys[j] = m->keys[i];
+                bigger.vals[j] = m->vals[i];
+            }
+        }
+        g_free(m->keys);
+        g_free(m->vals);
+        *m = bigger;
+    }
+    uint64_t j = u64map_find(m, key);
+    if (!m->vals[j]) {
+        m->keys[j] = key;
+        m->used++; /* the caller fills the value */
+    }
+    return &m->vals[j];
+}
+
+static uint64_t u64map_get(const U64Map *m, uint64_t key)
+{
+    return m->vals ? m->vals[u64map_find(m, key)] : 0;
+}
+
 /* ---- instructions ------------------------------------------------------------------------ */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -93,12 +142,10 @@ static InsnRec *insn_pages[INSN_PAGES];
 static uint64_t n_insns; /* ids run from 1 to n_insns */
 static SlotTable insn_index; /* hash of (ident, priv) -> id - 1 */
 /*
- * Physical identity only: address -> distinct instructions seen there (the next generation).
+ * Physical identity only: address -> distinct instructions seen there + 1 (0 is an empty slot).
  * With virtual identity the index above counts them on the way (registry_insn).
  */
-static uint64_t *gen_addrs;
-static uint32_t *gen_counts;
-static uint64_t gen_mask, gen_used;
+static U64Map generations;
 
 static bool physical_identity;
 
@@ -110,35 +157,11 @@ static inline InsnRec *insn_at(uint64_t id)
 /* The generation of a new instruction at `addr` (physical identity): one more than the last. */
 static uint32_t next_generation(uint64_t addr)
 {
-    if (2 * (gen_used + 1) > gen_mask + 1) {
-        uint64_t old_mask = gen_mask;
-        uint64_t *old_addrs = gen_addrs;
-        uint32_t *old_counts = gen_counts;
-        gen_mask = old_addrs ? 2 * old_mask + 1 : 1023;
-        gen_addrs = g_new0(uint64_t, gen_mask + 1);
-        gen_counts = g_new0(uint32_t, gen_mask + 1);
-        for (uint64_t i = 0; old_addrs && i <= old_mask; i++) {
-            if (old_counts[i]) {
-                uint64_t j = mix64(old_addrs[i]) & gen_mask;
-                while (gen_counts[j]) {
-                    j = (j + 1) & gen_mask;
-                }
-                gen_addrs[j] = old_addrs[i];
-                gen_counts[j] = old_counts[i];
-            }
-        }
-        g_free(old_addrs);
-        g_free(old_counts);
+    uint64_t *seen = u64map_slot(&generations, addr); /* distinct instructions there so far + 1 */
+    if (!*seen) {
+        *seen = 1;
     }
-    uint64_t j = mix64(addr) & gen_mask;
-    while (gen_counts[j] && gen_addrs[j] != addr) {
-        j = (j + 1) & gen_mask;
-    }
-    if (!gen_counts[j]) {
-        gen_addrs[j] = addr;
-        gen_used++;
-    }
-    return gen_counts[j]++;
+    return (uint32_t)((*seen)++ - 1);
 }
 
 /* ---- blocks ------------------------------------------------------------------------------ */
@@ -149,9 +172,7 @@ static GPtrArray *blocks;     /* BlockRec*, creation order */
 #define BLOCK_PAGES (1u << 20)
 static const BlockRec **block_pages[BLOCK_PAGES];
 static SlotTable block_index; /* hash of (content, expected) -> creation index */
-/* end address -> the first instruction seen ending a block there */
-static uint64_t *owner_ends, *owner_ids;
-static uint64_t owner_mask, owner_used;
+static U64Map owners; /* end address -> the first instruction seen ending a block there */
 
 static uint64_t content_hash64(uint64_t start, const uint64_t *ids, uint32_t n)
 {
@@ -312,49 +333,18 @@ BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const 
     return b;
 }
 
-/* The owner slot of `end`: where it is, or the empty slot where it would go. */
-static uint64_t owner_slot(uint64_t end)
-{
-    uint64_t j = mix64(end) & owner_mask;
-    while (owner_ends[j] && owner_ends[j] != end) {
-        j = (j + 1) & owner_mask;
-    }
-    return j;
-}
-
 uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id)
 {
-    if (2 * (owner_used + 1) > owner_mask + 1) {
-        uint64_t *old_ends = owner_ends, *old_ids = owner_ids, old_mask = owner_mask;
-        owner_mask = old_ends ? 2 * old_mask + 1 : 4095;
-        owner_ends = g_new0(uint64_t, owner_mask + 1);
-        owner_ids = g_new0(uint64_t, owner_mask + 1);
-        for (uint64_t i = 0; old_ends && i <= old_mask; i++) {
-            if (old_ends[i]) {
-                uint64_t j = owner_slot(old_ends[i]);
-                owner_ends[j] = old_ends[i];
-                owner_ids[j] = old_ids[i];
-            }
-        }
-        g_free(old_ends);
-        g_free(old_ids);
+    uint64_t *owner = u64map_slot(&owners, end);
+    if (!*owner) {
+        *owner = id;
     }
-    uint64_t j = owner_slot(end); /* end > 0: an instruction ends there */
-    if (!owner_ends[j]) {
-        owner_ends[j] = end;
-        owner_ids[j] = id;
-        owner_used++;
-    }
-    return owner_ids[j];
+    return *owner;
 }
 
 uint64_t registry_fallthrough_owner_of(uint64_t end)
 {
-    if (!owner_ends) {
-        return 0;
-    }
-    uint64_t j = owner_slot(end);
-    return owner_ends[j] ? owner_ids[j] : 0;
+    return u64map_get(&owners, end);
 }
 
 bool registry_insn_may_leave(uint64_t id)
