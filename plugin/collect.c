@@ -239,6 +239,11 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
         cflow_profile_set_meta_u64(p, "adaptations", hotpath_adaptations());
         cflow_profile_set_meta_u64(p, "lean_stores_skipped", hotpath_skipped_stores());
         fast_entries = add_fast_edges(&merged, p, live);
+        if (!live) {
+            /* the final profile of a user-mode run: what only counting needed goes first */
+            hotpath_release();
+            registry_release_indexes();
+        }
     } else {
         reference_foreach_edge(add_reference_edge, &merged, live);
     }
@@ -287,9 +292,13 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
     for (guint i = 0; i < wanted->len; i++) {
         uint64_t id = g_array_index(wanted, InsnKey, i).id;
         const InsnRec *r = registry_insn_by_id(id);
-        const char *sym = r->symbol ? r->symbol : symbols_lookup(r->addr);
+        const char *sym = registry_insn_symbol(id);
+        if (!sym) {
+            sym = symbols_lookup(r->addr);
+        }
         /* deferred disassembly (disas.h): the bytes only, text made when a reader asks */
-        index_of[id] = cflow_profile_add_insn(p, r->addr, r->size, r->generation, r->disas, sym) + 1;
+        index_of[id] = cflow_profile_add_insn(p, r->addr, r->size, r->generation,
+                                              registry_insn_disas(id), sym) + 1;
         cflow_profile_set_insn_bytes(p, index_of[id] - 1, r->bytes, r->size);
         cflow_profile_set_insn_priv(p, index_of[id] - 1, (CflowPriv)r->priv);
     }

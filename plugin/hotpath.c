@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@
  * 8 KiB per index: small chunks keep that close to what the translated blocks need.
  */
 #define SLOTS_PER_CHUNK 1024
+/* QEMU allocates every scoreboard for at least this many vCPU indices (plugins/core.c) */
+#define MIN_SCOREBOARD_INDICES 16u
 #define MAX_ADAPTATIONS 12
 /*
  * The per-block counters' budget (option counter_mib, 32 MiB by default). vCPU indices climb without bound in a program that keeps
@@ -67,6 +70,7 @@ static bool sparse;                /* sparse blocks (BLOCK_MARK) */
 static bool x86_guest;             /* sparse x86 blocks keep some middle stores */
 static uint64_t unplaced_exits;    /* hotpath_unplaced_exits; rare, atomic */
 static EdgeTable previous_seen;    /* cumulative counts at the previous re-plan */
+static bool released;              /* hotpath_release: the final merge is done */
 
 /*
  * The vCPU this thread runs (user mode, MTTCG: one thread per vCPU), so that translation, which
@@ -380,6 +384,34 @@ uint64_t hotpath_expected_pred(uint64_t start)
     return registry_fallthrough_owner_of(start);
 }
 
+/*
+ * A new chunk of per-block counters. QEMU sizes every scoreboard for at least 16 vCPU indices
+ * and zero-fills it, so with one thread 15/16 of a chunk's memory would be resident and never
+ * used: the pages of indices no vCPU has taken yet go back to the kernel, which hands out zero
+ * pages again if a thread ever takes one. Safe only here, at creation: nothing has counted
+ * into the chunk yet, and no vCPU can be growing the scoreboards (that takes an exclusive
+ * section, which waits for this translation to end).
+ */
+static struct qemu_plugin_scoreboard *new_chunk(void)
+{
+    struct qemu_plugin_scoreboard *chunk =
+        qemu_plugin_scoreboard_new(SLOTS_PER_CHUNK * sizeof(uint64_t));
+    unsigned int first_unused = MAX(__atomic_load_n(&vcpu_limit, __ATOMIC_ACQUIRE), 1u);
+    if (first_unused < MIN_SCOREBOARD_INDICES) {
+        long page = sysconf(_SC_PAGESIZE);
+        /* one array of elements (the API looks up only indices already started) */
+        uintptr_t base = (uintptr_t)qemu_plugin_scoreboard_find(chunk, 0);
+        uintptr_t from = base + first_unused * SLOTS_PER_CHUNK * sizeof(uint64_t);
+        uintptr_t to = base + MIN_SCOREBOARD_INDICES * SLOTS_PER_CHUNK * sizeof(uint64_t);
+        from = (from + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+        to &= ~(uintptr_t)(page - 1);
+        if (to > from) {
+            madvise((void *)from, to - from, MADV_DONTNEED);
+        }
+    }
+    return chunk;
+}
+
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
 {
     if (self) {
@@ -398,8 +430,7 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
             retire_counters_if_over(qemu_plugin_num_vcpus(), (uint64_t)(b->slot + 1));
         }
         while (chunks->len * SLOTS_PER_CHUNK <= b->slot) {
-            g_ptr_array_add(chunks,
-                            qemu_plugin_scoreboard_new(SLOTS_PER_CHUNK * sizeof(uint64_t)));
+            g_ptr_array_add(chunks, new_chunk());
         }
         /* TB-level operations run before the first instruction's: check the cursor, count. */
         /* An expected entry comes from E(B) having completed its own block: flagged. */
@@ -599,8 +630,10 @@ void hotpath_reset_counts(void)
         Cursor *c = cursor_of(cpu);
         c->pending = 0;
     }
+    /* indices no vCPU ever took hold zeros (and may have no pages: new_chunk) */
+    unsigned int used = MIN(indices, vcpu_limit);
     for (guint ch = 0; ch < chunks->len; ch++) {
-        for (unsigned int cpu = 0; cpu < indices; cpu++) {
+        for (unsigned int cpu = 0; cpu < used; cpu++) {
             uint64_t *slots = qemu_plugin_scoreboard_find(g_ptr_array_index(chunks, ch), cpu);
             memset(slots, 0, SLOTS_PER_CHUNK * sizeof(uint64_t));
         }
@@ -653,6 +686,7 @@ static void merge_table(EdgeTable *into, const EdgeTable *t, uint64_t *helper_ca
 
 void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals, bool live)
 {
+    g_assert(!released);
     *totals = (HotpathTotals){0};
     guint n_blocks = registry_block_count();
     uint64_t *helper_calls = g_new0(uint64_t, n_blocks);
@@ -699,6 +733,27 @@ void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals, bool live)
         }
     }
     g_free(helper_calls);
+}
+
+void hotpath_release(void)
+{
+    pthread_mutex_lock(&vcpus_lock);
+    for (unsigned int cpu = 0; cpu < vcpu_limit; cpu++) {
+        VcpuState *v = vcpu_of(cpu);
+        if (v) {
+            edge_table_destroy(&v->edges);
+        }
+    }
+    edge_table_destroy(&retired_edges);
+    edge_table_destroy(&previous_seen);
+    released = true;
+    pthread_mutex_unlock(&vcpus_lock);
+    for (guint ch = 0; ch < chunks->len; ch++) {
+        qemu_plugin_scoreboard_free(g_ptr_array_index(chunks, ch));
+    }
+    g_ptr_array_set_size(chunks, 0);
+    g_hash_table_remove_all(dominant);
+    g_hash_table_remove_all(hot_starts);
 }
 
 /*

@@ -151,6 +151,13 @@ void hotpath_unlock_vcpus(void);
 /* After fork, in the child (with the vCPU lock released): forget every count. */
 void hotpath_reset_counts(void);
 
+/*
+ * User-mode exit, after the final merge (QEMU has unregistered every callback and flushed all
+ * translations, so nothing counts or records again): free the edge tables and counters, so
+ * the memory they held serves the profile being built.
+ */
+void hotpath_release(void);
+
 unsigned int hotpath_adaptations(void);
 bool hotpath_counters_retired(void); /* per-block counters gave way to a helper per entry */
 uint64_t hotpath_skipped_stores(void); /* translation-time count, under the registry lock */

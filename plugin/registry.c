@@ -44,10 +44,13 @@ static inline uint64_t slot_index(uint64_t slot)
     return (uint32_t)slot - 1;
 }
 
-/* Keeps the load at most 1/2: probes stay short, and inserting never fails. */
+/*
+ * Keeps the load at most 3/4: probes compare 8-byte slots (hashes, not records), a few per
+ * cache line, so runs that long stay cheap, and inserting never fails.
+ */
 static void slots_insert(SlotTable *t, uint32_t hash, uint64_t index)
 {
-    if (2 * (t->used + 1) > t->mask + 1) {
+    if (4 * (t->used + 1) > 3 * (t->mask + 1)) {
         SlotTable bigger;
         slots_init(&bigger, 2 * (t->mask + 1));
         for (uint64_t i = 0; i <= t->mask; i++) {
@@ -139,6 +142,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 #define INSN_PAGE_SIZE (1u << INSN_PAGE_BITS)
 #define INSN_PAGES (1u << 20)
 static InsnRec *insn_pages[INSN_PAGES];
+static bool physical_identity;
+static bool released; /* registry_release_indexes: no lookup or new record after it */
 static uint64_t n_insns; /* ids run from 1 to n_insns */
 static SlotTable insn_index; /* hash of (ident, priv) -> id - 1 */
 /*
@@ -147,11 +152,53 @@ static SlotTable insn_index; /* hash of (ident, priv) -> id - 1 */
  */
 static U64Map generations;
 
-static bool physical_identity;
+
+_Static_assert(sizeof(InsnRec) == 40, "InsnRec: 40 bytes, see registry.h");
 
 static inline InsnRec *insn_at(uint64_t id)
 {
     return &insn_pages[id >> INSN_PAGE_BITS][id & (INSN_PAGE_SIZE - 1)];
+}
+
+/*
+ * Beside the records, paged the same way and allocated only by the runs that need them: the
+ * physical identity (system mode: the host address of the bytes) and QEMU's text (when
+ * disassembly is not deferred). Most runs have neither, and the record stays small.
+ */
+static uint64_t *ident_pages[INSN_PAGES];
+static char **disas_pages[INSN_PAGES];
+
+static inline void *side_at(void **pages, uint64_t id, size_t elem)
+{
+    void **page = &pages[(id >> INSN_PAGE_BITS) % INSN_PAGES];
+    if (!*page) {
+        *page = g_malloc0(elem * INSN_PAGE_SIZE);
+    }
+    return (char *)*page + elem * (id & (INSN_PAGE_SIZE - 1));
+}
+
+static inline uint64_t insn_ident(uint64_t id)
+{
+    return physical_identity ? *(uint64_t *)side_at((void **)ident_pages, id, sizeof(uint64_t))
+                             : insn_at(id)->addr;
+}
+
+/* QEMU's symbol names live as long as the process: interned as pointers, named by index. */
+static GHashTable *symbol_index; /* name pointer -> index */
+static GPtrArray *symbol_names;  /* index -> name; index 0 is none */
+
+static uint32_t intern_symbol(const char *name)
+{
+    if (!name) {
+        return 0;
+    }
+    gpointer ix = g_hash_table_lookup(symbol_index, name);
+    if (!ix) {
+        ix = GUINT_TO_POINTER(symbol_names->len);
+        g_ptr_array_add(symbol_names, (gpointer)name);
+        g_hash_table_insert(symbol_index, (gpointer)name, ix);
+    }
+    return GPOINTER_TO_UINT(ix);
 }
 
 /* The generation of a new instruction at `addr` (physical identity): one more than the last. */
@@ -207,6 +254,9 @@ void registry_init(bool physical)
 {
     physical_identity = physical;
     slots_init(&insn_index, 1u << 14);
+    symbol_index = g_hash_table_new(g_direct_hash, g_direct_equal);
+    symbol_names = g_ptr_array_new();
+    g_ptr_array_add(symbol_names, NULL);
     blocks = g_ptr_array_new();
     slots_init(&block_index, 1u << 12);
 }
@@ -238,6 +288,7 @@ static uint32_t insn_hash(uint64_t ident, uint8_t priv)
 
 uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
 {
+    g_assert(!released);
     uint8_t buf[INSN_MAX_BYTES];
     size_t size = qemu_plugin_insn_size(insn);
     if (size > sizeof(buf)) {
@@ -260,7 +311,7 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
             continue;
         }
         const InsnRec *r = insn_at(slot_index(slot) + 1);
-        if (r->ident != ident || r->priv != priv) {
+        if (insn_ident(slot_index(slot) + 1) != ident || r->priv != priv) {
             continue;
         }
         if (r->size == size && memcmp(r->bytes, buf, size) == 0) {
@@ -275,12 +326,16 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
         __atomic_store_n(page, g_new0(InsnRec, INSN_PAGE_SIZE), __ATOMIC_RELEASE);
     }
     InsnRec *r = insn_at(id);
-    r->ident = ident;
+    if (physical_identity) {
+        *(uint64_t *)side_at((void **)ident_pages, id, sizeof(uint64_t)) = ident;
+    }
     r->priv = priv;
     r->size = (uint8_t)size;
     memcpy(r->bytes, buf, size);
-    r->disas = disas_deferred() ? NULL : qemu_plugin_insn_disas(insn); /* see disas.h */
-    r->symbol = qemu_plugin_insn_symbol(insn);
+    if (!disas_deferred()) { /* see disas.h */
+        *(char **)side_at((void **)disas_pages, id, sizeof(char *)) = qemu_plugin_insn_disas(insn);
+    }
+    r->symbol = intern_symbol(qemu_plugin_insn_symbol(insn));
     r->may_leave = -1;
     /*
      * generations number the distinct instructions seen at one address (new contents; in
@@ -304,6 +359,7 @@ static bool block_is(const BlockRec *b, uint64_t start, uint64_t expected, const
 BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const uint64_t *ids,
                          uint32_t n)
 {
+    g_assert(!released);
     uint32_t h = block_hash(start, expected, ids, n);
     for (uint64_t j = h & block_index.mask; block_index.slots[j];
          j = (j + 1) & block_index.mask) {
@@ -333,6 +389,21 @@ BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const 
     return b;
 }
 
+void registry_release_indexes(void)
+{
+    g_free(insn_index.slots);
+    g_free(block_index.slots);
+    g_free(owners.keys);
+    g_free(owners.vals);
+    g_free(generations.keys);
+    g_free(generations.vals);
+    insn_index = (SlotTable){0};
+    block_index = (SlotTable){0};
+    owners = (U64Map){0};
+    generations = (U64Map){0};
+    released = true;
+}
+
 uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id)
 {
     uint64_t *owner = u64map_slot(&owners, end);
@@ -354,6 +425,17 @@ bool registry_insn_may_leave(uint64_t id)
         r->may_leave = disas_may_leave_block(r->addr, r->bytes, r->size);
     }
     return r->may_leave;
+}
+
+const char *registry_insn_disas(uint64_t id)
+{
+    char **page = disas_pages[(id >> INSN_PAGE_BITS) % INSN_PAGES];
+    return page ? page[id & (INSN_PAGE_SIZE - 1)] : NULL;
+}
+
+const char *registry_insn_symbol(uint64_t id)
+{
+    return g_ptr_array_index(symbol_names, insn_at(id)->symbol);
 }
 
 const InsnRec *registry_insn_by_id(uint64_t id)

@@ -22,19 +22,18 @@
 #define INSN_MAX_BYTES 16
 
 /*
- * 56 bytes, bytes inline, kept in pages that never move: translation allocates nothing per
- * instruction (a python3 start-up translates ~140,000 of them; see docs/design.md).
+ * 40 bytes, bytes inline, kept in pages that never move: translation allocates nothing per
+ * instruction (a python3 start-up translates ~140,000 of them; see docs/design.md). What only
+ * some runs need lives beside it: the identity of system-mode code, QEMU's text when
+ * disassembly is not deferred (registry_insn_disas), the symbol as an index.
  */
 typedef struct {
-    uint64_t addr;      /* as executed (system mode: the first virtual alias translated) */
-    uint64_t ident;     /* what makes it this instruction: addr in user mode; in system mode
-                         * the host address of its bytes, i.e. its physical location */
-    char *disas;        /* QEMU's text when disassembly is not deferred (disas.h), else NULL */
-    const char *symbol; /* QEMU's static string, or NULL */
+    uint64_t addr;       /* as executed (system mode: the first virtual alias translated) */
     uint32_t generation;
+    uint32_t symbol;     /* registry_insn_symbol: 0 for none */
     uint8_t size;
-    uint8_t priv;       /* CflowPriv it ran at: part of its identity */
-    int8_t may_leave;   /* disas_may_leave_block(), -1 until asked */
+    uint8_t priv;        /* CflowPriv it ran at: part of its identity */
+    int8_t may_leave;    /* disas_may_leave_block(), -1 until asked */
     uint8_t bytes[INSN_MAX_BYTES];
 } InsnRec;
 
@@ -75,6 +74,10 @@ uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id);
 uint64_t registry_fallthrough_owner_of(uint64_t end); /* 0 if none */
 
 const InsnRec *registry_insn_by_id(uint64_t id);
+/* Under the lock: QEMU's disassembly when not deferred (disas.h), else NULL. */
+const char *registry_insn_disas(uint64_t id);
+/* Under the lock: QEMU's symbol for the instruction, or NULL. */
+const char *registry_insn_symbol(uint64_t id);
 /* Hash and equality of a block's content (start and instructions), whatever it expected. */
 guint registry_block_content_hash(gconstpointer block);
 gboolean registry_block_content_equal(gconstpointer a, gconstpointer b);
@@ -87,6 +90,12 @@ guint registry_block_count(void);
 BlockRec *registry_block_by_index(guint i); /* in creation order */
 /* Without the lock, from any thread: the block record of a slot, or NULL. */
 const BlockRec *registry_block_unlocked(uint32_t slot);
+/*
+ * Under the lock, at a user-mode exit (no translation can follow: QEMU has unregistered the
+ * callbacks): free the indexes, which only translation uses, before the profile is built.
+ * Records stay readable by id and index.
+ */
+void registry_release_indexes(void);
 /* Under the lock: has an instruction at addr been translated (at any level)? */
 bool registry_has_insn_at(uint64_t addr);
 
