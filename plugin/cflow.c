@@ -77,10 +77,10 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         }
         return;
     }
-    uint64_t *ids = g_new(uint64_t, n);
+    InsnId *ids = g_new(InsnId, n);
     registry_lock();
     for (size_t i = 0; i < n; i++) {
-        ids[i] = registry_insn(qemu_plugin_tb_get_insn(tb, i), (uint8_t)priv);
+        ids[i] = (InsnId)registry_insn(qemu_plugin_tb_get_insn(tb, i), (uint8_t)priv);
     }
     /* addresses as the instructions' records have them (system mode: the first alias) */
     const InsnRec *first = registry_insn_by_id(ids[0]), *last = registry_insn_by_id(ids[n - 1]);

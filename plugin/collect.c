@@ -10,6 +10,7 @@
 #include "reference.h"
 #include "registry.h"
 #include "symbols.h"
+#include <malloc.h>
 
 static void add_reference_edge(uint64_t from_id, int hot_kind, uint64_t to, uint64_t count,
                                void *opaque)
@@ -44,48 +45,53 @@ static uint64_t *add_fast_edges(EdgeTable *merged, CflowProfile *p, bool live)
     return t.block_entries;
 }
 
+/* Freed memory inside the heap goes back to the kernel (glibc keeps it otherwise). */
+static void give_back_free_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 /* Sort keys copied out of the records: the sort then touches one array, not the registry. */
 typedef struct {
     uint64_t addr;
-    uint64_t generation;
     uint64_t id;
 } InsnKey;
 
 /*
- * By address, then generation: least significant digit first, stable, 8 bits a pass, passes
- * where every key has the same digit skipped (user-space addresses share their top bytes). A
- * profile sorts one key per instruction, a python3 start-up 140,000 of them: qsort's callback
- * per comparison cost more than the rest of the ordering.
+ * By address, then generation. Keys come in id order, and the generations of one address are
+ * numbered in the order their records were made, so a stable sort by address is enough: least
+ * significant digit first, 8 bits a pass, passes where every key has the same digit skipped
+ * (user-space addresses share their top bytes). A profile sorts one key per instruction, a
+ * python3 start-up 140,000 of them: qsort's callback per comparison cost more than the rest of
+ * the ordering.
  */
 static void sort_insn_keys(GArray *keys)
 {
     guint n = keys->len;
     InsnKey *a = (InsnKey *)keys->data, *tmp = g_new(InsnKey, n ? n : 1);
-    for (int field = 0; field < 2; field++) {
-        for (int shift = 0; shift < 64; shift += 8) {
-            size_t count[257] = {0};
-            for (guint i = 0; i < n; i++) {
-                uint64_t k = field == 0 ? a[i].generation : a[i].addr;
-                count[((k >> shift) & 0xff) + 1]++;
-            }
-            bool one_digit = false;
-            for (int d = 1; d <= 256; d++) {
-                one_digit |= count[d] == n;
-            }
-            if (one_digit) {
-                continue;
-            }
-            for (int d = 1; d <= 256; d++) {
-                count[d] += count[d - 1];
-            }
-            for (guint i = 0; i < n; i++) {
-                uint64_t k = field == 0 ? a[i].generation : a[i].addr;
-                tmp[count[(k >> shift) & 0xff]++] = a[i];
-            }
-            InsnKey *swap = a;
-            a = tmp;
-            tmp = swap;
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[257] = {0};
+        for (guint i = 0; i < n; i++) {
+            count[((a[i].addr >> shift) & 0xff) + 1]++;
         }
+        bool one_digit = false;
+        for (int d = 1; d <= 256; d++) {
+            one_digit |= count[d] == n;
+        }
+        if (one_digit) {
+            continue;
+        }
+        for (int d = 1; d <= 256; d++) {
+            count[d] += count[d - 1];
+        }
+        for (guint i = 0; i < n; i++) {
+            tmp[count[(a[i].addr >> shift) & 0xff]++] = a[i];
+        }
+        InsnKey *swap = a;
+        a = tmp;
+        tmp = swap;
     }
     if (a != (InsnKey *)keys->data) {
         memcpy(keys->data, a, n * sizeof(InsnKey));
@@ -106,8 +112,9 @@ static gint cmp_edge(gconstpointer a, gconstpointer b)
     return (int)x->kind - (int)y->kind;
 }
 
-static CflowEdgeKind public_kind(int hot_kind, const InsnRec *from, uint64_t to)
+static CflowEdgeKind public_kind(int hot_kind, uint64_t from_id, uint64_t to)
 {
+    const InsnRec *from = registry_insn_by_id(from_id);
     switch (hot_kind) {
     case HOT_EARLY:
         return CFLOW_EDGE_EARLY_EXIT;
@@ -122,7 +129,7 @@ static CflowEdgeKind public_kind(int hot_kind, const InsnRec *from, uint64_t to)
             return CFLOW_EDGE_FALLTHROUGH;
         }
         DisasTransfer t;
-        disas_transfer(from->addr, from->bytes, from->size, &t);
+        disas_transfer(from->addr, registry_insn_bytes(from_id), from->size, &t);
         /* control left an instruction that cannot transfer it: that instruction faulted */
         if (to != from->addr && !t.may_transfer) {
             return CFLOW_EDGE_EARLY_EXIT;
@@ -143,8 +150,9 @@ static CflowEdgeKind public_kind(int hot_kind, const InsnRec *from, uint64_t to)
  * misaligned atomic in a process that has had a second thread (run again by itself). The guest
  * did not move control: such a self-entry is a continuation of the same execution, not an edge.
  */
-static bool is_continuation(int hot_kind, const InsnRec *from, uint64_t to)
+static bool is_continuation(int hot_kind, uint64_t from_id, uint64_t to)
 {
+    const InsnRec *from = registry_insn_by_id(from_id);
     if (hot_kind == HOT_EARLY) {
         /*
          * A block left at X with no fault reported, then X again, or (device I/O mid-block,
@@ -158,8 +166,47 @@ static bool is_continuation(int hot_kind, const InsnRec *from, uint64_t to)
         return false;
     }
     DisasTransfer t;
-    disas_transfer(from->addr, from->bytes, from->size, &t);
+    disas_transfer(from->addr, registry_insn_bytes(from_id), from->size, &t);
     return !t.may_transfer;
+}
+
+/* Moves elements so that base[i] becomes what was base[from[i]] (a permutation), in place. */
+static void permute(void *base, size_t elem, const uint32_t *from, guint n, guint8 *visited)
+{
+    uint8_t tmp[32];
+    g_assert(elem <= sizeof(tmp));
+    uint8_t *a = base;
+    memset(visited, 0, n);
+    for (guint start = 0; start < n; start++) {
+        if (visited[start]) {
+            continue;
+        }
+        memcpy(tmp, a + start * elem, elem);
+        for (guint i = start;;) {
+            visited[i] = 1;
+            guint src = from[i];
+            if (src == start) {
+                memcpy(a + i * elem, tmp, elem);
+                break;
+            }
+            memcpy(a + i * elem, a + src * elem, elem);
+            i = src;
+        }
+    }
+}
+
+/* The instructions, added in id order, go where their profile indices say (rank_at). */
+static void put_in_address_order(CflowProfile *p, const uint32_t *rank_at, guint n)
+{
+    guint8 *visited = g_malloc(n ? n : 1);
+    permute(p->insns->data, sizeof(CflowInsn), rank_at, n, visited);
+    if (p->insn_bytes->len) {
+        permute(p->insn_bytes->data, CFLOW_INSN_BYTES, rank_at, n, visited);
+    }
+    if (p->insn_priv->len) {
+        permute(p->insn_priv->data, 1, rank_at, n, visited);
+    }
+    g_free(visited);
 }
 
 /* One instruction QEMU re-entered: {address, profile insn index, next address, counts}. */
@@ -235,14 +282,25 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
     edge_table_init_private(&merged, 1u << 12);
     registry_lock();
     uint64_t *fast_entries = NULL;
+    /* the last profile of a user-mode run: no translation or counting follows (collect.h) */
+    bool final = mode == MODE_FAST && !live;
     if (mode == MODE_FAST) {
         cflow_profile_set_meta_u64(p, "adaptations", hotpath_adaptations());
         cflow_profile_set_meta_u64(p, "lean_stores_skipped", hotpath_skipped_stores());
-        fast_entries = add_fast_edges(&merged, p, live);
-        if (!live) {
-            /* the final profile of a user-mode run: what only counting needed goes first */
-            hotpath_release();
+        if (final) {
+            /*
+             * The final profile of a user-mode run: what only translation and re-planning
+             * needed goes before the merge, the counters after it, and their memory serves the
+             * profile (this exit is where a short run's memory peaks).
+             */
+            hotpath_release_planning();
             registry_release_indexes();
+            give_back_free_memory();
+        }
+        fast_entries = add_fast_edges(&merged, p, live);
+        if (final) {
+            hotpath_release_counts();
+            give_back_free_memory();
         }
     } else {
         reference_foreach_edge(add_reference_edge, &merged, live);
@@ -251,16 +309,14 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
     /* Which instructions go in: every edge source and every instruction of an entered block. */
     uint64_t n_ids = registry_insn_count();
     uint32_t *index_of = g_new0(uint32_t, n_ids + 1); /* id -> profile index + 1 */
-    GArray *wanted = g_array_sized_new(FALSE, FALSE, sizeof(InsnKey), (guint)n_ids);
-#define WANT(want_id)                                                              \
-    do {                                                                           \
-        uint64_t id_ = (want_id);                                                     \
-        if (id_ && !index_of[id_]) {                                               \
-            const InsnRec *r_ = registry_insn_by_id(id_);                          \
-            InsnKey k_ = {.addr = r_->addr, .generation = r_->generation, .id = id_}; \
-            index_of[id_] = 1;                                                     \
-            g_array_append_val(wanted, k_);                                        \
-        }                                                                          \
+    guint n_wanted = 0;
+#define WANT(want_id)                        \
+    do {                                     \
+        uint64_t id_ = (want_id);            \
+        if (id_ && !index_of[id_]) {         \
+            index_of[id_] = 1;               \
+            n_wanted++;                      \
+        }                                    \
     } while (0)
     uint64_t thread_entries = 0, sourceless = 0, foreign = 0;
     /* address -> Continuation: see is_continuation */
@@ -280,7 +336,31 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
         }
     }
 #undef WANT
+    GArray *wanted = g_array_sized_new(FALSE, FALSE, sizeof(InsnKey), n_wanted);
+    for (uint64_t id = 1; id <= n_ids; id++) {
+        if (index_of[id]) {
+            InsnKey k = {.addr = registry_insn_by_id(id)->addr, .id = id};
+            g_array_append_val(wanted, k);
+        }
+    }
     sort_insn_keys(wanted);
+
+    /*
+     * Profile indices are known before anything is added: edges and blocks go in first. The
+     * instructions are added last, in id order (records then go page by page), and then put in
+     * address order: rank_at[i] is the id-order rank of the instruction at index i.
+     */
+    guint n_insns_wanted = wanted->len;
+    for (guint i = 0; i < n_insns_wanted; i++) {
+        index_of[g_array_index(wanted, InsnKey, i).id] = i + 1;
+    }
+    g_array_free(wanted, TRUE);
+    uint32_t *rank_at = g_new(uint32_t, n_insns_wanted ? n_insns_wanted : 1);
+    for (uint64_t id = 1, rank = 0; id <= n_ids; id++) {
+        if (index_of[id]) {
+            rank_at[index_of[id] - 1] = (uint32_t)rank++;
+        }
+    }
     guint entered = 0, entered_insns = 0;
     for (guint i = 0; i < registry_block_count(); i++) {
         if (g_array_index(counts, uint64_t, i)) {
@@ -288,21 +368,7 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
             entered_insns += registry_block_by_index(i)->n_insns;
         }
     }
-    cflow_profile_reserve(p, wanted->len, (guint)merged.used, entered, entered_insns);
-    for (guint i = 0; i < wanted->len; i++) {
-        uint64_t id = g_array_index(wanted, InsnKey, i).id;
-        const InsnRec *r = registry_insn_by_id(id);
-        const char *sym = registry_insn_symbol(id);
-        if (!sym) {
-            sym = symbols_lookup(r->addr);
-        }
-        /* deferred disassembly (disas.h): the bytes only, text made when a reader asks */
-        index_of[id] = cflow_profile_add_insn(p, r->addr, r->size, r->generation,
-                                              registry_insn_disas(id), sym) + 1;
-        cflow_profile_set_insn_bytes(p, index_of[id] - 1, r->bytes, r->size);
-        cflow_profile_set_insn_priv(p, index_of[id] - 1, (CflowPriv)r->priv);
-    }
-    g_array_free(wanted, TRUE);
+    cflow_profile_reserve(p, 0, (guint)merged.used, entered, entered_insns);
 
     EDGE_TABLE_FOREACH(&merged, s) {
         int kind = (int)(s->k1 >> HOT_KIND_SHIFT);
@@ -320,7 +386,7 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
             continue;
         }
         const InsnRec *from = registry_insn_by_id(id);
-        if (is_continuation(kind, from, s->k2)) {
+        if (is_continuation(kind, id, s->k2)) {
             Continuation *c = g_hash_table_lookup(continuations, &from->addr);
             if (!c) {
                 c = g_new0(Continuation, 1);
@@ -332,10 +398,13 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
                 s->count;
             continue;
         }
-        cflow_profile_add_edge(p, index_of[id] - 1, public_kind(kind, from, s->k2), s->k2,
+        cflow_profile_add_edge(p, index_of[id] - 1, public_kind(kind, id, s->k2), s->k2,
                                s->count);
     }
     edge_table_destroy(&merged);
+    if (final) {
+        give_back_free_memory();
+    }
     g_array_sort(p->edges, cmp_edge); /* stable output: by source address, then destination */
     guint *block_of = g_new(guint, registry_block_count() + 1); /* record -> profile block */
     /*
@@ -374,6 +443,33 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
     g_array_free(idx, TRUE);
     g_free(by_content);
     g_free(block_of);
+
+    /*
+     * The instructions last, when the merged table (and in a final profile the counters) are
+     * gone, in id order: in a final profile each page of records is freed once copied, so the
+     * records and their copies are never all in memory at once (a short run's peak).
+     */
+    cflow_profile_reserve(p, n_insns_wanted, 0, 0, 0);
+    for (uint64_t id = 1; id <= n_ids; id++) {
+        if (final) {
+            registry_release_insns_below(id);
+        }
+        if (!index_of[id]) {
+            continue;
+        }
+        const InsnRec *r = registry_insn_by_id(id);
+        const char *sym = registry_insn_symbol(id);
+        if (!sym) {
+            sym = symbols_lookup(r->addr);
+        }
+        /* deferred disassembly (disas.h): the bytes only, text made when a reader asks */
+        uint32_t at = cflow_profile_add_insn(p, r->addr, r->size, r->generation,
+                                             registry_insn_disas(id), sym);
+        cflow_profile_set_insn_bytes(p, at, registry_insn_bytes(id), r->size);
+        cflow_profile_set_insn_priv(p, at, (CflowPriv)r->priv);
+    }
+    put_in_address_order(p, rank_at, n_insns_wanted);
+    g_free(rank_at);
     registry_unlock();
     uncount_continuations(p, continuations);
     g_hash_table_destroy(continuations);

@@ -10,7 +10,10 @@
 
 /*
  * Builds the profile's insns, edges and blocks; the caller adds the run's meta. live: vCPUs
- * may be running, frozen by the caller (hotpath_freeze, reference_lock), not stopped.
+ * may be running, frozen by the caller (hotpath_freeze, reference_lock), not stopped. Not
+ * live means a user-mode exit, where QEMU has unregistered every callback: in fast mode the
+ * counting state and the records are freed as the profile is built (the exit is where a
+ * short run's memory peaks), and the plugin records nothing after it.
  */
 CflowProfile *collect_profile(CflowMode mode, bool live);
 

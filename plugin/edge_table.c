@@ -33,15 +33,15 @@ void edge_table_destroy(EdgeTable *t)
 
 /*
  * The spare doubles the table's memory, so a large table gets one only on the way to growing
- * (past 3/8 full: it grows at 1/2, right after which it is 1/4 full). Every refill point (a
- * translation, a syscall, ...) comes before a table gains an eighth of its size in new edges
- * in practice; if not, the hot path allocates and says so (hot_allocs).
+ * (past 9/16 full: it grows at 3/4, right after which it is 3/8 full). Every refill point (a
+ * translation, a syscall, ...) comes before a table gains 3/16 of its size in new edges in
+ * practice; if not, the hot path allocates and says so (hot_allocs).
  */
 #define SPARE_ALWAYS_UP_TO 1024u
 
 void edge_table_refill_spare(EdgeTable *t)
 {
-    bool due = t->mask + 1 <= SPARE_ALWAYS_UP_TO || t->used * 8 >= (t->mask + 1) * 3;
+    bool due = t->mask + 1 <= SPARE_ALWAYS_UP_TO || t->used * 16 >= (t->mask + 1) * 9;
     if (!t->spare && due) {
         t->spare = g_new0(EdgeSlot, (t->mask + 1) * 2);
     }

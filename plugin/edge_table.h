@@ -5,10 +5,12 @@
  * empty slot, so callers must never use k1 == 0 (the plugin packs a non-zero kind into k1).
  * One table belongs to one vCPU: no locks, no atomics.
  *
+ * A table grows (doubles) when 3/4 full: a probe reads slots only, and the hot path's keys
+ * are mostly found, so runs stay short, and memory is what python3's start-up is short of.
  * Growth never allocates on the hot path when it can help it: a table carries a spare array of
  * twice its capacity, allocated ahead of time outside the hot path (edge_table_refill_spare),
- * and moves into it when half full. Only if the spare is missing when needed does the add
- * allocate, and it counts that in `hot_allocs` so the profile can say so.
+ * and moves into it. Only if the spare is missing when needed does the add allocate, and it
+ * counts that in `hot_allocs` so the profile can say so.
  *
  * Retired arrays are kept until edge_table_destroy, so a reader on another thread (a snapshot
  * taken at exec, or a periodic dump) never touches freed memory.
@@ -71,7 +73,7 @@ static inline void edge_table_add(EdgeTable *t, uint64_t k1, uint64_t k2, uint64
             s->k1 = k1;
             s->k2 = k2;
             s->count = n;
-            if (++t->used * 2 > t->mask + 1) {
+            if (++t->used * 4 > (t->mask + 1) * 3) {
                 edge_table_grow(t);
             }
             return;

@@ -6,12 +6,14 @@
 #include "disas.h"
 #include "sigframe.h"
 #include "tsan.h"
+#include "u64map.h"
 
 #include <stddef.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -62,8 +64,8 @@ static uint64_t counter_budget; /* bytes; option counter_mib */
 static unsigned int adaptations;   /* completed */
 static int adapt_in_flight;        /* a reset was requested and has not completed */
 static void (*reregister_callbacks)(void);
-static GHashTable *dominant;       /* block start -> most frequent predecessor id */
-static GHashTable *hot_starts;     /* starts of blocks entered often enough to go lean */
+static U64Map dominant;            /* block start -> most frequent predecessor id */
+static U64Map hot_starts;          /* starts of blocks entered often enough to go lean -> 1 */
 static uint64_t translated_blocks; /* translations instrumented so far */
 static uint64_t skipped_stores;    /* id stores left out of lean blocks (translation time) */
 static bool sparse;                /* sparse blocks (BLOCK_MARK) */
@@ -129,8 +131,6 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib, boo
     helper_fence = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0;
     edge_table_init_private(&retired_edges, 2); /* under vcpus_lock only */
     retired_entries = g_array_new(FALSE, TRUE, sizeof(uint64_t));
-    dominant = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-    hot_starts = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     edge_table_init(&previous_seen, 2);
 }
 
@@ -369,9 +369,9 @@ uint64_t hotpath_expected_pred(uint64_t start)
     if (counters_retired) {
         return EXPECT_EVERY_ENTRY;
     }
-    gpointer id;
-    if (g_hash_table_lookup_extended(dominant, &start, NULL, &id)) {
-        return GPOINTER_TO_SIZE(id);
+    uint64_t chosen = u64map_get(&dominant, start);
+    if (chosen) {
+        return chosen;
     }
     VcpuState *only = vcpu_of(0);
     if (__atomic_load_n(&vcpu_limit, __ATOMIC_ACQUIRE) == 1 && only && !only->fresh &&
@@ -417,7 +417,7 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
     if (self) {
         edge_table_refill_spare(&self->edges); /* new code, new edges: be ready to grow */
     }
-    registry_fallthrough_owner(b->end, b->last_id);
+    registry_fallthrough_owner(b->end, b->ids[b->n_insns - 1]);
     __atomic_add_fetch(&translated_blocks, 1, __ATOMIC_RELAXED);
     if (b->signal_entry) {
         /* expects EXPECT_EVERY_ENTRY: the helper counts every entry, reading the frame */
@@ -448,12 +448,13 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
      * stored one, so it is still attributed exactly. The first instruction is always stored:
      * it marks "inside this block, not yet complete".
      */
-    bool lean = !sparse && disas_can_classify() && g_hash_table_contains(hot_starts, &b->start);
+    bool lean = !sparse && disas_can_classify() && u64map_get(&hot_starts, b->start);
     for (uint32_t i = 0; i < b->n_insns; i++) {
         bool middle = i > 0 && i + 1 < b->n_insns;
         if (middle && sparse) {
             const InsnRec *r = registry_insn_by_id(b->ids[i]);
-            if (!x86_guest || !disas_x86_helper_may_raise(r->bytes, r->size)) {
+            if (!x86_guest ||
+                !disas_x86_helper_may_raise(registry_insn_bytes(b->ids[i]), r->size)) {
                 skipped_stores++;
                 continue;
             }
@@ -735,7 +736,14 @@ void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals, bool live)
     g_free(helper_calls);
 }
 
-void hotpath_release(void)
+void hotpath_release_planning(void)
+{
+    edge_table_destroy(&previous_seen);
+    u64map_free(&dominant);
+    u64map_free(&hot_starts);
+}
+
+void hotpath_release_counts(void)
 {
     pthread_mutex_lock(&vcpus_lock);
     for (unsigned int cpu = 0; cpu < vcpu_limit; cpu++) {
@@ -745,15 +753,12 @@ void hotpath_release(void)
         }
     }
     edge_table_destroy(&retired_edges);
-    edge_table_destroy(&previous_seen);
     released = true;
     pthread_mutex_unlock(&vcpus_lock);
     for (guint ch = 0; ch < chunks->len; ch++) {
         qemu_plugin_scoreboard_free(g_ptr_array_index(chunks, ch));
     }
     g_ptr_array_set_size(chunks, 0);
-    g_hash_table_remove_all(dominant);
-    g_hash_table_remove_all(hot_starts);
 }
 
 /*
@@ -786,6 +791,15 @@ static void retire_counters(void)
  * With every vCPU stopped and all translations flushed: mark the hot blocks and pick each
  * block's most frequent recent predecessor (from the same merge the exit uses).
  */
+/*
+ * A block's most frequent predecessor is worth remembering when it came at least this often
+ * since the previous re-plan: a block entered a couple of times keeps the first-entry or
+ * fall-through guess, and the map of choices stays small (memory is a start-up's constraint).
+ */
+#define MIN_DOMINANT 4
+/* Edges counted fewer times than this are not kept as the next re-plan's baseline. */
+#define MIN_BASELINE 64
+
 static void replan(void)
 {
     EdgeTable seen;
@@ -796,8 +810,8 @@ static void replan(void)
     uint64_t hot_min = MAX(adapt_after / 1024, 1);
     for (guint i = 0; i < registry_block_count(); i++) {
         BlockRec *b = registry_block_by_index(i);
-        if (totals.block_entries[i] >= hot_min && !g_hash_table_contains(hot_starts, &b->start)) {
-            g_hash_table_add(hot_starts, g_memdup2(&b->start, sizeof(b->start)));
+        if (totals.block_entries[i] >= hot_min) {
+            *u64map_slot(&hot_starts, b->start) = 1;
         }
     }
     registry_unlock();
@@ -807,39 +821,40 @@ static void replan(void)
      * change phase (bzip2 sorts, then codes), and the recent phase is the one that goes on.
      * A block not entered since keeps the predecessor it had.
      */
-    GHashTable *best = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    U64Map best_id = {0}, best_count = {0}; /* by block start */
     EDGE_TABLE_FOREACH(&seen, s) {
         if ((s->k1 >> HOT_KIND_SHIFT) != HOT_NORMAL) {
             continue;
         }
         uint64_t recent = s->count - edge_table_get(&previous_seen, s->k1, s->k2);
-        if (recent == 0) {
-            continue;
-        }
-        uint64_t *cur = g_hash_table_lookup(best, &s->k2);
-        if (!cur) {
-            cur = g_new0(uint64_t, 3); /* start, best id, best recent count */
-            cur[0] = s->k2;
-            g_hash_table_insert(best, &cur[0], cur);
-        }
-        if (recent > cur[2]) {
-            cur[1] = s->k1 & HOT_ID_MASK;
-            cur[2] = recent;
+        uint64_t *count = recent >= MIN_DOMINANT ? u64map_slot(&best_count, s->k2) : NULL;
+        if (count && recent > *count) {
+            *count = recent;
+            *u64map_slot(&best_id, s->k2) = s->k1 & HOT_ID_MASK;
         }
     }
     registry_lock();
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, best);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        uint64_t *cur = v;
-        g_hash_table_replace(dominant, g_memdup2(&cur[0], sizeof(uint64_t)),
-                             GSIZE_TO_POINTER(cur[1]));
+    for (uint64_t j = 0; best_id.vals && j <= best_id.mask; j++) {
+        if (best_id.vals[j]) {
+            *u64map_slot(&dominant, best_id.keys[j]) = best_id.vals[j];
+        }
     }
     registry_unlock();
-    g_hash_table_destroy(best);
+    u64map_free(&best_id);
+    u64map_free(&best_count);
+    /*
+     * The baseline for the next re-plan's "recent" counts: edges counted fewer than
+     * MIN_BASELINE times are left out (most of a start-up's edges), so theirs look at most
+     * that much more recent than they are, which changes no choice that matters.
+     */
     edge_table_destroy(&previous_seen);
-    previous_seen = seen; /* the baseline for the next re-plan's "recent" counts */
+    edge_table_init_private(&previous_seen, 2);
+    EDGE_TABLE_FOREACH(&seen, s) {
+        if ((s->k1 >> HOT_KIND_SHIFT) == HOT_NORMAL && s->count >= MIN_BASELINE) {
+            edge_table_add(&previous_seen, s->k1, s->k2, s->count);
+        }
+    }
+    edge_table_destroy(&seen);
     adaptations++;
 }
 

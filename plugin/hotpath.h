@@ -152,11 +152,13 @@ void hotpath_unlock_vcpus(void);
 void hotpath_reset_counts(void);
 
 /*
- * User-mode exit, after the final merge (QEMU has unregistered every callback and flushed all
- * translations, so nothing counts or records again): free the edge tables and counters, so
- * the memory they held serves the profile being built.
+ * User-mode exit (QEMU has unregistered every callback and flushed all translations, so
+ * nothing counts, records or re-plans again): free what only re-planning needs (before the
+ * final merge), then the edge tables and counters (after it), so the memory they held serves
+ * the profile being built.
  */
-void hotpath_release(void);
+void hotpath_release_planning(void);
+void hotpath_release_counts(void);
 
 unsigned int hotpath_adaptations(void);
 bool hotpath_counters_retired(void); /* per-block counters gave way to a helper per entry */

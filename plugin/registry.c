@@ -10,10 +10,13 @@
 #include "registry.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
 
+#include <stddef.h>
 #include <string.h>
 
 #include "disas.h"
+#include "u64map.h"
 
 /* ---- open addressing ------------------------------------------------------------------- */
 
@@ -84,55 +87,6 @@ static inline uint32_t mix64(uint64_t x)
     return (uint32_t)(x >> 32);
 }
 
-/*
- * 64-bit keys to non-zero 64-bit values (0: an empty slot), for the registry's small side maps.
- * Keys may be 0 (an address).
- */
-typedef struct {
-    uint64_t *keys, *vals;
-    uint64_t mask, used;
-} U64Map;
-
-static uint64_t u64map_find(const U64Map *m, uint64_t key)
-{
-    uint64_t j = mix64(key) & m->mask;
-    while (m->vals[j] && m->keys[j] != key) {
-        j = (j + 1) & m->mask;
-    }
-    return j;
-}
-
-/* The value slot of `key`: its value, or 0 in a slot reserved for it (set it non-zero). */
-static uint64_t *u64map_slot(U64Map *m, uint64_t key)
-{
-    if (!m->vals || 2 * (m->used + 1) > m->mask + 1) {
-        U64Map bigger = {.mask = m->vals ? 2 * m->mask + 1 : 4095, .used = m->used};
-        bigger.keys = g_new0(uint64_t, bigger.mask + 1);
-        bigger.vals = g_new0(uint64_t, bigger.mask + 1);
-        for (uint64_t i = 0; m->vals && i <= m->mask; i++) {
-            if (m->vals[i]) {
-                uint64_t j = u64map_find(&bigger, m->keys[i]);
-                bigger.keys[j] = m->keys[i];
-                bigger.vals[j] = m->vals[i];
-            }
-        }
-        g_free(m->keys);
-        g_free(m->vals);
-        *m = bigger;
-    }
-    uint64_t j = u64map_find(m, key);
-    if (!m->vals[j]) {
-        m->keys[j] = key;
-        m->used++; /* the caller fills the value */
-    }
-    return &m->vals[j];
-}
-
-static uint64_t u64map_get(const U64Map *m, uint64_t key)
-{
-    return m->vals ? m->vals[u64map_find(m, key)] : 0;
-}
-
 /* ---- instructions ------------------------------------------------------------------------ */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -144,6 +98,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static InsnRec *insn_pages[INSN_PAGES];
 static bool physical_identity;
 static bool released; /* registry_release_indexes: no lookup or new record after it */
+static uint64_t released_pages; /* registry_release_insns_below: pages below it are gone */
 static uint64_t n_insns; /* ids run from 1 to n_insns */
 static SlotTable insn_index; /* hash of (ident, priv) -> id - 1 */
 /*
@@ -153,7 +108,22 @@ static SlotTable insn_index; /* hash of (ident, priv) -> id - 1 */
 static U64Map generations;
 
 
-_Static_assert(sizeof(InsnRec) == 40, "InsnRec: 40 bytes, see registry.h");
+_Static_assert(sizeof(InsnRec) == 32, "InsnRec: 32 bytes, see registry.h");
+
+/*
+ * Pages of records are mapped, not allocated: the kernel zeroes them as records reach them,
+ * and a page freed at exit (registry_release_insns_below) goes back to it at once, where a
+ * free in the middle of the heap would stay resident.
+ */
+static InsnRec *new_insn_page(void)
+{
+    void *p = mmap(NULL, INSN_PAGE_SIZE * sizeof(InsnRec), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        g_error("cflow: out of memory for instruction records");
+    }
+    return p;
+}
 
 static inline InsnRec *insn_at(uint64_t id)
 {
@@ -175,6 +145,30 @@ static inline void *side_at(void **pages, uint64_t id, size_t elem)
         *page = g_malloc0(elem * INSN_PAGE_SIZE);
     }
     return (char *)*page + elem * (id & (INSN_PAGE_SIZE - 1));
+}
+
+/* Instructions longer than INSN_INLINE_BYTES: id -> offset + 1 of their bytes in long_store */
+static U64Map long_bytes;
+static GByteArray *long_store;
+
+const uint8_t *registry_insn_bytes(uint64_t id)
+{
+    const InsnRec *r = insn_at(id);
+    return r->size <= INSN_INLINE_BYTES ? r->bytes
+                                        : long_store->data + u64map_get(&long_bytes, id) - 1;
+}
+
+static void keep_bytes(uint64_t id, InsnRec *r, const uint8_t *bytes, size_t size)
+{
+    if (size <= INSN_INLINE_BYTES) {
+        memcpy(r->bytes, bytes, size);
+        return;
+    }
+    if (!long_store) {
+        long_store = g_byte_array_new();
+    }
+    *u64map_slot(&long_bytes, id) = long_store->len + 1;
+    g_byte_array_append(long_store, bytes, (guint)size);
 }
 
 static inline uint64_t insn_ident(uint64_t id)
@@ -213,15 +207,18 @@ static uint32_t next_generation(uint64_t addr)
 
 /* ---- blocks ------------------------------------------------------------------------------ */
 
-static GPtrArray *blocks;     /* BlockRec*, creation order */
-/* the same, readable without the lock (a helper placing an early exit): pages that never move */
+/*
+ * BlockRec* by creation index (= slot), in pages that never move: readable without the lock (a
+ * helper placing an early exit)
+ */
+static uint32_t n_blocks;
 #define BLOCK_PAGE_BITS 12
 #define BLOCK_PAGES (1u << 20)
 static const BlockRec **block_pages[BLOCK_PAGES];
 static SlotTable block_index; /* hash of (content, expected) -> creation index */
 static U64Map owners; /* end address -> the first instruction seen ending a block there */
 
-static uint64_t content_hash64(uint64_t start, const uint64_t *ids, uint32_t n)
+static uint64_t content_hash64(uint64_t start, const InsnId *ids, uint32_t n)
 {
     uint64_t h = start * 0x9e3779b97f4a7c15ull ^ n;
     for (uint32_t i = 0; i < n; i++) {
@@ -241,11 +238,11 @@ gboolean registry_block_content_equal(gconstpointer a, gconstpointer b)
 {
     const BlockRec *x = a, *y = b;
     return x->start == y->start && x->n_insns == y->n_insns &&
-           memcmp(x->ids, y->ids, x->n_insns * sizeof(uint64_t)) == 0;
+           memcmp(x->ids, y->ids, x->n_insns * sizeof(InsnId)) == 0;
 }
 
 /* A block record is its content plus the predecessor it was instrumented to expect. */
-static uint32_t block_hash(uint64_t start, uint64_t expected, const uint64_t *ids, uint32_t n)
+static uint32_t block_hash(uint64_t start, uint64_t expected, const InsnId *ids, uint32_t n)
 {
     return mix64(content_hash64(start, ids, n) ^ expected * 0x9e3779b1u);
 }
@@ -257,7 +254,6 @@ void registry_init(bool physical)
     symbol_index = g_hash_table_new(g_direct_hash, g_direct_equal);
     symbol_names = g_ptr_array_new();
     g_ptr_array_add(symbol_names, NULL);
-    blocks = g_ptr_array_new();
     slots_init(&block_index, 1u << 12);
 }
 
@@ -314,16 +310,16 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
         if (insn_ident(slot_index(slot) + 1) != ident || r->priv != priv) {
             continue;
         }
-        if (r->size == size && memcmp(r->bytes, buf, size) == 0) {
+        if (r->size == size && memcmp(registry_insn_bytes(slot_index(slot) + 1), buf, size) == 0) {
             return slot_index(slot) + 1;
         }
         same_place++;
     }
     uint64_t id = n_insns + 1;
+    g_assert(id < UINT32_MAX); /* InsnId */
     InsnRec **page = &insn_pages[(id >> INSN_PAGE_BITS) % INSN_PAGES];
     if (!*page) {
-        /* calloc'd pages: the kernel zeroes them as records reach them, not up front */
-        __atomic_store_n(page, g_new0(InsnRec, INSN_PAGE_SIZE), __ATOMIC_RELEASE);
+        __atomic_store_n(page, new_insn_page(), __ATOMIC_RELEASE);
     }
     InsnRec *r = insn_at(id);
     if (physical_identity) {
@@ -331,7 +327,7 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
     }
     r->priv = priv;
     r->size = (uint8_t)size;
-    memcpy(r->bytes, buf, size);
+    keep_bytes(id, r, buf, size);
     if (!disas_deferred()) { /* see disas.h */
         *(char **)side_at((void **)disas_pages, id, sizeof(char *)) = qemu_plugin_insn_disas(insn);
     }
@@ -349,14 +345,31 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
     return id;
 }
 
-static bool block_is(const BlockRec *b, uint64_t start, uint64_t expected, const uint64_t *ids,
+static bool block_is(const BlockRec *b, uint64_t start, uint64_t expected, const InsnId *ids,
                      uint32_t n)
 {
     return b->start == start && b->expected == expected && b->n_insns == n &&
-           memcmp(b->ids, ids, n * sizeof(uint64_t)) == 0;
+           memcmp(b->ids, ids, n * sizeof(InsnId)) == 0;
 }
 
-BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const uint64_t *ids,
+/* Blocks are never freed: bump allocation from 64 KiB chunks, no per-block malloc overhead. */
+static BlockRec *block_alloc(uint32_t n)
+{
+    static char *chunk;
+    static size_t left;
+    size_t size = (offsetof(BlockRec, ids) + n * sizeof(InsnId) + 7) & ~(size_t)7;
+    if (size > left) {
+        size_t chunk_size = MAX(size, (size_t)64 << 10);
+        chunk = g_malloc0(chunk_size);
+        left = chunk_size;
+    }
+    BlockRec *b = (BlockRec *)chunk;
+    chunk += size;
+    left -= size;
+    return b;
+}
+
+BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const InsnId *ids,
                          uint32_t n)
 {
     g_assert(!released);
@@ -365,21 +378,19 @@ BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const 
          j = (j + 1) & block_index.mask) {
         uint64_t slot = block_index.slots[j];
         if (slot_hash(slot) == h) {
-            BlockRec *b = g_ptr_array_index(blocks, slot_index(slot));
+            BlockRec *b = registry_block_by_index((guint)slot_index(slot));
             if (block_is(b, start, expected, ids, n)) {
                 return b;
             }
         }
     }
-    BlockRec *b = g_malloc0(sizeof(BlockRec) + n * sizeof(uint64_t));
+    BlockRec *b = block_alloc(n);
     b->start = start;
     b->end = end;
     b->expected = expected;
     b->n_insns = n;
-    b->last_id = ids[n - 1];
-    memcpy(b->ids, ids, n * sizeof(uint64_t));
-    b->slot = blocks->len;
-    g_ptr_array_add(blocks, b);
+    memcpy(b->ids, ids, n * sizeof(InsnId));
+    b->slot = n_blocks++;
     const BlockRec ***page = &block_pages[(b->slot >> BLOCK_PAGE_BITS) % BLOCK_PAGES];
     if (!*page) {
         __atomic_store_n(page, g_new0(const BlockRec *, 1u << BLOCK_PAGE_BITS), __ATOMIC_RELEASE);
@@ -393,15 +404,26 @@ void registry_release_indexes(void)
 {
     g_free(insn_index.slots);
     g_free(block_index.slots);
-    g_free(owners.keys);
-    g_free(owners.vals);
-    g_free(generations.keys);
-    g_free(generations.vals);
+    u64map_free(&owners);
+    u64map_free(&generations);
     insn_index = (SlotTable){0};
     block_index = (SlotTable){0};
-    owners = (U64Map){0};
-    generations = (U64Map){0};
     released = true;
+}
+
+void registry_release_insns_below(uint64_t id)
+{
+    g_assert(released);
+    uint64_t page = id >> INSN_PAGE_BITS;
+    while (released_pages < page) {
+        if (insn_pages[released_pages]) {
+            munmap(insn_pages[released_pages], INSN_PAGE_SIZE * sizeof(InsnRec));
+        }
+        g_free(ident_pages[released_pages]);
+        insn_pages[released_pages] = NULL;
+        ident_pages[released_pages] = NULL;
+        released_pages++;
+    }
 }
 
 uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id)
@@ -422,7 +444,7 @@ bool registry_insn_may_leave(uint64_t id)
 {
     InsnRec *r = insn_at(id);
     if (r->may_leave < 0) {
-        r->may_leave = disas_may_leave_block(r->addr, r->bytes, r->size);
+        r->may_leave = disas_may_leave_block(r->addr, registry_insn_bytes(id), r->size);
     }
     return r->may_leave;
 }
@@ -457,12 +479,12 @@ uint64_t registry_insn_count(void)
 
 guint registry_block_count(void)
 {
-    return blocks->len;
+    return n_blocks;
 }
 
 BlockRec *registry_block_by_index(guint i)
 {
-    return g_ptr_array_index(blocks, i);
+    return (BlockRec *)block_pages[i >> BLOCK_PAGE_BITS][i & ((1u << BLOCK_PAGE_BITS) - 1)];
 }
 
 const BlockRec *registry_block_unlocked(uint32_t slot)

@@ -21,22 +21,30 @@
 /* The most bytes one instruction can have (x86: 15); longer ones are kept truncated. */
 #define INSN_MAX_BYTES 16
 
+/* Bytes kept in the record itself; longer instructions (x86, rare) keep theirs beside it. */
+#define INSN_INLINE_BYTES 13
+
 /*
- * 40 bytes, bytes inline, kept in pages that never move: translation allocates nothing per
- * instruction (a python3 start-up translates ~140,000 of them; see docs/design.md). What only
- * some runs need lives beside it: the identity of system-mode code, QEMU's text when
- * disassembly is not deferred (registry_insn_disas), the symbol as an index.
+ * 32 bytes, kept in pages that never move: translation allocates nothing per instruction (a
+ * python3 start-up translates ~140,000 of them; see docs/design.md). What only some runs or
+ * some instructions need lives beside it: the identity of system-mode code, QEMU's text when
+ * disassembly is not deferred (registry_insn_disas), the bytes past INSN_INLINE_BYTES
+ * (registry_insn_bytes), the symbol as an index (registry_insn_symbol).
  */
 typedef struct {
     uint64_t addr;       /* as executed (system mode: the first virtual alias translated) */
     uint32_t generation;
     uint32_t symbol;     /* registry_insn_symbol: 0 for none */
-    uint8_t size;
+    uint8_t size;        /* at most INSN_MAX_BYTES */
     uint8_t priv;        /* CflowPriv it ran at: part of its identity */
     int8_t may_leave;    /* disas_may_leave_block(), -1 until asked */
-    uint8_t bytes[INSN_MAX_BYTES];
+    uint8_t bytes[INSN_INLINE_BYTES]; /* the first ones: registry_insn_bytes has them all */
 } InsnRec;
 
+/* Instruction ids as blocks keep them: 4 bytes (4 G instructions would need 160 GB of records) */
+typedef uint32_t InsnId;
+
+/* Allocated from an arena (blocks live as long as the process): 36 bytes + 4 per instruction. */
 typedef struct {
     uint64_t start;
     uint64_t end;       /* address after the last instruction */
@@ -44,8 +52,7 @@ typedef struct {
     uint32_t n_insns;
     uint32_t slot;      /* counter index (fast mode) */
     bool signal_entry;  /* starts a signal handler (sigframe.h): entries checked for faults */
-    uint64_t last_id;   /* id of the last instruction */
-    uint64_t ids[];     /* n_insns instruction ids */
+    InsnId ids[];       /* n_insns instruction ids; the last is ids[n_insns - 1] */
 } BlockRec;
 
 /*
@@ -64,7 +71,7 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv);
  * Under the lock: intern a block made of `ids`, instrumented to expect entries from
  * instruction `expected` (an existing record when the same block was seen before).
  */
-BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const uint64_t *ids,
+BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const InsnId *ids,
                          uint32_t n);
 /*
  * Under the lock: the instruction that owns the linear path into `end`: the first instruction
@@ -74,6 +81,8 @@ uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id);
 uint64_t registry_fallthrough_owner_of(uint64_t end); /* 0 if none */
 
 const InsnRec *registry_insn_by_id(uint64_t id);
+/* Under the lock: the instruction's `size` bytes (valid until the next registry_insn). */
+const uint8_t *registry_insn_bytes(uint64_t id);
 /* Under the lock: QEMU's disassembly when not deferred (disas.h), else NULL. */
 const char *registry_insn_disas(uint64_t id);
 /* Under the lock: QEMU's symbol for the instruction, or NULL. */
@@ -96,6 +105,11 @@ const BlockRec *registry_block_unlocked(uint32_t slot);
  * Records stay readable by id and index.
  */
 void registry_release_indexes(void);
+/*
+ * After registry_release_indexes, copying records out in id order: free the pages of records
+ * wholly below `id` (their ids must not be looked up again).
+ */
+void registry_release_insns_below(uint64_t id);
 /* Under the lock: has an instruction at addr been translated (at any level)? */
 bool registry_has_insn_at(uint64_t addr);
 

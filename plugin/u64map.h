@@ -1,0 +1,25 @@
+/*
+ * u64map.h: 64-bit keys to non-zero 64-bit values, open addressing at most 3/4 full, 16 bytes
+ * a slot: the plugin's side maps (generations, fall-through owners, the re-plan's choices),
+ * where a GHashTable would cost a node and a key copy per entry. Keys may be 0 (an address);
+ * a value of 0 means "absent". Not thread-safe: callers hold the lock that guards the map.
+ */
+#ifndef CFLOW_U64MAP_H
+#define CFLOW_U64MAP_H
+
+#include <stdint.h>
+
+typedef struct {
+    uint64_t *keys, *vals;
+    uint64_t mask, used;
+} U64Map;
+
+/* The value slot of `key`: its value, or 0 in a slot reserved for it (set it non-zero). */
+uint64_t *u64map_slot(U64Map *m, uint64_t key);
+/* The value of `key`, 0 if absent. */
+uint64_t u64map_get(const U64Map *m, uint64_t key);
+uint64_t u64map_size(const U64Map *m);
+/* Frees the arrays; the map is empty (and usable) again. */
+void u64map_free(U64Map *m);
+
+#endif
