@@ -443,6 +443,10 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
     g_array_free(idx, TRUE);
     g_free(by_content);
     g_free(block_of);
+    if (final) {
+        registry_release_blocks();
+        give_back_free_memory();
+    }
 
     /*
      * The instructions last, when the merged table (and in a final profile the counters) are

@@ -305,10 +305,10 @@ static inline uint64_t entry_key(VcpuState *v, Cursor *c)
     return key;
 }
 
-static inline void record_entry(VcpuState *v, uint64_t key, const BlockRec *b)
+static inline void record_entry(VcpuState *v, uint64_t key, uint32_t slot)
 {
     /* keyed by the block record, not its address: the count doubles as its helper-call count */
-    edge_table_add(&v->edges, key, b->slot, 1);
+    edge_table_add(&v->edges, key, slot, 1);
     if (++v->helper_calls == v->next_adapt_check) {
         consider_adaptation(v);
     }
@@ -320,13 +320,17 @@ static inline void record_entry(VcpuState *v, uint64_t key, const BlockRec *b)
  */
 static void on_unexpected_entry(unsigned int cpu, void *udata)
 {
-    TSAN_RECEIVED(udata);
     TSAN_ORDERED_ENTER();
     VcpuState *v = vcpu_of(cpu);
     helper_enter(v);
-    const BlockRec *b = udata;
-    /* a sparse block left early: QEMU went on at the instruction it left at (or the next) */
-    record_entry(v, placed(entry_key(v, v->cursor), b->start), b);
+    /* udata is the record's slot: the common case reads no record (one cache miss less) */
+    uint32_t slot = (uint32_t)(uintptr_t)udata;
+    uint64_t key = entry_key(v, v->cursor);
+    if (hot_is_mark(key & HOT_ID_MASK)) {
+        /* a sparse block left early: QEMU went on at the instruction it left at (or the next) */
+        key = placed(key, registry_block_unlocked(slot)->start);
+    }
+    record_entry(v, key, slot);
     helper_leave(v);
     TSAN_ORDERED_LEAVE();
 }
@@ -352,7 +356,7 @@ static void on_signal_entry(unsigned int cpu, void *udata)
         registry_insn_addr_unlocked(key & HOT_ID_MASK) == fault_pc) {
         key = HOT_KEY(HOT_EARLY, key & HOT_ID_MASK);
     }
-    record_entry(v, key, udata);
+    record_entry(v, key, ((const BlockRec *)udata)->slot);
     helper_leave(v);
     TSAN_ORDERED_LEAVE();
 }
@@ -424,7 +428,8 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
         qemu_plugin_register_vcpu_tb_exec_cb(tb, on_signal_entry, QEMU_PLUGIN_CB_R_REGS, b);
     } else if (b->expected == EXPECT_EVERY_ENTRY) {
         /* counters retired: the helper sees (and counts) every entry */
-        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_unexpected_entry, QEMU_PLUGIN_CB_NO_REGS, b);
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_unexpected_entry, QEMU_PLUGIN_CB_NO_REGS,
+                                             (void *)(uintptr_t)b->slot);
     } else {
         if (chunks->len * SLOTS_PER_CHUNK <= b->slot) {
             retire_counters_if_over(qemu_plugin_num_vcpus(), (uint64_t)(b->slot + 1));
@@ -438,7 +443,7 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
         qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, on_unexpected_entry,
                                                   QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE,
                                                   cursor_field(offsetof(Cursor, last_id)),
-                                                  expected, b);
+                                                  expected, (void *)(uintptr_t)b->slot);
         qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64,
                                                           slot_entry(b->slot), 1);
     }

@@ -352,21 +352,53 @@ static bool block_is(const BlockRec *b, uint64_t start, uint64_t expected, const
            memcmp(b->ids, ids, n * sizeof(InsnId)) == 0;
 }
 
-/* Blocks are never freed: bump allocation from 64 KiB chunks, no per-block malloc overhead. */
+/*
+ * Blocks are freed only at a user-mode exit (registry_release_blocks): bump allocation from
+ * mapped 64 KiB chunks, no per-block malloc overhead, and the chunks go back to the kernel
+ * as soon as they are unmapped.
+ */
+#define BLOCK_CHUNK ((size_t)64 << 10)
+static GPtrArray *block_chunks; /* every chunk, for registry_release_blocks */
+
 static BlockRec *block_alloc(uint32_t n)
 {
     static char *chunk;
     static size_t left;
     size_t size = (offsetof(BlockRec, ids) + n * sizeof(InsnId) + 7) & ~(size_t)7;
     if (size > left) {
-        size_t chunk_size = MAX(size, (size_t)64 << 10);
-        chunk = g_malloc0(chunk_size);
+        size_t chunk_size = MAX(size, BLOCK_CHUNK);
+        chunk = mmap(NULL, chunk_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (chunk == MAP_FAILED) {
+            g_error("cflow: out of memory for block records");
+        }
+        if (!block_chunks) {
+            block_chunks = g_ptr_array_new();
+        }
+        g_ptr_array_add(block_chunks, chunk);
+        g_ptr_array_add(block_chunks, GSIZE_TO_POINTER(chunk_size));
         left = chunk_size;
     }
     BlockRec *b = (BlockRec *)chunk;
     chunk += size;
     left -= size;
     return b;
+}
+
+void registry_release_blocks(void)
+{
+    g_assert(released);
+    for (guint i = 0; block_chunks && i < block_chunks->len; i += 2) {
+        munmap(g_ptr_array_index(block_chunks, i),
+               GPOINTER_TO_SIZE(g_ptr_array_index(block_chunks, i + 1)));
+    }
+    if (block_chunks) {
+        g_ptr_array_set_size(block_chunks, 0);
+    }
+    for (uint32_t p = 0; p <= (n_blocks >> BLOCK_PAGE_BITS) && p < BLOCK_PAGES; p++) {
+        g_free(block_pages[p]);
+        block_pages[p] = NULL;
+    }
+    n_blocks = 0;
 }
 
 BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const InsnId *ids,

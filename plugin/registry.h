@@ -110,6 +110,8 @@ void registry_release_indexes(void);
  * wholly below `id` (their ids must not be looked up again).
  */
 void registry_release_insns_below(uint64_t id);
+/* After registry_release_indexes, once no block record is read again: free them all. */
+void registry_release_blocks(void);
 /* Under the lock: has an instruction at addr been translated (at any level)? */
 bool registry_has_insn_at(uint64_t addr);
 
