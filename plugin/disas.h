@@ -52,6 +52,9 @@ typedef struct {
 } DisasTransfer;
 
 void disas_transfer(uint64_t addr, const uint8_t *bytes, uint32_t size, DisasTransfer *out);
+/* The same from a full decoding every time: what disas_transfer must agree with (tests). */
+void disas_transfer_decoded(uint64_t addr, const uint8_t *bytes, uint32_t size,
+                            DisasTransfer *out);
 
 /*
  * x86-64, by encoding, cheap enough for translation time: can QEMU raise an exception for

@@ -290,6 +290,29 @@ uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
     return index;
 }
 
+uint32_t cflow_profile_add_insns(CflowProfile *p, guint n)
+{
+    uint32_t first = p->insns->len;
+    for (guint i = 0; i < n; i++) {
+        cflow_profile_add_insn(p, 0, 0, 0, NULL, NULL);
+    }
+    return first;
+}
+
+void cflow_profile_put_insn(CflowProfile *p, uint32_t index, uint64_t addr, uint32_t size,
+                            uint32_t generation, const char *disas, const char *symbol)
+{
+    g_return_if_fail(index < p->insns->len);
+    *cflow_profile_insn(p, index) = (CflowInsn){
+        .addr = addr,
+        .size = size,
+        .generation = generation,
+        /* offset 0 is always "": no lookup for the text a profile with bytes leaves out */
+        .disas = disas != NULL && *disas ? cflow_profile_intern(p, disas) : 0,
+        .symbol = symbol != NULL ? cflow_profile_intern(p, symbol) : CFLOW_NO_STRING,
+    };
+}
+
 void cflow_profile_add_edge(CflowProfile *p, uint32_t from, CflowEdgeKind kind, uint64_t to,
                             uint64_t count)
 {

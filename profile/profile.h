@@ -122,6 +122,15 @@ void cflow_profile_reserve(CflowProfile *p, guint insns, guint edges, guint bloc
                            guint block_insns);
 uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
                                 uint32_t generation, const char *disas, const char *symbol);
+/*
+ * Room for `n` instructions at once, returning the first new index: for a builder that knows
+ * every index up front (the plugin, which copies its records out in their own order while
+ * the profile keeps address order) and then fills each one with cflow_profile_put_insn.
+ * Until filled they are zeros with no text.
+ */
+uint32_t cflow_profile_add_insns(CflowProfile *p, guint n);
+void cflow_profile_put_insn(CflowProfile *p, uint32_t index, uint64_t addr, uint32_t size,
+                            uint32_t generation, const char *disas, const char *symbol);
 void cflow_profile_add_edge(CflowProfile *p, uint32_t from, CflowEdgeKind kind, uint64_t to,
                             uint64_t count);
 void cflow_profile_add_block(CflowProfile *p, uint64_t addr, uint64_t count,
