@@ -83,6 +83,13 @@ void edge_table_grow(EdgeTable *t)
     }
 }
 
+void edge_table_reserve(EdgeTable *t, uint64_t keys)
+{
+    while ((t->mask + 1) * 3 < keys * 4) {
+        edge_table_grow(t);
+    }
+}
+
 void edge_table_clear(EdgeTable *t)
 {
     memset(t->slots, 0, (t->mask + 1) * sizeof(EdgeSlot));

@@ -58,6 +58,8 @@ static inline uint64_t edge_table_hash(uint64_t k1, uint64_t k2)
 }
 
 void edge_table_grow(EdgeTable *t); /* out of line: rare */
+/* Outside the hot path: room for `keys` keys without growing (a merge that knows its size). */
+void edge_table_reserve(EdgeTable *t, uint64_t keys);
 
 /* The hot path: count one occurrence of (k1, k2) by n. */
 static inline void edge_table_add(EdgeTable *t, uint64_t k1, uint64_t k2, uint64_t n)

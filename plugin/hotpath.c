@@ -697,6 +697,13 @@ void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals, bool live)
     guint n_blocks = registry_block_count();
     uint64_t *helper_calls = g_new0(uint64_t, n_blocks);
     pthread_mutex_lock(&vcpus_lock);
+    /* at most every recorded key and one expected-entry key per block: grown once, not by steps */
+    uint64_t keys = retired_edges.used + n_blocks;
+    for (unsigned int cpu = 0; cpu < vcpu_limit; cpu++) {
+        VcpuState *v = vcpu_of(cpu);
+        keys += v ? v->edges.used : 0;
+    }
+    edge_table_reserve(into, keys);
     merge_table(into, &retired_edges, helper_calls);
     totals->hot_allocs = retired_hot_allocs;
     for (unsigned int cpu = 0; cpu < vcpu_limit; cpu++) {
