@@ -203,10 +203,14 @@ static void retire_counters_if_over(uint64_t indices, uint64_t slots)
 }
 
 /*
- * Rare (a few times per run): is re-planning worth it now? Each re-plan retranslates every
- * block, so it waits until the helper calls outnumber the blocks translated so far by a
- * payback factor (adapt_after / 4096: 256 by default): a program still busy translating (a
- * start-up) is left alone. Small adapt_after values (the tests) re-plan right away.
+ * Rare (a few times per run, at helper-call counts that double): is re-planning worth it now?
+ * A re-plan flushes every translation, and what runs again is translated again, so it waits
+ * for a payback factor (adapt_after / 4096: 256 by default) of helper calls per block
+ * translated: over the whole run so far, or since the previous check, so that a program done
+ * with its start-up and settled in a loop (python3 running a script after translating 35,000
+ * blocks) is re-planned for that loop, where only the loop's blocks will be translated again;
+ * a program still busy translating is left alone. Small adapt_after values (the tests)
+ * re-plan right away.
  */
 static void consider_adaptation(VcpuState *v)
 {
@@ -215,8 +219,13 @@ static void consider_adaptation(VcpuState *v)
         v->next_adapt_check = 0;
         return;
     }
+    uint64_t recent_calls = v->helper_calls - v->calls_at_check;
+    uint64_t recent_blocks = blocks - v->blocks_at_check;
+    v->calls_at_check = v->helper_calls;
+    v->blocks_at_check = blocks;
     v->next_adapt_check = v->helper_calls * 2;
-    if (v->helper_calls >= blocks * (adapt_after / 4096)) {
+    uint64_t payback = adapt_after / 4096;
+    if (v->helper_calls >= blocks * payback || recent_calls >= recent_blocks * payback) {
         request_reset();
     }
 }
@@ -497,6 +506,8 @@ void hotpath_vcpu_init(unsigned int cpu)
         edge_table_init(&v->edges, 256);
     }
     v->next_adapt_check = counters_retired ? 0 : adapt_after;
+    v->calls_at_check = 0;
+    v->blocks_at_check = 0;
     v->fresh = reused;
     self = v;
     v->cursor = cursor_of(cpu);
@@ -625,6 +636,7 @@ void hotpath_reset_counts(void)
         if (v) {
             edge_table_clear(&v->edges);
             v->helper_calls = 0;
+            v->calls_at_check = 0;
             v->next_adapt_check = counters_retired ? 0 : adapt_after;
         }
     }

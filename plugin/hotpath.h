@@ -107,6 +107,8 @@ typedef struct {
     EdgeTable edges;
     uint64_t helper_calls;     /* drives adaptation */
     uint64_t next_adapt_check; /* helper_calls value at which to consider it; 0: never */
+    uint64_t calls_at_check;   /* helper_calls at the previous check (consider_adaptation) */
+    uint64_t blocks_at_check;  /* translations made by then, by every vCPU */
     bool fresh;                /* started on a reused index, no block entered yet: the cursor
                                 * is a dead thread's, so the first entry has no predecessor */
     int busy;                  /* inside the helper (or the discontinuity callback): a

@@ -209,6 +209,28 @@ for _arch in ARCHES:
 
 
 @test
+def settled_loop_is_replanned():
+    """After a start-up of 40,000 blocks, a loop whose hot block has two predecessors in turn:
+    re-planning weighs the helper calls made since the program settled against the blocks
+    translated since then, so the loop gets a plan (2.5 M helper calls would never pay for
+    40,000 blocks x 256), and the counts stay exact."""
+    binary = guest("x86_64", "settle")
+    expect = os.path.join(TOP, "tests", "guests", "x86_64", "settle.expect")
+    prof, r = profile_json("x86_64", [binary], ["mode=fast", "report=off"])
+    assert_eq("exit status", r.returncode, 0)
+    assert_clean(prof)
+    if int(prof["meta"].get("adaptations", 0)) < 1:
+        raise AssertionError("the settled loop was not re-planned (helper calls %s)"
+                             % prof["meta"]["helper_calls"])
+    path = os.path.join(WORK, "x86_64-settle-fast.json")
+    with open(path, "w") as f:
+        json.dump(prof, f)
+    c = run([sys.executable, CHECK_EXPECT, path, binary, expect, "--nm", NM["x86_64"]])
+    if c.returncode != 0:
+        raise AssertionError(c.stdout + c.stderr)
+
+
+@test
 def expectation_checker_self_test():
     """The checker that judges the exact-count tests must itself reject wrong profiles."""
     c = run([sys.executable, CHECK_EXPECT, "--self-test"])
