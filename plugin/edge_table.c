@@ -9,6 +9,7 @@ void edge_table_init(EdgeTable *t, uint64_t capacity_pow2)
     memset(t, 0, sizeof(*t));
     t->slots = g_new0(EdgeSlot, capacity_pow2);
     t->mask = capacity_pow2 - 1;
+    t->grow_at = capacity_pow2 / 2;
     /* 64 doublings is more than any address space needs: adding to it never reallocates. */
     t->retired = g_ptr_array_new_full(64, g_free);
     edge_table_refill_spare(t);
@@ -19,6 +20,7 @@ void edge_table_init_private(EdgeTable *t, uint64_t capacity_pow2)
     edge_table_init(t, capacity_pow2);
     g_ptr_array_free(t->retired, TRUE);
     t->retired = NULL;
+    t->grow_at = capacity_pow2 * 3 / 4;
 }
 
 void edge_table_destroy(EdgeTable *t)
@@ -31,18 +33,9 @@ void edge_table_destroy(EdgeTable *t)
     memset(t, 0, sizeof(*t));
 }
 
-/*
- * The spare doubles the table's memory, so a large table gets one only on the way to growing
- * (past 9/16 full: it grows at 3/4, right after which it is 3/8 full). Every refill point (a
- * translation, a syscall, ...) comes before a table gains 3/16 of its size in new edges in
- * practice; if not, the hot path allocates and says so (hot_allocs).
- */
-#define SPARE_ALWAYS_UP_TO 1024u
-
 void edge_table_refill_spare(EdgeTable *t)
 {
-    bool due = t->mask + 1 <= SPARE_ALWAYS_UP_TO || t->used * 16 >= (t->mask + 1) * 9;
-    if (!t->spare && due) {
+    if (!t->spare) {
         t->spare = g_new0(EdgeSlot, (t->mask + 1) * 2);
     }
     if (t->retired && t->retired->len) {
@@ -76,6 +69,7 @@ void edge_table_grow(EdgeTable *t)
     EdgeSlot *old = t->slots;
     __atomic_store_n(&t->slots, fresh, __ATOMIC_RELEASE);
     __atomic_store_n(&t->mask, mask, __ATOMIC_RELEASE);
+    t->grow_at = t->retired ? new_cap / 2 : new_cap * 3 / 4;
     if (t->retired) {
         g_ptr_array_add(t->retired, old); /* freed outside the hot path: refill_spare */
     } else {
@@ -85,7 +79,7 @@ void edge_table_grow(EdgeTable *t)
 
 void edge_table_reserve(EdgeTable *t, uint64_t keys)
 {
-    while ((t->mask + 1) * 3 < keys * 4) {
+    while (t->grow_at < keys) {
         edge_table_grow(t);
     }
 }

@@ -5,12 +5,12 @@
  * empty slot, so callers must never use k1 == 0 (the plugin packs a non-zero kind into k1).
  * One table belongs to one vCPU: no locks, no atomics.
  *
- * A table grows (doubles) when 3/4 full: a probe reads slots only, and the hot path's keys
- * are mostly found, so runs stay short, and memory is what python3's start-up is short of.
- * Growth never allocates on the hot path when it can help it: a table carries a spare array of
- * twice its capacity, allocated ahead of time outside the hot path (edge_table_refill_spare),
- * and moves into it. Only if the spare is missing when needed does the add allocate, and it
- * counts that in `hot_allocs` so the profile can say so.
+ * A vCPU's table doubles when half full. Growth never allocates on the hot path when it can
+ * help it: such a table carries a spare array of twice its capacity, allocated ahead of time
+ * outside the hot path (edge_table_refill_spare), and moves into it. Only if the spare is
+ * missing when needed does the add allocate, and it counts that in `hot_allocs` so the profile
+ * can say so. A private table (merges at exit and re-plans) grows at 3/4 full: its probes
+ * are no hot path, and its memory is part of the exit's peak.
  *
  * Retired arrays are kept until edge_table_destroy, so a reader on another thread (a snapshot
  * taken at exec, or a periodic dump) never touches freed memory.
@@ -30,6 +30,7 @@ typedef struct {
     EdgeSlot *slots;   /* capacity entries */
     uint64_t mask;     /* capacity - 1 */
     uint64_t used;
+    uint64_t grow_at;  /* used count past which it doubles */
     EdgeSlot *spare;   /* NULL or 2 * capacity zeroed entries */
     uint64_t hot_allocs;
     GPtrArray *retired; /* NULL: a private table */
@@ -75,7 +76,7 @@ static inline void edge_table_add(EdgeTable *t, uint64_t k1, uint64_t k2, uint64
             s->k1 = k1;
             s->k2 = k2;
             s->count = n;
-            if (++t->used * 4 > (t->mask + 1) * 3) {
+            if (++t->used > t->grow_at) {
                 edge_table_grow(t);
             }
             return;

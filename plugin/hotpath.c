@@ -845,27 +845,29 @@ static void replan(void)
      * change phase (bzip2 sorts, then codes), and the recent phase is the one that goes on.
      * A block not entered since keeps the predecessor it had.
      */
-    U64Map best_id = {0}, best_count = {0}; /* by block start */
+    /* by block start: the best recent count (saturated to 32 bits) << 32 | its source's id */
+    U64Map best = {0};
     EDGE_TABLE_FOREACH(&seen, s) {
         if ((s->k1 >> HOT_KIND_SHIFT) != HOT_NORMAL) {
             continue;
         }
-        uint64_t recent = s->count - edge_table_get(&previous_seen, s->k1, s->k2);
-        uint64_t *count = recent >= MIN_DOMINANT ? u64map_slot(&best_count, s->k2) : NULL;
-        if (count && recent > *count) {
-            *count = recent;
-            *u64map_slot(&best_id, s->k2) = s->k1 & HOT_ID_MASK;
+        uint64_t recent = MIN(s->count - edge_table_get(&previous_seen, s->k1, s->k2), UINT32_MAX);
+        if (recent < MIN_DOMINANT) {
+            continue;
+        }
+        uint64_t *cur = u64map_slot(&best, s->k2);
+        if (recent > *cur >> 32) {
+            *cur = recent << 32 | (InsnId)(s->k1 & HOT_ID_MASK);
         }
     }
     registry_lock();
-    for (uint64_t j = 0; best_id.vals && j <= best_id.mask; j++) {
-        if (best_id.vals[j]) {
-            *u64map_slot(&dominant, best_id.keys[j]) = best_id.vals[j];
+    for (uint64_t j = 0; best.vals && j <= best.mask; j++) {
+        if (best.vals[j]) {
+            *u64map_slot(&dominant, best.keys[j]) = (InsnId)best.vals[j];
         }
     }
     registry_unlock();
-    u64map_free(&best_id);
-    u64map_free(&best_count);
+    u64map_free(&best);
     /*
      * The baseline for the next re-plan's "recent" counts: edges counted fewer than
      * MIN_BASELINE times are left out (most of a start-up's edges), so theirs look at most
