@@ -306,13 +306,19 @@ static bool capstone_direct_target(const cs_insn *insn, uint64_t *target)
     return false;
 }
 
+/* Four bytes of code as a little-endian word. */
+static inline uint32_t le32(const uint8_t *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
 /* riscv: the immediate of a 32-bit B-type (branch) or J-type (jal) instruction. */
 static bool riscv_direct_target(uint64_t addr, const uint8_t *b, uint32_t size, uint64_t *target)
 {
     if (size != 4 || (b[0] & 3) != 3) {
         return false;
     }
-    uint32_t w = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    uint32_t w = le32(b);
     int64_t imm;
     if ((w & 0x7f) == 0x63) {
         imm = ((w >> 31) & 1) << 12 | ((w >> 7) & 1) << 11 | ((w >> 25) & 0x3f) << 5 |
@@ -365,13 +371,11 @@ static bool x86_branch(uint64_t addr, const uint8_t *b, uint32_t size, DisasTran
         return true;
     }
     if ((op == 0xe8 || op == 0xe9) && rest == 5) {
-        rel = (int32_t)((uint32_t)b[i + 1] | (uint32_t)b[i + 2] << 8 | (uint32_t)b[i + 3] << 16 |
-                        (uint32_t)b[i + 4] << 24);
+        rel = (int32_t)le32(b + i + 1);
     } else if ((op == 0xeb || (op >= 0x70 && op <= 0x7f)) && rest == 2) {
         rel = (int8_t)b[i + 1];
     } else if (op == 0x0f && rest == 6 && b[i + 1] >= 0x80 && b[i + 1] <= 0x8f) {
-        rel = (int32_t)((uint32_t)b[i + 2] | (uint32_t)b[i + 3] << 8 | (uint32_t)b[i + 4] << 16 |
-                        (uint32_t)b[i + 5] << 24);
+        rel = (int32_t)le32(b + i + 2);
     } else {
         return false;
     }
@@ -385,7 +389,7 @@ static bool arm64_branch(uint64_t addr, const uint8_t *b, uint32_t size, DisasTr
     if (size != 4) {
         return false;
     }
-    uint32_t w = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    uint32_t w = le32(b);
     int64_t off;
     if ((w & 0x7c000000) == 0x14000000) { /* b, bl */
         off = sext(w & 0x3ffffff, 26);

@@ -77,14 +77,10 @@ static void slots_insert(SlotTable *t, uint32_t hash, uint64_t index)
     t->used++;
 }
 
-/* 64 bits to 32, every input bit reaching the top half. */
+/* 64 bits to 32: the top half of u64_mix, every input bit reaching it. */
 static inline uint32_t mix64(uint64_t x)
 {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return (uint32_t)(x >> 32);
+    return (uint32_t)(u64_mix(x) >> 32);
 }
 
 /* ---- instructions ------------------------------------------------------------------------ */
@@ -106,7 +102,6 @@ static SlotTable insn_index; /* hash of (ident, priv) -> id - 1 */
  * With virtual identity the index above counts them on the way (registry_insn).
  */
 static U64Map generations;
-
 
 _Static_assert(sizeof(InsnRec) == 32, "InsnRec: 32 bytes, see registry.h");
 

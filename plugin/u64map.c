@@ -3,19 +3,9 @@
 
 #include <glib.h>
 
-/* 64 bits to 64, every input bit reaching every output bit (a murmur3 finaliser). */
-static inline uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
-
 static uint64_t find(const U64Map *m, uint64_t key)
 {
-    uint64_t j = mix(key) & m->mask;
+    uint64_t j = u64_mix(key) & m->mask;
     while (m->vals[j] && m->keys[j] != key) {
         j = (j + 1) & m->mask;
     }

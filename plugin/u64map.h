@@ -14,6 +14,16 @@ typedef struct {
     uint64_t mask, used;
 } U64Map;
 
+/* 64 bits to 64, every input bit reaching every output bit (a murmur3 finaliser). */
+static inline uint64_t u64_mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
 /* The value slot of `key`: its value, or 0 in a slot reserved for it (set it non-zero). */
 uint64_t *u64map_slot(U64Map *m, uint64_t key);
 /* The value of `key`, 0 if absent. */
