@@ -263,16 +263,24 @@ void cflow_profile_reserve(CflowProfile *p, guint insns, guint edges, guint bloc
     reserve_array(&p->block_insns, block_insns);
 }
 
-uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
-                                uint32_t generation, const char *disas, const char *symbol)
+/* One instruction's record, its strings interned. */
+static CflowInsn insn_record(CflowProfile *p, uint64_t addr, uint32_t size, uint32_t generation,
+                             const char *disas, const char *symbol)
 {
-    CflowInsn insn = {
+    return (CflowInsn){
         .addr = addr,
         .size = size,
         .generation = generation,
-        .disas = cflow_profile_intern(p, disas != NULL ? disas : ""),
+        /* offset 0 is always "": no lookup for the text a profile with bytes leaves out */
+        .disas = disas != NULL && *disas ? cflow_profile_intern(p, disas) : 0,
         .symbol = symbol != NULL ? cflow_profile_intern(p, symbol) : CFLOW_NO_STRING,
     };
+}
+
+uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
+                                uint32_t generation, const char *disas, const char *symbol)
+{
+    CflowInsn insn = insn_record(p, addr, size, generation, disas, symbol);
     uint32_t index = p->insns->len;
     g_array_append_val(p->insns, insn);
     if (p->insn_priv->len > 0) {
@@ -303,14 +311,7 @@ void cflow_profile_put_insn(CflowProfile *p, uint32_t index, uint64_t addr, uint
                             uint32_t generation, const char *disas, const char *symbol)
 {
     g_return_if_fail(index < p->insns->len);
-    *cflow_profile_insn(p, index) = (CflowInsn){
-        .addr = addr,
-        .size = size,
-        .generation = generation,
-        /* offset 0 is always "": no lookup for the text a profile with bytes leaves out */
-        .disas = disas != NULL && *disas ? cflow_profile_intern(p, disas) : 0,
-        .symbol = symbol != NULL ? cflow_profile_intern(p, symbol) : CFLOW_NO_STRING,
-    };
+    *cflow_profile_insn(p, index) = insn_record(p, addr, size, generation, disas, symbol);
 }
 
 void cflow_profile_add_edge(CflowProfile *p, uint32_t from, CflowEdgeKind kind, uint64_t to,
