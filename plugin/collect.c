@@ -2,6 +2,7 @@
 #include "collect.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -11,7 +12,6 @@
 #include "reference.h"
 #include "registry.h"
 #include "symbols.h"
-#include <malloc.h>
 
 static void add_reference_edge(uint64_t from_id, int hot_kind, uint64_t to, uint64_t count,
                                void *opaque)
@@ -121,7 +121,6 @@ static void sort_edges(GArray *edges)
     radix_sort_by(edges->data, edges->len, sizeof(CflowEdge), offsetof(CflowEdge, to), 8);
     radix_sort_by(edges->data, edges->len, sizeof(CflowEdge), offsetof(CflowEdge, from), 4);
 }
-
 
 static CflowEdgeKind public_kind(int hot_kind, uint64_t from_id, uint64_t to)
 {

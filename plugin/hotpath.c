@@ -13,7 +13,6 @@
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -72,7 +71,7 @@ static bool sparse;                /* sparse blocks (BLOCK_MARK) */
 static bool x86_guest;             /* sparse x86 blocks keep some middle stores */
 static uint64_t unplaced_exits;    /* hotpath_unplaced_exits; rare, atomic */
 static EdgeTable previous_seen;    /* cumulative counts at the previous re-plan */
-static bool released;              /* hotpath_release: the final merge is done */
+static bool released;              /* hotpath_release_counts: nothing merges after it */
 
 /*
  * The vCPU this thread runs (user mode, MTTCG: one thread per vCPU), so that translation, which
@@ -812,10 +811,6 @@ static void retire_counters(void)
 }
 
 /*
- * With every vCPU stopped and all translations flushed: mark the hot blocks and pick each
- * block's most frequent recent predecessor (from the same merge the exit uses).
- */
-/*
  * A block's most frequent predecessor is worth remembering when it came at least this often
  * since the previous re-plan: a block entered a couple of times keeps the first-entry or
  * fall-through guess, and the map of choices stays small (memory is a start-up's constraint).
@@ -824,6 +819,11 @@ static void retire_counters(void)
 /* Edges counted fewer times than this are not kept as the next re-plan's baseline. */
 #define MIN_BASELINE 64
 
+/*
+ * With every vCPU stopped and all translations flushed: mark the hot blocks (lean blocks:
+ * system mode only) and pick each block's most frequent recent predecessor (from the same
+ * merge the exit uses).
+ */
 static void replan(void)
 {
     EdgeTable seen;
@@ -832,7 +832,7 @@ static void replan(void)
     registry_lock();
     hotpath_merge_all(&seen, &totals, false);
     uint64_t hot_min = MAX(adapt_after / 1024, 1);
-    for (guint i = 0; i < registry_block_count(); i++) {
+    for (guint i = 0; !sparse && i < registry_block_count(); i++) {
         BlockRec *b = registry_block_by_index(i);
         if (totals.block_entries[i] >= hot_min) {
             *u64map_slot(&hot_starts, b->start) = 1;

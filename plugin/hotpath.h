@@ -7,10 +7,10 @@
  * call): add 1 to B's per-vCPU entry counter; before each instruction, store its id, flagged
  * LAST_FLAG when it is the block's last instruction (so a block left early, by a fault, shows
  * as an unflagged id); in user mode only the first instruction (a mark naming B) and the last
- * one store (sparse blocks, BLOCK_MARK below). A helper call happens only when B is entered and the last
- * instruction started is not E(B): it records one (from, B, kind) occurrence in the vCPU's own
- * edge table, keyed by B's record so that the counts are also B's helper calls. At exit, for
- * every block,
+ * one store (sparse blocks, BLOCK_MARK below). A helper call happens only when B is entered
+ * and the last instruction started is not E(B): it records one (from, B, kind) occurrence in
+ * the vCPU's own edge table, keyed by B's record so that the counts are also B's helper calls.
+ * At exit, for every block,
  *     entries from E(B) = entries - helper calls          (exact, by construction)
  * so the cheap, inline-only path covers the common case and still every edge is counted.
  *
