@@ -3,24 +3,34 @@
 
 #include <string.h>
 
-void edge_table_init(EdgeTable *t, uint64_t capacity_pow2)
+/* A vCPU's table doubles when half full, a private one at 3/4 (edge_table.h). */
+static uint64_t grow_threshold(const EdgeTable *t, uint64_t capacity)
+{
+    return t->retired ? capacity / 2 : capacity * 3 / 4;
+}
+
+static void init_table(EdgeTable *t, uint64_t capacity_pow2, bool private_table)
 {
     g_assert(capacity_pow2 >= 2 && (capacity_pow2 & (capacity_pow2 - 1)) == 0);
     memset(t, 0, sizeof(*t));
     t->slots = g_new0(EdgeSlot, capacity_pow2);
     t->mask = capacity_pow2 - 1;
-    t->grow_at = capacity_pow2 / 2;
-    /* 64 doublings is more than any address space needs: adding to it never reallocates. */
-    t->retired = g_ptr_array_new_full(64, g_free);
+    if (!private_table) {
+        /* 64 doublings is more than any address space needs: adding to it never reallocates */
+        t->retired = g_ptr_array_new_full(64, g_free);
+    }
+    t->grow_at = grow_threshold(t, capacity_pow2);
+}
+
+void edge_table_init(EdgeTable *t, uint64_t capacity_pow2)
+{
+    init_table(t, capacity_pow2, false);
     edge_table_refill_spare(t);
 }
 
 void edge_table_init_private(EdgeTable *t, uint64_t capacity_pow2)
 {
-    edge_table_init(t, capacity_pow2);
-    g_ptr_array_free(t->retired, TRUE);
-    t->retired = NULL;
-    t->grow_at = capacity_pow2 * 3 / 4;
+    init_table(t, capacity_pow2, true); /* no spare: its growth is no hot path */
 }
 
 void edge_table_destroy(EdgeTable *t)
@@ -69,7 +79,7 @@ void edge_table_grow(EdgeTable *t)
     EdgeSlot *old = t->slots;
     __atomic_store_n(&t->slots, fresh, __ATOMIC_RELEASE);
     __atomic_store_n(&t->mask, mask, __ATOMIC_RELEASE);
-    t->grow_at = t->retired ? new_cap / 2 : new_cap * 3 / 4;
+    t->grow_at = grow_threshold(t, new_cap);
     if (t->retired) {
         g_ptr_array_add(t->retired, old); /* freed outside the hot path: refill_spare */
     } else {

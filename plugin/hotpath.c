@@ -130,7 +130,7 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib, boo
     helper_fence = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0;
     edge_table_init_private(&retired_edges, 2); /* under vcpus_lock only */
     retired_entries = g_array_new(FALSE, TRUE, sizeof(uint64_t));
-    edge_table_init(&previous_seen, 2);
+    edge_table_init_private(&previous_seen, 2); /* read at re-plans only */
 }
 
 static inline Cursor *cursor_of(unsigned int cpu)
