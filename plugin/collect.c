@@ -8,6 +8,7 @@
 
 #include "disas.h"
 #include "edge_table.h"
+#include "radix_sort.h"
 #include "hotpath.h"
 #include "reference.h"
 #include "registry.h"
@@ -61,56 +62,27 @@ typedef struct {
 } InsnKey;
 
 /*
- * Stable sort of `n` elements of `elem` bytes by the unsigned field of `field_bytes` bytes at
- * `offset`: least significant digit first, 8 bits a pass, passes where every element has the
- * same digit skipped (user-space addresses share their top bytes). A profile sorts one key per
- * instruction (a python3 start-up 140,000, cc1 520,000) and one per edge: qsort's callback
- * per comparison cost more than the rest of the ordering. Sort by several fields by calling it
- * for each, the least significant first.
- */
-static void radix_sort_by(void *base, guint n, size_t elem, size_t offset, int field_bytes)
-{
-    uint8_t *a = base, *tmp = g_malloc(n ? n * elem : 1);
-    for (int shift = 0; shift < 8 * field_bytes; shift += 8) {
-#define DIGIT(p)                                                                              \
-    (field_bytes == 8 ? (*(const uint64_t *)((p) + offset) >> shift) & 0xff                   \
-                      : (*(const uint32_t *)((p) + offset) >> shift) & 0xff)
-        size_t count[257] = {0};
-        for (guint i = 0; i < n; i++) {
-            count[DIGIT(a + i * elem) + 1]++;
-        }
-        bool one_digit = false;
-        for (int d = 1; d <= 256; d++) {
-            one_digit |= count[d] == n;
-        }
-        if (one_digit) {
-            continue;
-        }
-        for (int d = 1; d <= 256; d++) {
-            count[d] += count[d - 1];
-        }
-        for (guint i = 0; i < n; i++) {
-            memcpy(tmp + count[DIGIT(a + i * elem)]++ * elem, a + i * elem, elem);
-        }
-#undef DIGIT
-        uint8_t *swap = a;
-        a = tmp;
-        tmp = swap;
-    }
-    if (a != base) {
-        memcpy(base, a, n * elem);
-        tmp = a;
-    }
-    g_free(tmp);
-}
-
-/*
  * By address, then generation. Keys come in id order, and the generations of one address are
  * numbered in the order their records were made, so a stable sort by address is enough.
  */
 static void sort_insn_keys(GArray *keys)
 {
     radix_sort_by(keys->data, keys->len, sizeof(InsnKey), offsetof(InsnKey, addr), 8);
+}
+
+/*
+ * The merged table is in hash order, so each edge's source record is a cache miss (half of
+ * the edge loop's time on cc1's 300,000 edges): ask for the record a few slots ahead.
+ */
+#define EDGE_PREFETCH_AHEAD 8
+static inline void prefetch_source(const EdgeTable *t, const EdgeSlot *ahead)
+{
+    if (ahead <= t->slots + t->mask && ahead->k1) {
+        const InsnRec *r = registry_insn_by_id(ahead->k1 & HOT_ID_MASK);
+        if (r) {
+            __builtin_prefetch(r);
+        }
+    }
 }
 
 /* Edges by source (profile index), then destination, then kind: stable output. */
@@ -246,6 +218,34 @@ static void uncount_continuations(CflowProfile *p, GHashTable *continuations)
     }
 }
 
+/*
+ * Symbol names as pool offsets, by the name's pointer: the registry and the ELF lookup hand
+ * out one stable string per symbol, and interning the text again for each instruction (a hash
+ * over a C++ name, then a compare) was most of the time spent copying cc1's 520,000.
+ */
+typedef struct {
+    GHashTable *offsets; /* name pointer -> offset + 1 */
+    const char *last;    /* consecutive ids are mostly one function's */
+    uint32_t last_offset;
+} SymbolOffsets;
+
+static uint32_t symbol_offset(SymbolOffsets *c, CflowProfile *p, const char *name)
+{
+    if (!name) {
+        return CFLOW_NO_STRING;
+    }
+    if (name != c->last) {
+        uintptr_t known = GPOINTER_TO_SIZE(g_hash_table_lookup(c->offsets, name));
+        c->last_offset = known ? (uint32_t)(known - 1) : cflow_profile_intern(p, name);
+        if (!known) {
+            g_hash_table_insert(c->offsets, (gpointer)name,
+                                GSIZE_TO_POINTER((gsize)c->last_offset + 1));
+        }
+        c->last = name;
+    }
+    return c->last_offset;
+}
+
 CflowProfile *collect_profile(CflowMode mode, bool live)
 {
     CflowProfile *p = cflow_profile_new();
@@ -337,6 +337,7 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
     EDGE_TABLE_FOREACH(&merged, s) {
         int kind = (int)(s->k1 >> HOT_KIND_SHIFT);
         uint64_t id = s->k1 & HOT_ID_MASK;
+        prefetch_source(&merged, s + EDGE_PREFETCH_AHEAD);
         if (kind == HOT_ENTRY) {
             thread_entries += s->count;
             continue;
@@ -420,6 +421,7 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
      */
     cflow_profile_reserve(p, n_insns_wanted, 0, 0, 0);
     cflow_profile_add_insns(p, n_insns_wanted);
+    SymbolOffsets symbols = {.offsets = g_hash_table_new(g_direct_hash, g_direct_equal)};
     for (uint64_t id = 1; id <= n_ids; id++) {
         if (final) {
             registry_release_insns_below(id);
@@ -435,11 +437,13 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
         /* deferred disassembly (disas.h): the bytes only, text made when a reader asks */
         uint32_t at = index_of[id] - 1;
         cflow_profile_put_insn(p, at, r->addr, r->size, r->generation, registry_insn_disas(id),
-                               sym);
+                               NULL);
+        cflow_profile_insn(p, at)->symbol = symbol_offset(&symbols, p, sym);
         cflow_profile_set_insn_bytes(p, at, registry_insn_bytes(id), r->size);
         cflow_profile_set_insn_priv(p, at, (CflowPriv)r->priv);
     }
     registry_unlock();
+    g_hash_table_destroy(symbols.offsets);
     uncount_continuations(p, continuations);
     g_hash_table_destroy(continuations);
 

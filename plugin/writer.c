@@ -165,6 +165,25 @@ static char *read_guest_cmdline(const qemu_info_t *info)
  * host execute permission, QEMU translates it, so permissions cannot be the filter.) Read
  * through /proc held open since start: the guest may have changed its root.
  */
+/*
+ * Whether the profile has an instruction in [start, end): its instructions are sorted by
+ * address (collect.c), so a binary search; the host's maps list QEMU's own libraries too,
+ * and a scan of every block per line took 8 ms of cc1's exit.
+ */
+static bool has_insn_in(const CflowProfile *p, uint64_t start, uint64_t end)
+{
+    guint lo = 0, hi = p->insns->len; /* the first instruction at or above start */
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (cflow_profile_insn(p, mid)->addr < start) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < p->insns->len && cflow_profile_insn(p, lo)->addr < end;
+}
+
 static char *code_mappings(const CflowProfile *p)
 {
     g_autofree char *name = g_strdup_printf("%ld/maps", (long)getpid());
@@ -190,13 +209,9 @@ static char *code_mappings(const CflowProfile *p)
             path[0] != '/') {
             continue;
         }
-        for (guint b = 0; b < p->blocks->len; b++) {
-            uint64_t a = cflow_profile_block(p, b)->addr;
-            if (a >= start && a < end) {
-                g_string_append_printf(out, "%s%" PRIx64 "-%" PRIx64 " %" PRIx64 " %s",
-                                       out->len ? "\n" : "", start, end, offset, path);
-                break;
-            }
+        if (has_insn_in(p, start, end)) {
+            g_string_append_printf(out, "%s%" PRIx64 "-%" PRIx64 " %" PRIx64 " %s",
+                                   out->len ? "\n" : "", start, end, offset, path);
         }
     }
     return g_string_free(out, FALSE);
