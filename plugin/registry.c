@@ -268,13 +268,16 @@ void registry_unlock(void)
 }
 
 /*
- * The instructions of one 64-byte stretch of code hash to one run of 8 slots (one cache line
- * of the index): a block's instructions, looked up one after the other at translation, then
- * cost one cache miss, not one each (the first probe was most of registry_insn's time).
+ * The instructions of one 32-byte stretch of code hash to one run of 8 slots (one cache line
+ * of the index), a slot per 4 bytes: a block's instructions, looked up one after the other at
+ * translation, then cost one cache miss, not one each (the first probe was most of
+ * registry_insn's time). 32 bytes hold about 8 x86 instructions and exactly 8 aarch64 or
+ * riscv ones; with 64-byte stretches twice as many shared the 8 slots, and the runs a new
+ * instruction probes to their end grew long (half of registry_insn's time on python3).
  */
 static uint32_t insn_hash(uint64_t ident, uint8_t priv)
 {
-    return mix64((ident >> 6) ^ (uint64_t)priv << 56) << 3 | (uint32_t)((ident >> 3) & 7);
+    return mix64((ident >> 5) ^ (uint64_t)priv << 56) << 3 | (uint32_t)((ident >> 2) & 7);
 }
 
 uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
