@@ -507,3 +507,97 @@ bool disas_x86_helper_may_raise(const uint8_t *b, uint32_t size)
         return false;
     }
 }
+
+/*
+ * The x86 register-only forms below take a ModRM byte: is there one at `at`, and does it name
+ * a register (mod 3), with the extension field `*ext`?
+ */
+static bool x86_reg_modrm(const uint8_t *b, uint32_t size, uint32_t at, unsigned *ext)
+{
+    if (at >= size || (b[at] >> 6) != 3) {
+        return false;
+    }
+    *ext = (b[at] >> 3) & 7;
+    return true;
+}
+
+/* Two-byte (0F xx) register-only integer forms; `at` indexes the byte after 0F. */
+static bool x86_0f_register_only(const uint8_t *b, uint32_t size, uint32_t at, bool opsize)
+{
+    uint8_t op = b[at];
+    unsigned ext = 0;
+    if (op == 0x1f) {
+        return at + 1 < size; /* nop Ev: its memory operand is never accessed */
+    }
+    if (!x86_reg_modrm(b, size, at + 1, &ext)) {
+        return op >= 0xc8 && op <= 0xcf && !opsize; /* bswap (no ModRM) */
+    }
+    switch (op) {
+    case 0xa3:                                  /* bt */
+    case 0xa4: case 0xa5: case 0xac: case 0xad: /* shld shrd */
+    case 0xaf:                                  /* imul */
+    case 0xb6: case 0xb7: case 0xbe: case 0xbf: /* movzx movsx */
+    case 0xbc: case 0xbd:                       /* bsf bsr */
+        return true;
+    case 0xba: /* bt imm (bts, btr, btc are not on the list) */
+        return ext == 4;
+    default:
+        return (op >= 0x40 && op <= 0x4f) || (op >= 0x90 && op <= 0x9f); /* cmovcc setcc */
+    }
+}
+
+bool disas_x86_register_only(const uint8_t *b, uint32_t size)
+{
+    if (size == 4 && b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa) {
+        return true; /* endbr64 */
+    }
+    /* operand-size prefixes, then at most one REX: any other prefix (lock, rep, segment,
+     * address size) and the answer is no */
+    uint32_t i = 0;
+    bool opsize = false;
+    while (i < size && b[i] == 0x66) {
+        opsize = true;
+        i++;
+    }
+    if (i < size && (b[i] & 0xf0) == 0x40) {
+        i++;
+    }
+    if (i >= size) {
+        return false;
+    }
+    uint8_t op = b[i];
+    unsigned ext = 0;
+    bool reg = x86_reg_modrm(b, size, i + 1, &ext);
+    if (op == 0x0f) {
+        return i + 1 < size && x86_0f_register_only(b, size, i + 1, opsize);
+    }
+    if (op < 0x40 && (op & 7) <= 3) {
+        return reg; /* add or adc sbb and sub xor cmp, register forms */
+    }
+    if (op < 0x40 && (op & 7) <= 5) {
+        return true; /* the same with the accumulator and an immediate */
+    }
+    switch (op) {
+    case 0x63: /* movsxd */
+        return reg && !opsize;
+    case 0x69: case 0x6b:             /* imul with an immediate */
+    case 0x80: case 0x81: case 0x83:  /* group 1: add ... cmp with an immediate */
+    case 0x84: case 0x85:             /* test */
+    case 0x86: case 0x87:             /* xchg */
+    case 0x88: case 0x89: case 0x8a: case 0x8b: /* mov */
+        return reg;
+    case 0x8d: /* lea computes an address and accesses nothing (with a register: #UD) */
+        return i + 1 < size && !reg;
+    case 0x98: case 0x99: /* cbw cwde cdqe, cwd cdq cqo */
+        return true;
+    case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: /* rol ror shl shr sar */
+        return reg && (ext == 0 || ext == 1 || ext == 4 || ext == 5 || ext == 7);
+    case 0xf6: case 0xf7: /* test not neg mul imul; not div, idiv */
+        return reg && ext != 1 && ext != 6 && ext != 7;
+    case 0xfe: case 0xff: /* inc dec */
+        return reg && ext <= 1;
+    default:
+        return (op >= 0x90 && op <= 0x97) || (op >= 0xb0 && op <= 0xbf); /* xchg/nop, mov imm */
+    }
+}
+

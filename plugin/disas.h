@@ -66,4 +66,14 @@ void disas_transfer_decoded(uint64_t addr, const uint8_t *bytes, uint32_t size,
  */
 bool disas_x86_helper_may_raise(const uint8_t *bytes, uint32_t size);
 
+/*
+ * x86-64, by encoding, cheap enough for translation time: is this one of a short list of
+ * register-only integer instructions (no memory operand, no division, no lock or string
+ * prefix, no segment register) that can neither fault nor make QEMU leave its block? False
+ * when unsure. Only ever answers true where disas_may_leave_block's decoding answers false
+ * (tests/plugin/test_disas.c): sparse blocks whose instructions before the last all pass
+ * store no mark (hotpath.h).
+ */
+bool disas_x86_register_only(const uint8_t *bytes, uint32_t size);
+
 #endif

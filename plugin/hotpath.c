@@ -331,7 +331,7 @@ static void on_unexpected_entry(unsigned int cpu, void *udata)
     TSAN_ORDERED_ENTER();
     VcpuState *v = vcpu_of(cpu);
     helper_enter(v);
-    /* udata is the record's slot: the common case reads no record (one cache miss less) */
+    /* udata's low half is the record's slot: the common case reads no record */
     uint32_t slot = (uint32_t)(uintptr_t)udata;
     uint64_t key = entry_key(v, v->cursor);
     if (hot_is_mark(key & HOT_ID_MASK)) {
@@ -424,6 +424,27 @@ static struct qemu_plugin_scoreboard *new_chunk(void)
     return chunk;
 }
 
+/*
+ * Does a sparse block need its mark? Not when every instruction before its last is
+ * register-only (x86, by encoding: disas_x86_register_only): nothing can then leave the block
+ * (fault, signal, or QEMU running part of it again) before the last instruction, whose own
+ * store names it, so the mark would never be read. About a third of python3's blocks; each
+ * store left out is TCG ops QEMU no longer generates code for at every translation.
+ */
+static bool needs_mark(const BlockRec *b)
+{
+    if (!x86_guest) {
+        return true;
+    }
+    for (uint32_t i = 0; i + 1 < b->n_insns; i++) {
+        const InsnRec *r = registry_insn_by_id(b->ids[i]);
+        if (!disas_x86_register_only(registry_insn_bytes(b->ids[i]), r->size)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
 {
     if (self) {
@@ -431,13 +452,19 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
     }
     registry_fallthrough_owner(b->end, b->ids[b->n_insns - 1]);
     __atomic_add_fetch(&translated_blocks, 1, __ATOMIC_RELAXED);
+    /*
+     * The helper's udata is the record's slot (its low 32 bits); passed with the mark bit, it
+     * is the same number the first instruction stores, and QEMU makes one constant of the two
+     * (each distinct constant of a block costs a hash-table insert at code generation).
+     */
+    const uint64_t mark = BLOCK_MARK | b->slot;
     if (b->signal_entry) {
         /* expects EXPECT_EVERY_ENTRY: the helper counts every entry, reading the frame */
         qemu_plugin_register_vcpu_tb_exec_cb(tb, on_signal_entry, QEMU_PLUGIN_CB_R_REGS, b);
     } else if (b->expected == EXPECT_EVERY_ENTRY) {
         /* counters retired: the helper sees (and counts) every entry */
         qemu_plugin_register_vcpu_tb_exec_cb(tb, on_unexpected_entry, QEMU_PLUGIN_CB_NO_REGS,
-                                             (void *)(uintptr_t)b->slot);
+                                             (void *)(uintptr_t)mark);
     } else {
         if (chunks->len * SLOTS_PER_CHUNK <= b->slot) {
             retire_counters_if_over(qemu_plugin_num_vcpus(), (uint64_t)(b->slot + 1));
@@ -451,7 +478,7 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
         qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, on_unexpected_entry,
                                                   QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE,
                                                   cursor_field(offsetof(Cursor, last_id)),
-                                                  expected, (void *)(uintptr_t)b->slot);
+                                                  expected, (void *)(uintptr_t)mark);
         qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64,
                                                           slot_entry(b->slot), 1);
     }
@@ -462,8 +489,13 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
      * it marks "inside this block, not yet complete".
      */
     bool lean = !sparse && disas_can_classify() && u64map_get(&hot_starts, b->start);
+    bool marked = sparse && needs_mark(b);
     for (uint32_t i = 0; i < b->n_insns; i++) {
         bool middle = i > 0 && i + 1 < b->n_insns;
+        if (i == 0 && sparse && !marked && b->n_insns > 1) {
+            skipped_stores++;
+            continue;
+        }
         if (middle && sparse) {
             const InsnRec *r = registry_insn_by_id(b->ids[i]);
             if (!x86_guest ||
@@ -476,7 +508,7 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
             continue;
         }
         uint64_t value = i + 1 == b->n_insns ? b->ids[i] | LAST_FLAG
-                         : i == 0 && sparse  ? BLOCK_MARK | b->slot
+                         : i == 0 && sparse  ? mark
                                              : b->ids[i];
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(
             qemu_plugin_tb_get_insn(tb, i), QEMU_PLUGIN_INLINE_STORE_U64,

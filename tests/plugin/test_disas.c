@@ -2,8 +2,11 @@
  * disas_transfer's encodings of common branches (x86-64, aarch64) against capstone's full
  * decoding (disas_transfer_decoded): the same answer for every form it handles, at the
  * limits of their displacements, and for everything else (random bytes, this program's own
- * machine code) by falling back.
+ * machine code) by falling back. And the x86 register-only classifier (disas_x86_register_only,
+ * by encoding, at translation time) against the capstone decoding the lean blocks use: never
+ * "register-only" where that decoding says the instruction may leave its block.
  */
+#include <capstone/capstone.h>
 #include <glib.h>
 #include <string.h>
 
@@ -108,6 +111,107 @@ static void test_x86(void)
     }
 }
 
+/* The classifier against capstone's decoding, on `b` at the size capstone decodes it to. */
+static bool register_only_checked(csh cs, const uint8_t *b, size_t avail)
+{
+    cs_insn *insn = NULL;
+    if (cs_disasm(cs, b, avail, 0x401000, 1, &insn) != 1) {
+        return false;
+    }
+    uint32_t size = insn->size;
+    cs_free(insn, 1);
+    bool fast = disas_x86_register_only(b, size);
+    if (fast && disas_may_leave_block(0x401000, b, size)) {
+        GString *hex = g_string_new(NULL);
+        for (uint32_t i = 0; i < size; i++) {
+            g_string_append_printf(hex, "%02x ", b[i]);
+        }
+        g_error("register-only by encoding, but capstone's decoding may leave: %s", hex->str);
+    }
+    return fast;
+}
+
+static void test_x86_register_only(void)
+{
+    csh cs;
+    g_assert_cmpint(cs_open(CS_ARCH_X86, CS_MODE_64, &cs), ==, CS_ERR_OK);
+    /* common register-only instructions the classifier must know */
+    static const uint8_t yes[][8] = {
+        {3, 0x48, 0x89, 0xc7},             /* mov %rax,%rdi */
+        {5, 0x48, 0x8d, 0x44, 0x24, 0x08}, /* lea 8(%rsp),%rax */
+        {2, 0x31, 0xc0},                   /* xor %eax,%eax */
+        {3, 0x83, 0xc0, 0x01},             /* add $1,%eax */
+        {3, 0x0f, 0xb6, 0xc0},             /* movzbl %al,%eax */
+        {4, 0xf3, 0x0f, 0x1e, 0xfa},       /* endbr64 */
+        {3, 0x48, 0x85, 0xc0},             /* test %rax,%rax */
+        {5, 0x0f, 0x1f, 0x44, 0x00, 0x00}, /* nopl 0(%rax,%rax) */
+        {5, 0xb8, 0x01, 0x00, 0x00, 0x00}, /* mov $1,%eax */
+        {4, 0x48, 0xc1, 0xe0, 0x04},       /* shl $4,%rax */
+        {4, 0x48, 0x0f, 0x44, 0xc1},       /* cmove %rcx,%rax */
+        {3, 0x0f, 0x94, 0xc0},             /* sete %al */
+        {3, 0x48, 0x63, 0xd0},             /* movslq %eax,%rdx */
+        {4, 0x48, 0x0f, 0xaf, 0xc1},       /* imul %rcx,%rax */
+    };
+    /* and instructions that can leave a block (memory, division, lock, string, system) */
+    static const uint8_t no[][8] = {
+        {3, 0x48, 0x8b, 0x07},       /* mov (%rdi),%rax */
+        {2, 0xf7, 0xf1},             /* div %ecx */
+        {3, 0x48, 0xf7, 0xf9},       /* idiv %rcx */
+        {4, 0xf0, 0x48, 0x01, 0xc8}, /* lock add: #UD with a register */
+        {2, 0xf3, 0xa4},             /* rep movsb */
+        {1, 0x50},                   /* push %rax */
+        {3, 0x48, 0x8d, 0xc0},       /* lea with a register operand: #UD */
+        {2, 0x0f, 0x05},             /* syscall */
+        {2, 0x0f, 0xa2},             /* cpuid */
+        {3, 0x48, 0x89, 0x07},       /* mov %rax,(%rdi) */
+        {4, 0x0f, 0xab, 0xc8, 0x00}, /* bts: not on the list */
+        {2, 0x8e, 0xd8},             /* mov %eax,%ds */
+    };
+    for (guint k = 0; k < G_N_ELEMENTS(yes); k++) {
+        g_assert_true(disas_x86_register_only(yes[k] + 1, yes[k][0]));
+        g_assert_true(register_only_checked(cs, yes[k] + 1, yes[k][0]));
+    }
+    for (guint k = 0; k < G_N_ELEMENTS(no); k++) {
+        g_assert_false(disas_x86_register_only(no[k] + 1, no[k][0]));
+    }
+    /* every two-byte opcode after each prefix mix, with every ModRM, then random bytes */
+    static const uint8_t prefixes[][3] = {{0}, {1, 0x48}, {1, 0x66}, {2, 0x66, 0x41}, {1, 0xf3},
+                                          {1, 0xf0}, {1, 0x2e}, {1, 0x67}};
+    int yes_count = 0;
+    for (guint p = 0; p < G_N_ELEMENTS(prefixes); p++) {
+        for (int op = 0; op < 256; op++) {
+            for (int modrm = 0; modrm < 256; modrm++) {
+                for (int two = 0; two < 2; two++) {
+                    uint8_t b[16] = {0};
+                    uint32_t n = prefixes[p][0];
+                    memcpy(b, prefixes[p] + 1, n);
+                    if (two) {
+                        b[n++] = 0x0f;
+                    }
+                    b[n] = (uint8_t)op, b[n + 1] = (uint8_t)modrm, b[n + 2] = 0x24;
+                    yes_count += register_only_checked(cs, b, sizeof b);
+                }
+            }
+        }
+    }
+    GRand *r = g_rand_new_with_seed(17);
+    for (int n = 0; n < 300000; n++) {
+        uint8_t b[16];
+        for (int i = 0; i < 16; i++) {
+            b[i] = (uint8_t)g_rand_int(r);
+        }
+        yes_count += register_only_checked(cs, b, sizeof b);
+    }
+    g_rand_free(r);
+    /* this program's own code, at every offset */
+    const uint8_t *code = (const uint8_t *)(uintptr_t)&agree;
+    for (uint32_t off = 0; off < 4096; off++) {
+        yes_count += register_only_checked(cs, code + off, 16);
+    }
+    g_assert_cmpint(yes_count, >, 10000); /* it does say yes, often */
+    cs_close(&cs);
+}
+
 static void test_arm64(void)
 {
     static const uint32_t bases[] = {0x14000000, 0x94000000, 0x54000000, 0x54000001,
@@ -149,6 +253,7 @@ int main(int argc, char **argv)
     } else {
         g_assert_true(disas_init("x86_64", false, true));
         g_test_add_func("/disas/x86-branches", test_x86);
+        g_test_add_func("/disas/x86-register-only", test_x86_register_only);
     }
     return g_test_run();
 }
