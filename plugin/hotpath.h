@@ -71,7 +71,9 @@ static inline int hot_kind_of_discon(enum qemu_plugin_discon_type type)
  * A block left early leaves the mark in the cursor, and the helper places the exit on the
  * instruction from where execution went on: a user-mode block is left mid-way only by a
  * signal (the frame's saved PC names the instruction, sigframe.h) or by QEMU running part of
- * it again (the next block starts at the instruction). See docs/design.md.
+ * it again (the next block starts at the instruction). An x86 block whose instructions before
+ * the last are all register-only (disas_x86_register_only) cannot be left mid-way and stores
+ * no mark. See docs/design.md.
  */
 #define BLOCK_MARK (1ull << 55)
 static inline bool hot_is_mark(uint64_t id)
