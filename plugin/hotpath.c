@@ -893,10 +893,8 @@ static void replan(void)
         }
     }
     registry_lock();
-    for (uint64_t j = 0; best.vals && j <= best.mask; j++) {
-        if (best.vals[j]) {
-            *u64map_slot(&dominant, best.keys[j]) = (InsnId)best.vals[j];
-        }
+    U64MAP_FOREACH(&best, e) {
+        *u64map_slot(&dominant, e->key) = (InsnId)e->val;
     }
     registry_unlock();
     u64map_free(&best);

@@ -1,6 +1,6 @@
 /*
  * u64map.h: 64-bit keys to non-zero 64-bit values, open addressing at most 3/4 full, 16 bytes
- * a slot: the plugin's side maps (generations, fall-through owners, the re-plan's choices),
+ * a slot (key and value together): the plugin's side maps (generations, fall-through owners, the re-plan's choices),
  * where a GHashTable would cost a node and a key copy per entry. Keys may be 0 (an address);
  * a value of 0 means "absent". Not thread-safe: callers hold the lock that guards the map.
  */
@@ -9,10 +9,23 @@
 
 #include <stdint.h>
 
+/* A key beside its value: a probe reads one cache line, not one in each of two arrays. */
 typedef struct {
-    uint64_t *keys, *vals;
+    uint64_t key, val;
+} U64Entry;
+
+typedef struct {
+    U64Entry *slots;
     uint64_t mask, used;
 } U64Map;
+
+/* Every entry (value non-zero) of m, as `e`, in no particular order; nothing may be added. */
+#define U64MAP_FOREACH(m, e)                                                           \
+    for (const U64Entry *e = (m)->slots, *end_##e = (m)->slots ? (m)->slots + (m)->mask + 1 \
+                                                             : (m)->slots;            \
+         e < end_##e; e++)                                                             \
+        if (e->val)
+
 
 /* 64 bits to 64, every input bit reaching every output bit (a murmur3 finaliser). */
 static inline uint64_t u64_mix(uint64_t x)

@@ -1,6 +1,6 @@
 /*
  * The plugin's side map (u64map.h) against an obviously right reference (a GHashTable):
- * growth from empty, key 0 (an address), overwriting, absent keys, free and reuse.
+ * growth from empty, key 0 (an address), overwriting, absent keys, iteration, free and reuse.
  */
 #include <glib.h>
 
@@ -15,6 +15,15 @@ static void check_against(const U64Map *m, GHashTable *ref)
         g_assert_cmpuint(u64map_get(m, *(uint64_t *)k), ==, *(uint64_t *)v);
     }
     g_assert_cmpuint(u64map_size(m), ==, g_hash_table_size(ref));
+    /* and the other way: every entry the iteration gives is the reference's, once */
+    guint seen = 0;
+    U64MAP_FOREACH(m, e) {
+        const uint64_t *want = g_hash_table_lookup(ref, &e->key);
+        g_assert_nonnull(want);
+        g_assert_cmpuint(e->val, ==, *want);
+        seen++;
+    }
+    g_assert_cmpuint(seen, ==, g_hash_table_size(ref));
 }
 
 static void test_random(void)
