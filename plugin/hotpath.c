@@ -331,7 +331,7 @@ static void on_unexpected_entry(unsigned int cpu, void *udata)
     TSAN_ORDERED_ENTER();
     VcpuState *v = vcpu_of(cpu);
     helper_enter(v);
-    /* udata's low half is the record's slot: the common case reads no record */
+    /* udata is the record's slot: the common case reads no record (one cache miss less) */
     uint32_t slot = (uint32_t)(uintptr_t)udata;
     uint64_t key = entry_key(v, v->cursor);
     if (hot_is_mark(key & HOT_ID_MASK)) {
@@ -453,18 +453,19 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
     registry_fallthrough_owner(b->end, b->ids[b->n_insns - 1]);
     __atomic_add_fetch(&translated_blocks, 1, __ATOMIC_RELAXED);
     /*
-     * The helper's udata is the record's slot (its low 32 bits); passed with the mark bit, it
-     * is the same number the first instruction stores, and QEMU makes one constant of the two
-     * (each distinct constant of a block costs a hash-table insert at code generation).
+     * The helper's udata is the record's slot: a 32-bit number, which x86 hosts load in 5
+     * bytes (the mark, with its high bit, takes a 10-byte move: tried, and every block's code
+     * grew by 5 bytes, which costs more than the constant QEMU would share).
      */
     const uint64_t mark = BLOCK_MARK | b->slot;
+    void *udata = (void *)(uintptr_t)b->slot;
     if (b->signal_entry) {
         /* expects EXPECT_EVERY_ENTRY: the helper counts every entry, reading the frame */
         qemu_plugin_register_vcpu_tb_exec_cb(tb, on_signal_entry, QEMU_PLUGIN_CB_R_REGS, b);
     } else if (b->expected == EXPECT_EVERY_ENTRY) {
         /* counters retired: the helper sees (and counts) every entry */
         qemu_plugin_register_vcpu_tb_exec_cb(tb, on_unexpected_entry, QEMU_PLUGIN_CB_NO_REGS,
-                                             (void *)(uintptr_t)mark);
+                                             udata);
     } else {
         if (chunks->len * SLOTS_PER_CHUNK <= b->slot) {
             retire_counters_if_over(qemu_plugin_num_vcpus(), (uint64_t)(b->slot + 1));
@@ -478,7 +479,7 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
         qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, on_unexpected_entry,
                                                   QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE,
                                                   cursor_field(offsetof(Cursor, last_id)),
-                                                  expected, (void *)(uintptr_t)mark);
+                                                  expected, udata);
         qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64,
                                                           slot_entry(b->slot), 1);
     }
