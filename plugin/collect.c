@@ -8,8 +8,8 @@
 
 #include "disas.h"
 #include "edge_table.h"
-#include "radix_sort.h"
 #include "hotpath.h"
+#include "radix_sort.h"
 #include "reference.h"
 #include "registry.h"
 #include "symbols.h"

@@ -486,14 +486,15 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
     /*
      * Lean blocks (hot ones, once adaptation has found them) skip the id store of middle
      * instructions that cannot leave the block (disas.h): an early exit can only happen at a
-     * stored one, so it is still attributed exactly. The first instruction is always stored:
-     * it marks "inside this block, not yet complete".
+     * stored one, so it is still attributed exactly. Their first instruction is always stored:
+     * it marks "inside this block, not yet complete". A sparse block's first instruction
+     * stores its mark, unless the mark would never be read (needs_mark).
      */
     bool lean = !sparse && disas_can_classify() && u64map_get(&hot_starts, b->start);
-    bool marked = sparse && needs_mark(b);
+    bool skip_mark = sparse && b->n_insns > 1 && !needs_mark(b);
     for (uint32_t i = 0; i < b->n_insns; i++) {
         bool middle = i > 0 && i + 1 < b->n_insns;
-        if (i == 0 && sparse && !marked && b->n_insns > 1) {
+        if (i == 0 && skip_mark) {
             skipped_stores++;
             continue;
         }

@@ -159,13 +159,6 @@ static char *read_guest_cmdline(const qemu_info_t *info)
 
 
 /*
- * User mode: the file mappings that hold executed code ("start-end offset path" lines), so
- * addresses can be turned into (file, offset) across runs with other layouts. In linux-user
- * with a zero guest base, guest addresses are host addresses. (Guest code is mapped without
- * host execute permission, QEMU translates it, so permissions cannot be the filter.) Read
- * through /proc held open since start: the guest may have changed its root.
- */
-/*
  * Whether the profile has an instruction in [start, end): its instructions are sorted by
  * address (collect.c), so a binary search; the host's maps list QEMU's own libraries too,
  * and a scan of every block per line took 8 ms of cc1's exit.
@@ -184,6 +177,13 @@ static bool has_insn_in(const CflowProfile *p, uint64_t start, uint64_t end)
     return lo < p->insns->len && cflow_profile_insn(p, lo)->addr < end;
 }
 
+/*
+ * User mode: the file mappings that hold executed code ("start-end offset path" lines), so
+ * addresses can be turned into (file, offset) across runs with other layouts. In linux-user
+ * with a zero guest base, guest addresses are host addresses. (Guest code is mapped without
+ * host execute permission, QEMU translates it, so permissions cannot be the filter.) Read
+ * through /proc held open since start: the guest may have changed its root.
+ */
 static char *code_mappings(const CflowProfile *p)
 {
     g_autofree char *name = g_strdup_printf("%ld/maps", (long)getpid());
