@@ -164,7 +164,7 @@ static void test_x86_register_only(void)
         {2, 0x0f, 0x05},             /* syscall */
         {2, 0x0f, 0xa2},             /* cpuid */
         {3, 0x48, 0x89, 0x07},       /* mov %rax,(%rdi) */
-        {4, 0x0f, 0xab, 0xc8, 0x00}, /* bts: not on the list */
+        {3, 0x0f, 0xab, 0xc8},       /* bts: not on the list */
         {2, 0x8e, 0xd8},             /* mov %eax,%ds */
     };
     for (guint k = 0; k < G_N_ELEMENTS(yes); k++) {
