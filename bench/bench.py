@@ -71,6 +71,13 @@ def build_yardsticks(out):
             subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-I", os.path.join(QEMU, "include"),
                             "-o", so, src] + glib, check=True)
         libs[name] = so
+    # bench/floor_plugin.c: what the plugin API costs before any bookkeeping (--floor)
+    src = os.path.join(HERE, "floor_plugin.c")
+    so = os.path.join(out, "libfloor.so")
+    if not os.path.exists(so) or os.path.getmtime(so) < os.path.getmtime(src):
+        subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-shared", "-fPIC", "-I",
+                        os.path.join(QEMU, "include"), "-o", so, src] + glib, check=True)
+    libs["floor"] = so
     return libs
 
 
@@ -275,6 +282,9 @@ def main():
     ap.add_argument("--no-check", action="store_true",
                     help="skip the fast-versus-reference comparison (and the figures from it)")
     ap.add_argument("--check", action="store_true", help="(the default) compare with reference")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time bench/floor_plugin.c's three modes: the plugin API's own "
+                         "cost with nothing recorded")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     work = os.path.join(build, "bench")
@@ -297,6 +307,9 @@ def main():
         # the same plugin with nothing written at exit: what writing the profile costs
         NOWRITE: ["-plugin", os.path.join(build, "libcflow.so") + ",report=off"],
     }
+    if args.floor:
+        for m in ("empty", "count", "edges"):
+            configs["floor " + m] = ["-plugin", libs["floor"] + ",mode=" + m]
     names = [c for c in configs if c != NOWRITE]
     only = [o for o in args.only.split(",") if o]
     wls = [w for w in workloads(work) if not only or any(o in w.name for o in only)]
