@@ -79,6 +79,10 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     }
     InsnId *ids = g_new(InsnId, n);
     registry_lock();
+    registry_prefetch(tb, n, (uint8_t)priv);
+    if (opts.mode == MODE_FAST) {
+        hotpath_prefetch(qemu_plugin_tb_vaddr(tb));
+    }
     for (size_t i = 0; i < n; i++) {
         ids[i] = (InsnId)registry_insn(qemu_plugin_tb_get_insn(tb, i), (uint8_t)priv);
     }

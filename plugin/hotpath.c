@@ -369,6 +369,12 @@ static void on_signal_entry(unsigned int cpu, void *udata)
     TSAN_ORDERED_LEAVE();
 }
 
+void hotpath_prefetch(uint64_t start)
+{
+    u64map_prefetch(&dominant, start);
+    u64map_prefetch(&hot_starts, start);
+}
+
 /*
  * The first guess, before any re-plan: the instruction that is about to enter the block. A
  * block is translated right when a vCPU is about to run it, so that vCPU's cursor names the

@@ -132,6 +132,8 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t adapt_after, uint64_t counter_mi
 void hotpath_request_retranslation(void);
 /* Under the registry lock: the predecessor to expect for a block starting at `start`. */
 uint64_t hotpath_expected_pred(uint64_t start);
+/* Before hotpath_expected_pred(start) and hotpath_instrument: start loading what they probe. */
+void hotpath_prefetch(uint64_t start);
 /* Under the registry lock: instrument one translated block (fast mode). */
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b);
 /* A block at a privilege level not recorded: it only marks the cursor LAST_ID_FOREIGN. */

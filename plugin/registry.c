@@ -280,6 +280,32 @@ static uint32_t insn_hash(uint64_t ident, uint8_t priv)
     return mix64((ident >> 5) ^ (uint64_t)priv << 56) << 3 | (uint32_t)((ident >> 2) & 7);
 }
 
+/* Slot `i` of an index and the last of its run of 8: the run may straddle two lines. */
+static inline void slots_prefetch(const SlotTable *t, uint64_t i)
+{
+    __builtin_prefetch(&t->slots[i & t->mask]);
+    __builtin_prefetch(&t->slots[(i + 7) & t->mask]);
+}
+
+void registry_prefetch(const struct qemu_plugin_tb *tb, size_t n, uint8_t priv)
+{
+    struct qemu_plugin_insn *first = qemu_plugin_tb_get_insn(tb, 0);
+    struct qemu_plugin_insn *last = qemu_plugin_tb_get_insn(tb, n - 1);
+    uint64_t start = qemu_plugin_insn_vaddr(first);
+    uint64_t end = qemu_plugin_insn_vaddr(last) + qemu_plugin_insn_size(last);
+    /* the identity registry_insn hashes (system mode: the host address of the page) */
+    uint64_t ident = start;
+    if (physical_identity) {
+        ident = (uint64_t)(uintptr_t)qemu_plugin_insn_haddr(first);
+    }
+    /* the block's 32-byte stretches, at most 4 (longer blocks are rare) */
+    for (uint64_t a = ident & ~(uint64_t)31; a < ident + MIN(end - start, 128); a += 32) {
+        slots_prefetch(&insn_index, insn_hash(a, priv));
+    }
+    u64map_prefetch(&owners, start); /* the fall-through guess (hotpath_expected_pred) */
+    u64map_prefetch(&owners, end);   /* this block's claim (registry_fallthrough_owner) */
+}
+
 uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
 {
     g_assert(!released);

@@ -65,6 +65,13 @@ bool registry_physical(void);
 void registry_lock(void);
 void registry_unlock(void);
 
+/*
+ * Under the lock, before registry_insn and registry_block for the `n` (> 0) instructions of
+ * `tb`, translated at level `priv`: starts loading the index lines and side-map slots they
+ * will probe. Each probe is a cache miss (the indexes outgrow the caches early in a
+ * start-up); issued together, the misses overlap.
+ */
+void registry_prefetch(const struct qemu_plugin_tb *tb, size_t n, uint8_t priv);
 /* Under the lock: intern one instruction of a block being translated at level `priv`. */
 uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv);
 /*

@@ -41,6 +41,16 @@ static inline uint64_t u64_mix(uint64_t x)
 uint64_t *u64map_slot(U64Map *m, uint64_t key);
 /* The value of `key`, 0 if absent. */
 uint64_t u64map_get(const U64Map *m, uint64_t key);
+/*
+ * Starts loading the cache line where a probe for `key` begins, so that a lookup issued a
+ * little later does not wait for memory (the maps are far larger than the caches).
+ */
+static inline void u64map_prefetch(const U64Map *m, uint64_t key)
+{
+    if (m->slots) {
+        __builtin_prefetch(&m->slots[u64_mix(key) & m->mask]);
+    }
+}
 uint64_t u64map_size(const U64Map *m);
 /* Frees the arrays; the map is empty (and usable) again. */
 void u64map_free(U64Map *m);
