@@ -283,7 +283,7 @@ def main():
                     help="skip the fast-versus-reference comparison (and the figures from it)")
     ap.add_argument("--check", action="store_true", help="(the default) compare with reference")
     ap.add_argument("--floor", action="store_true",
-                    help="also time bench/floor_plugin.c's three modes: the plugin API's own "
+                    help="also time bench/floor_plugin.c's four modes: the plugin API's own "
                          "cost with nothing recorded")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
@@ -308,7 +308,7 @@ def main():
         NOWRITE: ["-plugin", os.path.join(build, "libcflow.so") + ",report=off"],
     }
     if args.floor:
-        for m in ("empty", "count", "edges"):
+        for m in ("empty", "count", "check", "edges"):
             configs["floor " + m] = ["-plugin", libs["floor"] + ",mode=" + m]
     names = [c for c in configs if c != NOWRITE]
     only = [o for o in args.only.split(",") if o]
