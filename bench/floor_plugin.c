@@ -25,12 +25,20 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
 enum floor_mode { FLOOR_EMPTY, FLOOR_COUNT, FLOOR_EDGES, FLOOR_CHECK };
 
-/* A cache line per vCPU, as cflow's cursors have. */
+/*
+ * A cache line per vCPU, as cflow's cursors and counters have: vCPUs' values side by side in
+ * one line would make every add and store of one thread evict the line from the others.
+ */
 typedef struct {
     uint64_t cursor;
     uint64_t never_set; /* stays 0: the conditional call never fires */
     uint64_t pad[6];
 } CursorLine;
+
+typedef struct {
+    uint64_t count;
+    uint64_t pad[7];
+} CounterLine;
 
 static enum floor_mode mode = FLOOR_EMPTY;
 static struct qemu_plugin_scoreboard *counters;
@@ -88,9 +96,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             return -1;
         }
     }
-    counters = qemu_plugin_scoreboard_new(sizeof(uint64_t));
+    counters = qemu_plugin_scoreboard_new(sizeof(CounterLine));
     cursors = qemu_plugin_scoreboard_new(sizeof(CursorLine));
-    counter = qemu_plugin_scoreboard_u64(counters);
+    counter = qemu_plugin_scoreboard_u64_in_struct(counters, CounterLine, count);
     cursor = qemu_plugin_scoreboard_u64_in_struct(cursors, CursorLine, cursor);
     never_set = qemu_plugin_scoreboard_u64_in_struct(cursors, CursorLine, never_set);
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
