@@ -45,3 +45,57 @@ def bench_exactness_check_ignores_only_block_cuts():
                                prof["blocks"]])
     if pc.counts_differ(fewer, prof) is None:
         raise AssertionError("a block entered once less was not told apart")
+
+
+def floor_plugin(out_dir):
+    """bench/floor_plugin.c built as bench.py builds it (QEMU's plugin header, GLib)."""
+    so = os.path.join(out_dir, "libfloor.so")
+    glib = run.run(["pkg-config", "--cflags", "glib-2.0"]).stdout.split()
+    r = run.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I",
+                 os.path.join(run.TOP, ".deps", "qemu", "include"), "-o", so,
+                 os.path.join(run.TOP, "bench", "floor_plugin.c")] + glib)
+    if r.returncode != 0:
+        raise AssertionError("floor_plugin.c does not build:\n" + r.stderr[-3000:])
+    return so
+
+
+def op_dump(so, mode, log):
+    """QEMU's optimised TCG ops for guest `loops` under the floor plugin: (blocks, plugin calls,
+    ops in all)."""
+    r = run.run([os.path.join(run.QEMU, "qemu-x86_64"), "-d", "op_opt", "-D", log, "-plugin",
+                 so + ",mode=" + mode, run.guest("x86_64", "loops")])
+    run.assert_eq("exit status (mode=%s)" % mode, r.returncode, 0)
+    with open(log) as f:
+        lines = f.read().splitlines()
+    blocks = sum(1 for ln in lines if ln.startswith("OP after"))
+    calls = sum(1 for ln in lines if ln.lstrip().startswith("call plugin"))
+    ops = sum(1 for ln in lines if ln.startswith(" ") and not ln.startswith(" ----"))
+    return blocks, calls, ops
+
+
+@run.test
+def bench_floor_plugin_generates_what_it_says():
+    """The yardstick of `make bench --floor` instruments every block as its modes say: no call
+    for empty and count, one per block for check and edges, the add costing ops in count and
+    edges; an unknown mode stops QEMU."""
+    import tempfile
+    with tempfile.TemporaryDirectory(dir=run.WORK) as d:
+        so = floor_plugin(d)
+        got = {m: op_dump(so, m, os.path.join(d, m + ".log"))
+               for m in ("empty", "count", "check", "edges", "calls")}
+        blocks = got["empty"][0]
+        if blocks < 3:
+            raise AssertionError("too few blocks translated: %r" % (got,))
+        for m, (b, calls, _) in got.items():
+            run.assert_eq("blocks translated (mode=%s)" % m, b, blocks)
+            run.assert_eq("plugin calls generated (mode=%s)" % m, calls,
+                          0 if m in ("empty", "count") else blocks)
+        # an inline add is a load, an add and a store at least, in every block
+        for more, less in (("count", "empty"), ("edges", "check")):
+            if got[more][2] < got[less][2] + 3 * blocks:
+                raise AssertionError("mode=%s has %d ops, mode=%s %d, %d blocks: no add per "
+                                     "block" % (more, got[more][2], less, got[less][2], blocks))
+        r = run.run([os.path.join(run.QEMU, "qemu-x86_64"), "-plugin", so + ",mode=fast",
+                     run.guest("x86_64", "loops")])
+        if r.returncode == 0 or "unknown option 'mode=fast'" not in r.stderr:
+            raise AssertionError("a bad mode was accepted: %d %r" % (r.returncode, r.stderr))
