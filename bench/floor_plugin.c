@@ -15,10 +15,13 @@
  *   mode=check   the same as edges without the add: the check and the store alone, what a design that
  *                derived every count from flow conservation would still need per block
  *
- * Nothing is recorded or written; the counters are only there to be incremented.
+ * Nothing is recorded or written; the counters are only there to be incremented. With
+ * report=on the calls made are counted and printed at exit (for the test that checks the modes).
  */
 #include <qemu-plugin.h>
 
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,11 +52,23 @@ static qemu_plugin_u64 counter;
 static qemu_plugin_u64 cursor;
 static qemu_plugin_u64 never_set;
 static uint64_t next_value = 1;
+static bool report;
+static uint64_t calls_made;
 
 static void on_mismatch(unsigned int vcpu_index, void *udata)
 {
     (void)vcpu_index;
     (void)udata;
+    if (report) {
+        __atomic_fetch_add(&calls_made, 1, __ATOMIC_RELAXED);
+    }
+}
+
+static void report_calls(qemu_plugin_id_t id, void *udata)
+{
+    (void)id;
+    (void)udata;
+    fprintf(stderr, "floor: %" PRIu64 " calls\n", __atomic_load_n(&calls_made, __ATOMIC_RELAXED));
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -95,8 +110,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             mode = FLOOR_CHECK;
         } else if (strcmp(argv[i], "mode=calls") == 0) {
             mode = FLOOR_CALLS;
+        } else if (strcmp(argv[i], "report=on") == 0) {
+            report = true;
         } else {
-            fprintf(stderr, "floor_plugin: unknown option '%s' (mode=empty|count|edges|check|calls)\n",
+            fprintf(stderr, "floor_plugin: unknown option '%s' (mode=empty|count|edges|check|calls, report=on)\n",
                     argv[i]);
             return -1;
         }
@@ -107,5 +124,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     cursor = qemu_plugin_scoreboard_u64_in_struct(cursors, CursorLine, cursor);
     never_set = qemu_plugin_scoreboard_u64_in_struct(cursors, CursorLine, never_set);
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+    if (report) {
+        qemu_plugin_register_atexit_cb(id, report_calls, NULL);
+    }
     return 0;
 }

@@ -77,7 +77,8 @@ def op_dump(so, mode, log):
 def bench_floor_plugin_generates_what_it_says():
     """The yardstick of `make bench --floor` instruments every block as its modes say: no call
     for empty and count, one per block for check and edges, the add costing ops in count and
-    edges; an unknown mode stops QEMU."""
+    edges; at run time the check's call never fires and mode=calls's fires at every block
+    entry; an unknown mode stops QEMU."""
     import tempfile
     with tempfile.TemporaryDirectory(dir=run.WORK) as d:
         so = floor_plugin(d)
@@ -95,6 +96,16 @@ def bench_floor_plugin_generates_what_it_says():
             if got[more][2] < got[less][2] + 3 * blocks:
                 raise AssertionError("mode=%s has %d ops, mode=%s %d, %d blocks: no add per "
                                      "block" % (more, got[more][2], less, got[less][2], blocks))
+        # at run time: the check's call never fires, mode=calls's fires at every block entry
+        # (as many as cflow counts)
+        prof, _ = run.profile_json("x86_64", [run.guest("x86_64", "loops")])
+        entries = sum(b["count"] for b in prof["blocks"])
+        for m, want in (("check", 0), ("edges", 0), ("calls", entries)):
+            r = run.run([os.path.join(run.QEMU, "qemu-x86_64"), "-plugin",
+                         so + ",mode=%s,report=on" % m, run.guest("x86_64", "loops")])
+            run.assert_eq("exit status (mode=%s)" % m, r.returncode, 0)
+            run.assert_eq("calls made (mode=%s)" % m, r.stderr.strip().splitlines()[-1],
+                          "floor: %d calls" % want)
         r = run.run([os.path.join(run.QEMU, "qemu-x86_64"), "-plugin", so + ",mode=fast",
                      run.guest("x86_64", "loops")])
         if r.returncode == 0 or "unknown option 'mode=fast'" not in r.stderr:
