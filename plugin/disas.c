@@ -600,4 +600,3 @@ bool disas_x86_register_only(const uint8_t *b, uint32_t size)
         return (op >= 0x90 && op <= 0x97) || (op >= 0xb0 && op <= 0xbf); /* xchg/nop, mov imm */
     }
 }
-

@@ -1,4 +1,4 @@
-/* radix_sort.h: the stable least-significant-digit sort the profile's ordering uses. */
+/* radix_sort.c: the stable least-significant-digit sort the profile's ordering uses. */
 #include "radix_sort.h"
 
 #include <stdbool.h>

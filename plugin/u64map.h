@@ -1,7 +1,7 @@
 /*
  * u64map.h: 64-bit keys to non-zero 64-bit values, open addressing at most 3/4 full, 16 bytes
- * a slot (key and value together): the plugin's side maps (generations, fall-through owners, the re-plan's choices),
- * where a GHashTable would cost a node and a key copy per entry. Keys may be 0 (an address);
+ * a slot (key and value together): the plugin's side maps (generations, fall-through owners,
+ * the re-plan's choices), where a GHashTable would cost a node and a key copy per entry. Keys may be 0 (an address);
  * a value of 0 means "absent". Not thread-safe: callers hold the lock that guards the map.
  */
 #ifndef CFLOW_U64MAP_H
@@ -25,7 +25,6 @@ typedef struct {
                                                              : (m)->slots;            \
          e < end_##e; e++)                                                             \
         if (e->val)
-
 
 /* 64 bits to 64, every input bit reaching every output bit (a murmur3 finaliser). */
 static inline uint64_t u64_mix(uint64_t x)
@@ -52,7 +51,7 @@ static inline void u64map_prefetch(const U64Map *m, uint64_t key)
     }
 }
 uint64_t u64map_size(const U64Map *m);
-/* Frees the arrays; the map is empty (and usable) again. */
+/* Frees the slots; the map is empty (and usable) again. */
 void u64map_free(U64Map *m);
 
 #endif
