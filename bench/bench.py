@@ -59,25 +59,22 @@ class Workload:
 
 
 def build_yardsticks(out):
-    """QEMU's contrib plugins, compiled from the QEMU tree we built QEMU from."""
+    """QEMU's contrib plugins, compiled from the QEMU tree we built QEMU from, and
+    bench/floor_plugin.c (what the plugin API costs before any bookkeeping, --floor)."""
     os.makedirs(out, exist_ok=True)
     glib = subprocess.run(["pkg-config", "--cflags", "--libs", "glib-2.0"], capture_output=True,
                           text=True, check=True).stdout.split()
+    sources = {name: (os.path.join(QEMU, "src", "contrib", "plugins", name + ".c"),
+                      "libcontrib_%s.so" % name, []) for name in ("cflow", "hotblocks")}
+    sources["floor"] = (os.path.join(HERE, "floor_plugin.c"), "libfloor.so", ["-Wall", "-Wextra"])
     libs = {}
-    for name in ("cflow", "hotblocks"):
-        src = os.path.join(QEMU, "src", "contrib", "plugins", name + ".c")
-        so = os.path.join(out, "libcontrib_%s.so" % name)
+    for name, (src, lib, warnings) in sources.items():
+        so = os.path.join(out, lib)
         if not os.path.exists(so) or os.path.getmtime(so) < os.path.getmtime(src):
-            subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-I", os.path.join(QEMU, "include"),
-                            "-o", so, src] + glib, check=True)
+            subprocess.run(["gcc", "-O2"] + warnings + ["-shared", "-fPIC", "-I",
+                                                        os.path.join(QEMU, "include"), "-o", so,
+                                                        src] + glib, check=True)
         libs[name] = so
-    # bench/floor_plugin.c: what the plugin API costs before any bookkeeping (--floor)
-    src = os.path.join(HERE, "floor_plugin.c")
-    so = os.path.join(out, "libfloor.so")
-    if not os.path.exists(so) or os.path.getmtime(so) < os.path.getmtime(src):
-        subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-shared", "-fPIC", "-I",
-                        os.path.join(QEMU, "include"), "-o", so, src] + glib, check=True)
-    libs["floor"] = so
     return libs
 
 
