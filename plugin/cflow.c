@@ -13,6 +13,7 @@
 #include "hotpath.h"
 #include "options.h"
 #include "privilege.h"
+#include "qemu_compat.h"
 #include "reference.h"
 #include "registry.h"
 #include "sigframe.h"
@@ -32,6 +33,7 @@ static qemu_plugin_id_t plugin_id;
 
 static void vcpu_init(qemu_plugin_id_t id, unsigned int cpu)
 {
+    qemu_compat_vcpu_init(cpu, info_copy.system_emulation);
     writer_vcpu_started();
     privilege_vcpu_init();
     sigframe_vcpu_init();

@@ -35,6 +35,9 @@ static uint64_t *add_fast_edges(EdgeTable *merged, CflowProfile *p, bool live)
     if (hotpath_unplaced_exits()) {
         cflow_profile_set_meta_u64(p, "unplaced_early_exits", hotpath_unplaced_exits());
     }
+    if (hotpath_unknown_vcpu_entries()) {
+        cflow_profile_set_meta_u64(p, "entries_on_unknown_vcpus", hotpath_unknown_vcpu_entries());
+    }
     if (hotpath_counters_retired()) {
         cflow_profile_set_meta(p, "counters_retired", "yes");
     }

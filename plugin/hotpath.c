@@ -84,6 +84,9 @@ static VcpuState exited;
 
 static inline VcpuState *vcpu_slot(unsigned int cpu)
 {
+    if (__builtin_expect(cpu >> VCPU_PAGE_BITS >= VCPU_PAGES, 0)) {
+        return NULL; /* no index QEMU gives a vCPU (int), but never trusted blindly */
+    }
     VcpuState **page = __atomic_load_n(&vcpu_pages[cpu >> VCPU_PAGE_BITS], __ATOMIC_ACQUIRE);
     return page ? __atomic_load_n(&page[cpu & (VCPU_PAGE_SIZE - 1)], __ATOMIC_ACQUIRE) : NULL;
 }
@@ -323,6 +326,24 @@ static inline void record_entry(VcpuState *v, uint64_t key, uint32_t slot)
 }
 
 /*
+ * A helper called with a vCPU index that has no state: never, unless QEMU passes an index it
+ * never started (stock QEMU 10.2 under round-robin TCG could, qemu_compat.h). The entry cannot
+ * be recorded; it is counted, and the profile says so (meta.entries_on_unknown_vcpus) rather
+ * than the plugin crashing.
+ */
+static uint64_t unknown_vcpu_entries;
+
+static void __attribute__((noinline, cold)) unknown_vcpu_entry(void)
+{
+    __atomic_add_fetch(&unknown_vcpu_entries, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t hotpath_unknown_vcpu_entries(void)
+{
+    return __atomic_load_n(&unknown_vcpu_entries, __ATOMIC_RELAXED);
+}
+
+/*
  * The helper: block b was entered and the last instruction started was not b->expected (or,
  * with counters retired, on every entry).
  */
@@ -330,6 +351,11 @@ static void on_unexpected_entry(unsigned int cpu, void *udata)
 {
     TSAN_ORDERED_ENTER();
     VcpuState *v = vcpu_of(cpu);
+    if (__builtin_expect(!v, 0)) {
+        unknown_vcpu_entry();
+        TSAN_ORDERED_LEAVE();
+        return;
+    }
     helper_enter(v);
     /* udata is the record's slot: the common case reads no record (one cache miss less) */
     uint32_t slot = (uint32_t)(uintptr_t)udata;
@@ -349,6 +375,11 @@ static void on_signal_entry(unsigned int cpu, void *udata)
     TSAN_RECEIVED(udata);
     TSAN_ORDERED_ENTER();
     VcpuState *v = vcpu_of(cpu);
+    if (__builtin_expect(!v, 0)) {
+        unknown_vcpu_entry();
+        TSAN_ORDERED_LEAVE();
+        return;
+    }
     helper_enter(v);
     Cursor *c = v->cursor;
     uint64_t fault_pc = 0;

@@ -172,6 +172,8 @@ uint64_t hotpath_skipped_stores(void); /* translation-time count, under the regi
 /* Early exits of sparse blocks placed on the block's first instruction for want of a better
  * place (should stay 0: no signal frame, no continuation, no reported address inside it) */
 uint64_t hotpath_unplaced_exits(void);
+/* Helper calls that named a vCPU index with no state (should stay 0; see hotpath.c) */
+uint64_t hotpath_unknown_vcpu_entries(void);
 
 /*
  * Snapshots while vCPUs run (periodic dumps, an exec, a system-mode exit that one vCPU

@@ -96,10 +96,18 @@ static bool physical_identity;
 static bool released; /* registry_release_indexes: no lookup or new record after it */
 static uint64_t released_pages; /* registry_release_insns_below: pages below it are gone */
 static uint64_t n_insns; /* ids run from 1 to n_insns */
-static SlotTable insn_index; /* hash of (ident, priv) -> id - 1 */
 /*
- * Physical identity only: address -> distinct instructions seen there + 1 (0 is an empty slot).
- * With virtual identity the index above counts them on the way (registry_insn).
+ * hash of (ident, priv) -> id - 1, for the first instruction seen at each place only: a place
+ * rewritten again and again (a JIT reusing its code space) would otherwise pile every
+ * generation into one probe run, and each new translation would compare itself with all the
+ * earlier ones (quadratic in the rewrites).
+ */
+static SlotTable insn_index;
+/* the later generations: hash of (ident, priv, content) -> id - 1 (rare but for JITs) */
+static SlotTable later_index;
+/*
+ * address -> distinct instructions seen there + 1 (0 is an empty slot): the next generation.
+ * With virtual identity (user mode) only addresses rewritten are kept, counting the rewrites.
  */
 static U64Map generations;
 
@@ -190,7 +198,7 @@ static uint32_t intern_symbol(const char *name)
     return GPOINTER_TO_UINT(ix);
 }
 
-/* The generation of a new instruction at `addr` (physical identity): one more than the last. */
+/* The generation of a new instruction at `addr`: one more than the last. */
 static uint32_t next_generation(uint64_t addr)
 {
     uint64_t *seen = u64map_slot(&generations, addr); /* distinct instructions there so far + 1 */
@@ -246,6 +254,7 @@ void registry_init(bool physical)
 {
     physical_identity = physical;
     slots_init(&insn_index, 1u << 14);
+    slots_init(&later_index, 1u << 4);
     symbol_index = g_hash_table_new(g_direct_hash, g_direct_equal);
     symbol_names = g_ptr_array_new();
     g_ptr_array_add(symbol_names, NULL);
@@ -306,6 +315,21 @@ void registry_prefetch(const struct qemu_plugin_tb *tb, size_t n, uint8_t priv)
     u64map_prefetch(&owners, end);   /* this block's claim (registry_fallthrough_owner) */
 }
 
+static bool same_insn(uint64_t id, const uint8_t *bytes, size_t size)
+{
+    return insn_at(id)->size == size && memcmp(registry_insn_bytes(id), bytes, size) == 0;
+}
+
+/* Where a later generation is filed: its place and its content. */
+static uint32_t later_hash(uint64_t ident, uint8_t priv, const uint8_t *bytes, size_t size)
+{
+    uint64_t h = u64_mix(ident ^ (uint64_t)priv << 56) ^ size;
+    for (size_t i = 0; i < size; i++) {
+        h = (h ^ bytes[i]) * 0x100000001b3ull;
+    }
+    return mix64(h);
+}
+
 uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
 {
     g_assert(!released);
@@ -318,26 +342,30 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
     uint64_t vaddr = qemu_plugin_insn_vaddr(insn);
     void *haddr = physical_identity ? qemu_plugin_insn_haddr(insn) : NULL;
     uint64_t ident = haddr ? (uint64_t)(uintptr_t)haddr : vaddr;
-    /*
-     * Same ident and level: same hash, so every such record sits in the probe run from the
-     * home slot. The content decides; with virtual identity (ident is the address) the records
-     * passed on the way are the earlier generations at this address.
-     */
+    /* the first instruction seen at this place (ident and level), if any */
     uint32_t h = insn_hash(ident, priv);
-    uint32_t same_place = 0;
+    uint64_t first = 0;
     for (uint64_t j = h & insn_index.mask; insn_index.slots[j]; j = (j + 1) & insn_index.mask) {
         uint64_t slot = insn_index.slots[j];
-        if (slot_hash(slot) != h) {
-            continue;
+        if (slot_hash(slot) == h && insn_ident(slot_index(slot) + 1) == ident &&
+            insn_at(slot_index(slot) + 1)->priv == priv) {
+            first = slot_index(slot) + 1;
+            break;
         }
-        const InsnRec *r = insn_at(slot_index(slot) + 1);
-        if (insn_ident(slot_index(slot) + 1) != ident || r->priv != priv) {
-            continue;
+    }
+    if (first && same_insn(first, buf, size)) {
+        return first;
+    }
+    /* a later generation: found by content */
+    uint32_t hl = first ? later_hash(ident, priv, buf, size) : 0;
+    for (uint64_t j = hl & later_index.mask; first && later_index.slots[j];
+         j = (j + 1) & later_index.mask) {
+        uint64_t slot = later_index.slots[j];
+        uint64_t id = slot_index(slot) + 1;
+        if (slot_hash(slot) == hl && insn_ident(id) == ident && insn_at(id)->priv == priv &&
+            same_insn(id, buf, size)) {
+            return id;
         }
-        if (r->size == size && memcmp(registry_insn_bytes(slot_index(slot) + 1), buf, size) == 0) {
-            return slot_index(slot) + 1;
-        }
-        same_place++;
     }
     uint64_t id = n_insns + 1;
     g_assert(id < UINT32_MAX); /* InsnId */
@@ -362,9 +390,15 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
      * system mode also another physical page or level behind the same virtual address), so
      * (address, generation) names one instruction
      */
-    r->generation = physical_identity ? next_generation(vaddr) : same_place;
+    r->generation = physical_identity ? next_generation(vaddr)
+                    : first           ? next_generation(vaddr) + 1 /* counts rewrites only */
+                                      : 0;
     __atomic_store_n(&r->addr, vaddr, __ATOMIC_RELEASE); /* registry_insn_addr_unlocked */
-    slots_insert(&insn_index, h, id - 1);
+    if (first) {
+        slots_insert(&later_index, hl, id - 1);
+    } else {
+        slots_insert(&insn_index, h, id - 1);
+    }
     n_insns = id;
     return id;
 }
@@ -459,6 +493,8 @@ BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const 
 void registry_release_indexes(void)
 {
     g_free(insn_index.slots);
+    g_free(later_index.slots);
+    later_index = (SlotTable){0};
     g_free(block_index.slots);
     u64map_free(&owners);
     u64map_free(&generations);

@@ -119,7 +119,8 @@ def assert_eq(what, got, want):
 def assert_clean(prof):
     """Fast-mode bookkeeping must balance exactly."""
     meta = prof["meta"]
-    for key in ("unattributed_entries", "inconsistent_entries", "unplaced_early_exits"):
+    for key in ("unattributed_entries", "inconsistent_entries", "unplaced_early_exits",
+                "entries_on_unknown_vcpus"):
         if key in meta and meta[key] != "0":
             raise AssertionError("%s = %s" % (key, meta[key]))
 
@@ -139,7 +140,7 @@ def build_guests():
         raise SystemExit("building the assembly guests failed:\n" + r.stderr)
     cdir = os.path.join(TOP, "tests", "guests", "c")
     for name in ("threads", "lifecycle", "jit", "faults", "relay", "reexec", "callfault",
-                 "creds"):
+                 "creds", "rewrite"):
         out = os.path.join(GUESTS, "c", name)
         src = os.path.join(cdir, name + ".c")
         os.makedirs(os.path.dirname(out), exist_ok=True)
@@ -497,6 +498,35 @@ def self_modifying_code_keeps_generations_apart():
                 rets[frm] = rets.get(frm, 0) + e["count"]
         assert_eq(mode + " returns from the old and the new code", rets,
                   {page + 5: 5, page + 6: 7})
+
+
+@test
+def jit_rewriting_its_code_space_keeps_every_generation_exact():
+    """tests/guests/c/rewrite.c: one function rewritten 3,000 times in place, called once after
+    each rewrite: 3,000 generations of its mov (each a block entered once), one of its ret
+    (the same bytes every time), which returns 3,000 times."""
+    n = 3000
+    binary = guest("c", "rewrite")
+    for mode in MODES:
+        prof, r = profile_json("x86_64", [binary, str(n)], MODES[mode] + ["report=off"])
+        assert_eq(mode + " exit status", r.returncode, 0)
+        assert_clean(prof)
+        page = int(re.search(r"rewrite page (0x[0-9a-f]+)", r.stdout).group(1), 16)
+        for at, what, want in ((page, "mov", n), (page + 5, "ret", 1)):
+            gens = sorted(i["generation"] for i in prof["insns"] if int(i["addr"], 16) == at)
+            if gens != list(range(want)):
+                raise AssertionError("%s: %d generations of the %s (%s...), want 0..%d"
+                                     % (mode, len(gens), what, gens[:5], want - 1))
+        into = sum(e["count"] for e in prof["edges"]
+                   if int(e["to"], 16) == page and e["kind"] == "branch")
+        entries = [b["count"] for b in prof["blocks"] if int(b["addr"], 16) == page]
+        out = sorted((e["from_generation"], e["count"]) for e in prof["edges"]
+                     if int(e["from"], 16) == page + 5 and e["kind"] == "branch")
+        assert_eq(mode + " calls into the page", into, n)
+        if entries != [1] * n:
+            raise AssertionError("%s: %d blocks at the page, entries %s..., want %d of 1"
+                                 % (mode, len(entries), entries[:5], n))
+        assert_eq(mode + " returns (one unchanged ret)", out, [(0, n)])
 
 
 # ---------------------------------------------------------------------------------------------
