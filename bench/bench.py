@@ -38,6 +38,15 @@ import peak_rss  # noqa: E402
 
 QEMU = os.path.join(TOP, ".deps", "qemu")
 QEMU_BIN = {arch: os.path.join(QEMU, "bin", "qemu-" + arch) for arch in ("x86_64", "aarch64")}
+# QEMU 10.2.2 without the project's patch series (qemu/patches): configurations whose name
+# ends with STOCK run on it (--stock)
+QEMU_STOCK_BIN = {arch: os.path.join(TOP, ".deps", "qemu-stock", "bin", "qemu-" + arch)
+                  for arch in ("x86_64", "aarch64")}
+STOCK = " (stock)"
+
+
+def qemu_bin(arch, config):
+    return (QEMU_STOCK_BIN if config.endswith(STOCK) else QEMU_BIN)[arch]
 CACHE = os.environ.get("CFLOW_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cflow")
 RESULTS = os.path.join(HERE, "results-latest.txt")
@@ -176,6 +185,16 @@ def build_aarch64_bzip2(src, out):
     return exe
 
 
+def build_rewrite(out):
+    """tests/guests/c/rewrite.c: a JIT rewriting one function in place, N times."""
+    src = os.path.join(TOP, "tests", "guests", "c", "rewrite.c")
+    exe = os.path.join(out, "rewrite")
+    if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
+        os.makedirs(out, exist_ok=True)
+        subprocess.run(["gcc", "-O1", "-static", "-o", exe, src], check=True)
+    return exe
+
+
 def make_cc1_input(src, out):
     """bzip2's huffman.c, preprocessed by the host gcc, so cc1 can be called directly."""
     path = os.path.join(out, "huffman.i")
@@ -193,6 +212,7 @@ def workloads(work):
     src = bzip2_source()
     bz_a64 = build_aarch64_bzip2(src, os.path.join(work, "aarch64"))
     hf = make_cc1_input(src, os.path.join(work, "inputs"))
+    rewrite = build_rewrite(os.path.join(work, "rewrite"))
     cc1 = subprocess.run(["gcc", "-print-prog-name=cc1"], capture_output=True, text=True,
                          check=True).stdout.strip()
     return [
@@ -208,6 +228,9 @@ def workloads(work):
         Workload("cc1 -O1 (huffman.c)", [cc1, "-quiet", "-O1", "-fpreprocessed", hf, "-o",
                                          "/dev/null"]),
         Workload("aarch64 bzip2 -9 (4 MB)", [bz_a64, "-9", "-c", text], arch="aarch64"),
+        # a JIT reusing its code space: the per-translation cost must not grow with history
+        Workload("rewrite x50,000 (JIT)", [rewrite, "50000"]),
+        Workload("rewrite x200,000 (JIT)", [rewrite, "200000"]),
     ]
 
 
@@ -279,6 +302,9 @@ def main():
     ap.add_argument("--no-check", action="store_true",
                     help="skip the fast-versus-reference comparison (and the figures from it)")
     ap.add_argument("--check", action="store_true", help="(the default) compare with reference")
+    ap.add_argument("--stock", action="store_true",
+                    help="also time bare QEMU and this plugin (and with --floor the edges "
+                         "floor) on stock QEMU 10.2.2, without qemu/patches")
     ap.add_argument("--floor", action="store_true",
                     help="also time bench/floor_plugin.c's four modes: the plugin API's own "
                          "cost with nothing recorded")
@@ -307,6 +333,11 @@ def main():
     if args.floor:
         for m in ("empty", "count", "check", "edges"):
             configs["floor " + m] = ["-plugin", libs["floor"] + ",mode=" + m]
+    if args.stock:
+        configs["bare" + STOCK] = []
+        configs["cflow" + STOCK] = configs["cflow (this)"]
+        if args.floor:
+            configs["floor edges" + STOCK] = configs["floor edges"]
     names = [c for c in configs if c != NOWRITE]
     only = [o for o in args.only.split(",") if o]
     wls = [w for w in workloads(work) if not only or any(o in w.name for o in only)]
@@ -321,14 +352,14 @@ def main():
         psize = []
         for _ in range(args.warmup):
             for cname in ("bare", "cflow (this)", NOWRITE):
-                peak_rss.measure([QEMU_BIN[w.arch]] + configs[cname] + w.argv, tools,
+                peak_rss.measure([qemu_bin(w.arch, cname)] + configs[cname] + w.argv, tools,
                                  repeat=w.repeat, env=env)
         for _ in range(args.rounds):
             for cname, cargs in configs.items():
                 if cname == "cflow (this)" and os.path.exists(prof):
                     os.unlink(prof)
-                r = peak_rss.measure([QEMU_BIN[w.arch]] + cargs + w.argv, tools, repeat=w.repeat,
-                                     env=env)
+                r = peak_rss.measure([qemu_bin(w.arch, cname)] + cargs + w.argv, tools,
+                                     repeat=w.repeat, env=env)
                 if r.status != 0:
                     sys.exit("%s under %s failed with wait status %d" % (w.name, cname, r.status))
                 times[cname].append(r.seconds)
@@ -365,6 +396,24 @@ def main():
     gm = {c: geomean([med(r, "seconds", c) / med(r, "seconds", "bare") for r in results.values()])
           for c in names[1:]}
     say("| **geometric mean** | | %s | |" % " | ".join("**%.2fx**" % gm[c] for c in names[1:]))
+
+    if args.stock:
+        # stock QEMU against its own bare run, and the patched bare QEMU against stock
+        cols = [("bare patched / bare stock", "bare", "bare" + STOCK),
+                ("cflow on stock / bare stock", "cflow" + STOCK, "bare" + STOCK)]
+        if args.floor:
+            cols += [("floor edges on stock / bare stock", "floor edges" + STOCK, "bare" + STOCK),
+                     ("cflow on stock / floor edges on stock", "cflow" + STOCK,
+                      "floor edges" + STOCK)]
+        say("\nStock QEMU 10.2.2 (no qemu/patches), same rounds:\n")
+        say("| workload | bare stock | " + " | ".join(c[0] for c in cols) + " |")
+        say("|---" * (len(cols) + 2) + "|")
+        for wname, r in results.items():
+            say("| %s | %.2f s | %s |" % (wname, med(r, "seconds", "bare" + STOCK), " | ".join(
+                "%.2fx" % (med(r, "seconds", a) / med(r, "seconds", b)) for _, a, b in cols)))
+        say("| **geometric mean** | | %s |" % " | ".join(
+            "**%.2fx**" % geomean([med(r, "seconds", a) / med(r, "seconds", b)
+                                   for r in results.values()]) for _, a, b in cols))
 
     say("\nPeak RSS of QEMU's own process (MiB; for a repeated command the largest run), and the "
         "size of this plugin's profile (format=cflow):\n")
