@@ -140,7 +140,7 @@ def build_guests():
         raise SystemExit("building the assembly guests failed:\n" + r.stderr)
     cdir = os.path.join(TOP, "tests", "guests", "c")
     for name in ("threads", "lifecycle", "jit", "faults", "relay", "reexec", "callfault",
-                 "creds", "rewrite"):
+                 "creds", "rewrite", "shmap"):
         out = os.path.join(GUESTS, "c", name)
         src = os.path.join(cdir, name + ".c")
         os.makedirs(os.path.dirname(out), exist_ok=True)

@@ -1,0 +1,177 @@
+"""
+The QEMU patch series (qemu/patches/): each patch's effect, checked on the project's QEMU
+(.deps/qemu) against stock QEMU 10.2.2 (.deps/qemu-stock), and QEMU's own behaviour kept.
+Patches 0001-0003 (round-robin vCPU indices) are tested in suite_exec_modes.py.
+"""
+import collections
+import os
+import re
+import subprocess
+import tempfile
+
+import run
+from run import assert_eq, test
+from suite_bench import floor_plugin
+
+STOCK = os.path.join(run.TOP, ".deps", "qemu-stock", "bin")
+CF_PARALLEL = 0x00008000  # include/exec/translation-block.h
+
+
+def qemu_plugin_from_tree(name, out_dir):
+    """A plugin of QEMU's own tests (tests/tcg/plugins/NAME.c), built from the QEMU tree."""
+    src = os.path.join(run.TOP, ".deps", "qemu", "src", "tests", "tcg", "plugins", name + ".c")
+    so = os.path.join(out_dir, "lib%s.so" % name)
+    glib = subprocess.run(["pkg-config", "--cflags", "--libs", "glib-2.0"], capture_output=True,
+                          text=True, check=True).stdout.split()
+    inc = os.path.join(run.TOP, ".deps", "qemu", "src", "include")
+    r = run.run(["gcc", "-O2", "-shared", "-fPIC", "-I", os.path.join(inc, "qemu"), "-I", inc,
+                 "-o", so, src] + glib)
+    if r.returncode != 0:
+        raise AssertionError("building QEMU's %s plugin failed:\n%s" % (name, r.stderr[-2000:]))
+    return so
+
+
+@test
+def qemu_patch_memory_values_still_reach_callbacks_that_read_them():
+    """0004 leaves out the store of each accessed value where no callback reads it; QEMU's own
+    mem plugin, which prints every access with its value, prints the same on both QEMUs."""
+    with tempfile.TemporaryDirectory(dir=run.WORK) as d:
+        so = qemu_plugin_from_tree("mem", d)
+        out = {}
+        for name, qdir in (("patched", run.QEMU), ("stock", STOCK), ("stock again", STOCK)):
+            log = os.path.join(d, name + ".log")
+            r = run.run([os.path.join(qdir, "qemu-x86_64"), "-plugin",
+                         so + ",print-accesses=true", "-d", "plugin", "-D", log,
+                         run.guest("c", "rewrite"), "10"])
+            assert_eq(name + " exit status", r.returncode, 0)
+            with open(log) as f:
+                out[name] = [fixed(ln) for ln in f.read().splitlines() if ln.startswith("0x")]
+                out[name] = [a for a in out[name] if a]
+        stores = [a for a in out["stock"] if a[3] == "store"]
+        if len(out["stock"]) < 100 or len({a[4] for a in stores}) < 5:
+            raise AssertionError("too few accesses or values: %d, %r" % (len(out["stock"]),
+                                                                          stores[:5]))
+        # what differs between two stock runs (a thread id) is left out of the comparison
+        assert_eq("accesses printed", len(out["patched"]), len(out["stock"]))
+        assert_eq("accesses printed (stock, twice)", len(out["stock again"]), len(out["stock"]))
+        same = [i for i, a in enumerate(out["stock"]) if a == out["stock again"][i]]
+        if len(same) < len(out["stock"]) - 50:
+            raise AssertionError("stock runs differ in %d accesses" % (len(out["stock"]) -
+                                                                       len(same)))
+        assert_eq("accesses and values printed", [out["patched"][i] for i in same],
+                  [out["stock"][i] for i in same])
+
+
+def fixed(line):
+    """An access of QEMU's mem plugin (insn,symbol,vaddr,hwaddr,bits,load|store,value) that is
+    the same in every run: to the static binary's own data (a fixed address), of a value that is
+    no pointer into the stack, heap or mappings QEMU places anew each run; else None."""
+    insn, sym, vaddr, _, bits, kind, value = line.split(",")
+    if int(vaddr, 16) >= 0x1000000 or int(value, 16) >= 0x1000000:
+        return None
+    return (insn, sym, vaddr, kind, value, bits)
+
+
+def value_store_counts(qemu_dir, so, log):
+    """From QEMU's optimised ops of guest c/rewrite under the floor plugin (mode=empty: a
+    translation callback, nothing else): (guest memory accesses, Counter of the env offsets
+    stored to right after one)."""
+    r = run.run([os.path.join(qemu_dir, "qemu-x86_64"), "-d", "op_opt", "-D", log, "-plugin",
+                 so + ",mode=empty", run.guest("c", "rewrite"), "10"])
+    assert_eq("exit status", r.returncode, 0)
+    with open(log) as f:
+        lines = [ln.strip() for ln in f.read().splitlines() if ln.startswith(" ")]
+    accesses, after = 0, collections.Counter()
+    for i, ln in enumerate(lines):
+        if ln.startswith(("qemu_ld", "qemu_st")):
+            accesses += 1
+            for nxt in lines[i + 1:i + 4]:
+                m = re.match(r"st(?:_i32|_i64|32|64)?\s+\S+,env,\$(0x[0-9a-f]+)", nxt)
+                if m:
+                    after[m.group(1)] += 1
+                    break
+    return accesses, after
+
+
+@test
+def qemu_patch_no_memory_value_store_without_a_reader():
+    """0004: stock QEMU stores the value of every guest load and store into the vCPU for a
+    memory callback as soon as any plugin translates, even one that registers none; the
+    patched QEMU stores none."""
+    with tempfile.TemporaryDirectory(dir=run.WORK) as d:
+        so = floor_plugin(d)
+        accesses, stock = value_store_counts(STOCK, so, os.path.join(d, "stock.log"))
+        if accesses < 10 or not stock:
+            raise AssertionError("stock: %d accesses, stores after them %r" % (accesses, stock))
+        offset, n = stock.most_common(1)[0]
+        if n < accesses // 2:
+            raise AssertionError("stock: no store follows most accesses: %d of %d to %s"
+                                 % (n, accesses, offset))
+        p_accesses, patched = value_store_counts(run.QEMU, so, os.path.join(d, "patched.log"))
+        assert_eq("patched: accesses", p_accesses, accesses)
+        assert_eq("patched: value stores (to %s)" % offset, patched.get(offset, 0), 0)
+
+
+def traced_cflags(qemu_dir, mode, path):
+    """cflags of the translation blocks that ran at shmap's after_map (QEMU's -d exec)."""
+    binary = run.guest("c", "shmap")
+    at = run.symbols(binary)["after_map"]
+    with tempfile.NamedTemporaryFile(dir=run.WORK, suffix=".log") as log:
+        r = run.run([os.path.join(qemu_dir, "qemu-x86_64"), "-d", "exec,nochain", "-D", log.name,
+                     binary, path, mode])
+        assert_eq("shmap %s exit status (%s)" % (mode, r.stderr[-300:]), r.returncode, 0)
+        with open(log.name) as f:
+            text = f.read()
+    flags = set()
+    for m in re.finditer(r"Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/[0-9a-f]+/([0-9a-f]+)\]", text):
+        if int(m.group(1), 16) == at:
+            flags.add(int(m.group(2), 16))
+    if not flags:
+        raise AssertionError("after_map (%#x) never traced" % at)
+    return flags
+
+
+@test
+def qemu_patch_read_only_shared_mapping_keeps_serial_code():
+    """0005: a MAP_SHARED mapping of a file opened read-only, without PROT_WRITE, no longer
+    switches the process to parallel code (which doubles the cost of every inline operation
+    of a plugin); a writable one still does, on both QEMUs."""
+    with tempfile.TemporaryDirectory(dir=run.WORK) as d:
+        path = os.path.join(d, "shared")
+        with open(path, "wb") as f:
+            f.write(bytes(range(256)) * 16)
+        for qdir, mode, parallel in ((STOCK, "ro", True), (run.QEMU, "ro", False),
+                                     (STOCK, "rw", True), (run.QEMU, "rw", True)):
+            label = "%s %s" % ("stock" if qdir == STOCK else "patched", mode)
+            flags = traced_cflags(qdir, mode, path)
+            assert_eq(label + ": parallel code at after_map",
+                      {bool(f & CF_PARALLEL) for f in flags}, {parallel})
+
+
+@test
+def qemu_patches_keep_qemus_own_plugin_tests_passing():
+    """What QEMU's check-tcg does with its test plugins (tests/tcg/plugins: bb, empty, inline,
+    insn, mem, syscall; inline.c checks its inline counts against its callbacks' and aborts on
+    a difference), on the patched QEMU: each of QEMU's multiarch test programs exits and
+    prints as without a plugin."""
+    progs = [p for p in run.multiarch_programs()
+             if os.path.basename(p) in ("sha1", "sha512", "test-mmap", "linux-test",
+                                        "testthread", "sigbus", "munmap-pthread")]
+    if len(progs) < 5:
+        raise AssertionError("only %d of QEMU's multiarch programs built: %s" % (len(progs),
+                                                                               progs))
+    failures = []
+    with tempfile.TemporaryDirectory(dir=run.WORK) as d:
+        plugins = {n: qemu_plugin_from_tree(n, d)
+                   for n in ("bb", "empty", "inline", "insn", "mem", "syscall")}
+        for exe in progs:
+            bare = run.qemu("x86_64", [exe], timeout=120)
+            for name, so in plugins.items():
+                r = run.run([os.path.join(run.QEMU, "qemu-x86_64"), "-plugin", so, "-d",
+                             "plugin", "-D", os.path.join(d, "out.log"), exe], timeout=300)
+                if r.returncode != bare.returncode:
+                    failures.append("%s under %s: status %d, %d without (%s)" % (
+                        os.path.basename(exe), name, r.returncode, bare.returncode,
+                        r.stderr[-300:]))
+    if failures:
+        raise AssertionError("; ".join(failures))
