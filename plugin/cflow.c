@@ -92,10 +92,11 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     const InsnRec *first = registry_insn_by_id(ids[0]), *last = registry_insn_by_id(ids[n - 1]);
     uint64_t start = first->addr, end = last->addr + last->size;
     bool signal_entry = sigframe_is_handler(start);
+    uint64_t second = 0;
     uint64_t expected = opts.mode != MODE_FAST ? 0
                         : signal_entry       ? EXPECT_EVERY_ENTRY
-                                             : hotpath_expected_pred(start);
-    BlockRec *b = registry_block(start, end, expected, ids, (uint32_t)n);
+                                             : hotpath_expected_pred(start, &second);
+    BlockRec *b = registry_block(start, end, expected, second, ids, (uint32_t)n);
     b->signal_entry |= signal_entry;
     if (opts.mode == MODE_FAST) {
         hotpath_instrument(tb, b);

@@ -43,6 +43,9 @@ static uint64_t *add_fast_edges(EdgeTable *merged, CflowProfile *p, bool live)
     }
     cflow_profile_set_meta_u64(p, "block_entries", t.entries);
     cflow_profile_set_meta_u64(p, "helper_calls", t.helper_calls);
+    if (t.second_entries) {
+        cflow_profile_set_meta_u64(p, "second_predecessor_entries", t.second_entries);
+    }
     /* Must be 0; the tests check, and the profile would say so if ever it were not. */
     if (t.inconsistent) {
         cflow_profile_set_meta_u64(p, "inconsistent_entries", t.inconsistent);

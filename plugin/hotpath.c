@@ -1,5 +1,7 @@
 /* hotpath.c: fast-mode instrumentation, the helper it calls, adaptation (see hotpath.h). */
 #include "hotpath.h"
+#include "counters.h"
+#include "qemu_compat.h"
 
 #include <pthread.h>
 
@@ -18,20 +20,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/*
- * Per-block entry counters come in scoreboards of this many u64 slots, created as blocks
- * appear. QEMU sizes every scoreboard by the highest vCPU index ever seen, so a chunk costs
- * 8 KiB per index: small chunks keep that close to what the translated blocks need.
- */
-#define SLOTS_PER_CHUNK 1024
-/* QEMU allocates every scoreboard for at least this many vCPU indices (plugins/core.c) */
-#define MIN_SCOREBOARD_INDICES 16u
 #define MAX_ADAPTATIONS 12
 /*
  * The per-block counters' budget (option counter_mib, 32 MiB by default). vCPU indices climb without bound in a program that keeps
  * creating threads (a new thread gets the highest live index + 1), and the counters cost
  * (highest index) x (blocks) x 8 bytes. Before the next growth would take them past this, the
- * plugin retires them (one reset: counts folded into retired_entries, scoreboards freed) and
+ * plugin retires them (one reset: counts folded into plain totals, scoreboards freed) and
  * from then on counts every block entry in the helper, into the vCPU's own table: exact still,
  * slower per entry, but bounded by what the live threads recorded.
  */
@@ -42,7 +36,14 @@
 
 static qemu_plugin_id_t plugin_id;
 static struct qemu_plugin_scoreboard *cursors;
-static GPtrArray *chunks; /* struct qemu_plugin_scoreboard *, SLOTS_PER_CHUNK u64 each */
+static CounterSpace entry_counters;  /* per block slot: its entries (counters.h) */
+/*
+ * per second-predecessor slot (BlockRec.slot2 - 1): entries from the block's second expected
+ * predecessor, counted by a conditional inline operation where QEMU has one (qemu_compat.h)
+ */
+static CounterSpace second_counters;
+static uint32_t second_slots;       /* slot2 values handed out; under the registry lock */
+static U64Map second_choice;        /* block start -> its second most frequent predecessor */
 static VcpuState **vcpu_pages[VCPU_PAGES];
 static unsigned int vcpu_limit; /* highest index initialised + 1; under vcpus_lock */
 /*
@@ -52,7 +53,6 @@ static unsigned int vcpu_limit; /* highest index initialised + 1; under vcpus_lo
 static pthread_mutex_t vcpus_lock = PTHREAD_MUTEX_INITIALIZER;
 static EdgeTable retired_edges;   /* exited vCPUs' edge tables, folded; under vcpus_lock */
 static uint64_t retired_hot_allocs;
-static GArray *retired_entries;   /* per block slot: counts of retired counter chunks */
 static bool counters_retired;     /* blocks now expect EXPECT_EVERY_ENTRY */
 static int retire_requested;
 
@@ -113,11 +113,6 @@ static qemu_plugin_u64 cursor_field(size_t offset)
     return (qemu_plugin_u64){.score = cursors, .offset = offset};
 }
 
-static qemu_plugin_u64 slot_entry(uint32_t slot)
-{
-    return (qemu_plugin_u64){.score = g_ptr_array_index(chunks, slot / SLOTS_PER_CHUNK),
-                             .offset = (slot % SLOTS_PER_CHUNK) * sizeof(uint64_t)};
-}
 
 void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib, bool sparse_blocks,
                   void (*reregister)(void))
@@ -129,10 +124,10 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib, boo
     counter_budget = counter_mib << 20;
     reregister_callbacks = reregister;
     cursors = qemu_plugin_scoreboard_new(sizeof(Cursor));
-    chunks = g_ptr_array_new();
+    counters_init(&entry_counters);
+    counters_init(&second_counters);
     helper_fence = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0;
     edge_table_init_private(&retired_edges, 2); /* under vcpus_lock only */
-    retired_entries = g_array_new(FALSE, TRUE, sizeof(uint64_t));
     edge_table_init_private(&previous_seen, 2); /* read at re-plans only */
 }
 
@@ -403,6 +398,7 @@ static void on_signal_entry(unsigned int cpu, void *udata)
 void hotpath_prefetch(uint64_t start)
 {
     u64map_prefetch(&dominant, start);
+    u64map_prefetch(&second_choice, start);
     u64map_prefetch(&hot_starts, start);
 }
 
@@ -413,13 +409,15 @@ void hotpath_prefetch(uint64_t start)
  * site. With one vCPU we know whose cursor that is; otherwise, and when that instruction did
  * not complete its block, fall back to the instruction that falls through into the block.
  */
-uint64_t hotpath_expected_pred(uint64_t start)
+uint64_t hotpath_expected_pred(uint64_t start, uint64_t *second)
 {
+    *second = 0;
     if (counters_retired) {
         return EXPECT_EVERY_ENTRY;
     }
     uint64_t chosen = u64map_get(&dominant, start);
     if (chosen) {
+        *second = u64map_get(&second_choice, start);
         return chosen;
     }
     VcpuState *only = vcpu_of(0);
@@ -431,34 +429,6 @@ uint64_t hotpath_expected_pred(uint64_t start)
         }
     }
     return registry_fallthrough_owner_of(start);
-}
-
-/*
- * A new chunk of per-block counters. QEMU sizes every scoreboard for at least 16 vCPU indices
- * and zero-fills it, so with one thread 15/16 of a chunk's memory would be resident and never
- * used: the pages of indices no vCPU has taken yet go back to the kernel, which hands out zero
- * pages again if a thread ever takes one. Safe only here, at creation: nothing has counted
- * into the chunk yet, and no vCPU can be growing the scoreboards (that takes an exclusive
- * section, which waits for this translation to end).
- */
-static struct qemu_plugin_scoreboard *new_chunk(void)
-{
-    struct qemu_plugin_scoreboard *chunk =
-        qemu_plugin_scoreboard_new(SLOTS_PER_CHUNK * sizeof(uint64_t));
-    unsigned int first_unused = MAX(__atomic_load_n(&vcpu_limit, __ATOMIC_ACQUIRE), 1u);
-    if (first_unused < MIN_SCOREBOARD_INDICES) {
-        long page = sysconf(_SC_PAGESIZE);
-        /* one array of elements (the API looks up only indices already started) */
-        uintptr_t base = (uintptr_t)qemu_plugin_scoreboard_find(chunk, 0);
-        uintptr_t from = base + first_unused * SLOTS_PER_CHUNK * sizeof(uint64_t);
-        uintptr_t to = base + MIN_SCOREBOARD_INDICES * SLOTS_PER_CHUNK * sizeof(uint64_t);
-        from = (from + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
-        to &= ~(uintptr_t)(page - 1);
-        if (to > from) {
-            madvise((void *)from, to - from, MADV_DONTNEED);
-        }
-    }
-    return chunk;
 }
 
 /*
@@ -480,6 +450,28 @@ static bool needs_mark(const BlockRec *b)
         }
     }
     return false;
+}
+
+/*
+ * A block that also expects its second most frequent predecessor E2 (a re-plan's choice,
+ * where QEMU has conditional inline operations): an entry from E2 is counted inline and the
+ * cursor rewritten to E(B), so the helper's check that follows passes. The cursor's value is
+ * only ever read at block entries, and the block's own stores replace it. Registered before
+ * the check, so they run first.
+ */
+static void instrument_second(struct qemu_plugin_tb *tb, BlockRec *b, uint64_t expected,
+                              unsigned int first_unused)
+{
+    if (!b->slot2) {
+        b->slot2 = ++second_slots;
+    }
+    counters_ensure(&second_counters, b->slot2 - 1, first_unused);
+    qemu_plugin_u64 last = cursor_field(offsetof(Cursor, last_id));
+    uint64_t second = b->second | LAST_FLAG;
+    qemu_compat_cond_inline(tb, QEMU_PLUGIN_COND_EQ, last, second, QEMU_PLUGIN_INLINE_ADD_U64,
+                            counters_entry(&second_counters, b->slot2 - 1), 1);
+    qemu_compat_cond_inline(tb, QEMU_PLUGIN_COND_EQ, last, second, QEMU_PLUGIN_INLINE_STORE_U64,
+                            last, expected);
 }
 
 void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
@@ -504,21 +496,24 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
         qemu_plugin_register_vcpu_tb_exec_cb(tb, on_unexpected_entry, QEMU_PLUGIN_CB_NO_REGS,
                                              udata);
     } else {
-        if (chunks->len * SLOTS_PER_CHUNK <= b->slot) {
-            retire_counters_if_over(qemu_plugin_num_vcpus(), (uint64_t)(b->slot + 1));
+        unsigned int first_unused = __atomic_load_n(&vcpu_limit, __ATOMIC_ACQUIRE);
+        if (counters_capacity(&entry_counters) <= b->slot) {
+            retire_counters_if_over(qemu_plugin_num_vcpus(),
+                                    b->slot + 1 + counters_capacity(&second_counters));
         }
-        while (chunks->len * SLOTS_PER_CHUNK <= b->slot) {
-            g_ptr_array_add(chunks, new_chunk());
-        }
+        counters_ensure(&entry_counters, b->slot, first_unused);
         /* TB-level operations run before the first instruction's: check the cursor, count. */
         /* An expected entry comes from E(B) having completed its own block: flagged. */
         uint64_t expected = b->expected ? b->expected | LAST_FLAG : 0;
+        if (b->second) {
+            instrument_second(tb, b, expected, first_unused);
+        }
         qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, on_unexpected_entry,
                                                   QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE,
                                                   cursor_field(offsetof(Cursor, last_id)),
                                                   expected, udata);
-        qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64,
-                                                          slot_entry(b->slot), 1);
+        qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(
+            tb, QEMU_PLUGIN_INLINE_ADD_U64, counters_entry(&entry_counters, b->slot), 1);
     }
     /*
      * Lean blocks (hot ones, once adaptation has found them) skip the id store of middle
@@ -587,7 +582,8 @@ void hotpath_vcpu_init(unsigned int cpu)
     }
     pthread_mutex_unlock(&vcpus_lock);
     /* the next index past a power of two grows every counter scoreboard: retire them first? */
-    retire_counters_if_over(2ull * (cpu + 1), chunks->len * (uint64_t)SLOTS_PER_CHUNK);
+    retire_counters_if_over(2ull * (cpu + 1), counters_capacity(&entry_counters) +
+                                                  counters_capacity(&second_counters));
 }
 
 /* Under vcpus_lock: one vCPU's edges and growth count into the retired totals. */
@@ -712,20 +708,15 @@ void hotpath_reset_counts(void)
     }
     edge_table_clear(&retired_edges);
     edge_table_clear(&previous_seen);
-    memset(retired_entries->data, 0, retired_entries->len * sizeof(uint64_t));
     unsigned int indices = qemu_plugin_num_vcpus();
     for (unsigned int cpu = 0; cpu < indices; cpu++) {
         Cursor *c = cursor_of(cpu);
         c->pending = 0;
     }
-    /* indices no vCPU ever took hold zeros (and may have no pages: new_chunk) */
+    /* indices no vCPU ever took hold zeros (and may have no pages: counters.c) */
     unsigned int used = MIN(indices, vcpu_limit);
-    for (guint ch = 0; ch < chunks->len; ch++) {
-        for (unsigned int cpu = 0; cpu < used; cpu++) {
-            uint64_t *slots = qemu_plugin_scoreboard_find(g_ptr_array_index(chunks, ch), cpu);
-            memset(slots, 0, SLOTS_PER_CHUNK * sizeof(uint64_t));
-        }
-    }
+    counters_reset(&entry_counters, used);
+    counters_reset(&second_counters, used);
 }
 
 unsigned int hotpath_adaptations(void)
@@ -753,15 +744,6 @@ void hotpath_request_retranslation(void)
     request_reset();
 }
 
-/* Entries counted inline for block slot `slot`: retired chunks plus live ones. */
-static uint64_t inline_entries(uint32_t slot)
-{
-    uint64_t n = slot < retired_entries->len ? g_array_index(retired_entries, uint64_t, slot) : 0;
-    if (slot < chunks->len * SLOTS_PER_CHUNK) {
-        n += qemu_plugin_u64_sum(slot_entry(slot));
-    }
-    return n;
-}
 
 static void merge_table(EdgeTable *into, const EdgeTable *t, uint64_t *helper_calls)
 {
@@ -807,24 +789,35 @@ void hotpath_merge_all(EdgeTable *into, HotpathTotals *totals, bool live)
             edge_table_add(into, placed(c->pending, c->pending_from), c->pending_to, 1);
         }
     }
-    /* every entry the helper did not see came from the expected predecessor (hotpath.h) */
+    /*
+     * every entry the helper did not see came from the expected predecessor (hotpath.h), or,
+     * where the block counts its second expected predecessor inline, from that one
+     */
     totals->block_entries = g_new0(uint64_t, n_blocks);
     for (guint i = 0; i < n_blocks; i++) {
         BlockRec *b = registry_block_by_index(i);
-        uint64_t counted = inline_entries(b->slot), helped = helper_calls[i];
+        uint64_t counted = counters_sum(&entry_counters, b->slot), helped = helper_calls[i];
+        /* read after the entries: a running vCPU counts an entry from the second there first */
+        uint64_t seconds = b->slot2 ? counters_sum(&second_counters, b->slot2 - 1) : 0;
+        uint64_t explained = helped + seconds;
         bool every = b->expected == EXPECT_EVERY_ENTRY;
-        /* a snapshot of running vCPUs counts a helped entry not yet counted inline as an entry */
-        totals->block_entries[i] = every || (live && helped > counted) ? helped : counted;
+        /* a snapshot of running vCPUs counts an entry seen but not yet counted as an entry */
+        totals->block_entries[i] = every ? helped : live && explained > counted ? explained
+                                                                                : counted;
         totals->entries += totals->block_entries[i];
         totals->helper_calls += helped;
+        totals->second_entries += seconds;
         if (every) {
             continue;
         }
-        if (helped > counted) {
-            *(live ? &totals->in_flight : &totals->inconsistent) += helped - counted;
-        } else if (counted > helped) {
+        if (seconds) {
+            edge_table_add(into, HOT_KEY(HOT_NORMAL, b->second), b->start, seconds);
+        }
+        if (explained > counted) {
+            *(live ? &totals->in_flight : &totals->inconsistent) += explained - counted;
+        } else if (counted > explained) {
             edge_table_add(into, HOT_KEY(b->expected ? HOT_NORMAL : HOT_ENTRY, b->expected),
-                           b->start, counted - helped);
+                           b->start, counted - explained);
         }
     }
     g_free(helper_calls);
@@ -834,6 +827,7 @@ void hotpath_release_planning(void)
 {
     edge_table_destroy(&previous_seen);
     u64map_free(&dominant);
+    u64map_free(&second_choice);
     u64map_free(&hot_starts);
 }
 
@@ -849,27 +843,19 @@ void hotpath_release_counts(void)
     edge_table_destroy(&retired_edges);
     released = true;
     pthread_mutex_unlock(&vcpus_lock);
-    for (guint ch = 0; ch < chunks->len; ch++) {
-        qemu_plugin_scoreboard_free(g_ptr_array_index(chunks, ch));
-    }
-    g_ptr_array_set_size(chunks, 0);
+    counters_free(&entry_counters);
+    counters_free(&second_counters);
 }
 
 /*
  * With every vCPU stopped and no translation left: fold the per-block counters into
- * retired_entries and free their scoreboards; blocks translated from now on count every entry
+ * plain totals and free their scoreboards (counters.h); blocks translated from now on count every entry
  * in the helper (hotpath_expected_pred says EXPECT_EVERY_ENTRY).
  */
 static void retire_counters(void)
 {
-    g_array_set_size(retired_entries, chunks->len * SLOTS_PER_CHUNK);
-    for (guint slot = 0; slot < chunks->len * SLOTS_PER_CHUNK; slot++) {
-        g_array_index(retired_entries, uint64_t, slot) += qemu_plugin_u64_sum(slot_entry(slot));
-    }
-    for (guint ch = 0; ch < chunks->len; ch++) {
-        qemu_plugin_scoreboard_free(g_ptr_array_index(chunks, ch));
-    }
-    g_ptr_array_set_size(chunks, 0);
+    counters_retire(&entry_counters);
+    counters_retire(&second_counters);
     pthread_mutex_lock(&vcpus_lock);
     for (unsigned int i = 0; i < vcpu_limit; i++) {
         VcpuState *v = vcpu_of(i);
@@ -916,8 +902,12 @@ static void replan(void)
      * change phase (bzip2 sorts, then codes), and the recent phase is the one that goes on.
      * A block not entered since keeps the predecessor it had.
      */
-    /* by block start: the best recent count (saturated to 32 bits) << 32 | its source's id */
-    U64Map best = {0};
+    /*
+     * by block start: the best and (where QEMU can count it inline) the second best recent
+     * count (saturated to 32 bits) << 32 | its source's id
+     */
+    U64Map best = {0}, runner_up = {0};
+    bool seconds = qemu_compat_cond_inline_available();
     EDGE_TABLE_FOREACH(&seen, s) {
         if ((s->k1 >> HOT_KIND_SHIFT) != HOT_NORMAL) {
             continue;
@@ -926,17 +916,32 @@ static void replan(void)
         if (recent < MIN_DOMINANT) {
             continue;
         }
+        uint64_t candidate = recent << 32 | (InsnId)(s->k1 & HOT_ID_MASK);
         uint64_t *cur = u64map_slot(&best, s->k2);
         if (recent > *cur >> 32) {
-            *cur = recent << 32 | (InsnId)(s->k1 & HOT_ID_MASK);
+            if (seconds && *cur) {
+                *u64map_slot(&runner_up, s->k2) = *cur;
+            }
+            *cur = candidate;
+        } else if (seconds) {
+            uint64_t *next = u64map_slot(&runner_up, s->k2);
+            if (recent > *next >> 32) {
+                *next = candidate;
+            }
         }
     }
     registry_lock();
     U64MAP_FOREACH(&best, e) {
         *u64map_slot(&dominant, e->key) = (InsnId)e->val;
+        /* a block entered from one predecessor only since keeps no second one */
+        uint64_t next = u64map_get(&runner_up, e->key);
+        if (next || u64map_get(&second_choice, e->key)) {
+            *u64map_slot(&second_choice, e->key) = (InsnId)next;
+        }
     }
     registry_unlock();
     u64map_free(&best);
+    u64map_free(&runner_up);
     /*
      * The baseline for the next re-plan's "recent" counts: edges counted fewer than
      * MIN_BASELINE times are left out (most of a start-up's edges), so theirs look at most

@@ -21,6 +21,12 @@
  * retranslates with those as E(B). Old and new translations are separate BlockRecs, each with
  * its own E(B), so the arithmetic above stays exact across the change.
  *
+ * Second predecessors: where QEMU has conditional inline operations (qemu/patches/0006,
+ * qemu_compat.h), a re-plan also picks each block's second most frequent recent predecessor
+ * E2(B); an entry from it is counted inline (a per-block second counter) and the cursor
+ * rewritten to E(B) before the check, so it calls no helper either. Then
+ *     entries from E2(B) = second counter,  entries from E(B) = entries - helper calls - that
+ *
  * Lean blocks (system mode): at a re-plan, blocks entered at least adapt_after/1024 times are
  * marked hot; retranslated, they skip the id store on middle instructions that cannot leave a
  * block early (register-only integer instructions, disas.h).
@@ -130,8 +136,12 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t adapt_after, uint64_t counter_mi
                   void (*reregister)(void));
 /* Retranslate everything soon (a signal handler was installed where code was translated). */
 void hotpath_request_retranslation(void);
-/* Under the registry lock: the predecessor to expect for a block starting at `start`. */
-uint64_t hotpath_expected_pred(uint64_t start);
+/*
+ * Under the registry lock: the predecessor to expect for a block starting at `start`, and in
+ * `second` one whose entries are counted inline too (0: none; a re-plan's choice where QEMU
+ * has conditional inline operations, qemu_compat.h).
+ */
+uint64_t hotpath_expected_pred(uint64_t start, uint64_t *second);
 /* Before hotpath_expected_pred(start) and hotpath_instrument: start loading what they probe. */
 void hotpath_prefetch(uint64_t start);
 /* Under the registry lock: instrument one translated block (fast mode). */
@@ -194,6 +204,7 @@ typedef struct {
                              * every vCPU is stopped */
     uint64_t in_flight;     /* the same, in a snapshot of running vCPUs (see hotpath_freeze) */
     uint64_t hot_allocs;    /* edge-table growths that had to allocate on the hot path */
+    uint64_t second_entries; /* entries counted inline as from a second predecessor */
     uint64_t *block_entries; /* per block record (registry index), g_free by the caller */
 } HotpathTotals;
 

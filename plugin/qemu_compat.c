@@ -11,6 +11,27 @@
 /* Added by qemu/patches/0003; absent (NULL) on stock QEMU. */
 extern bool qemu_plugin_vcpu_index_is_exact(void) __attribute__((weak));
 
+/* Added by qemu/patches/0006; absent (NULL) on stock QEMU. */
+extern void qemu_plugin_register_vcpu_tb_exec_cond_inline_per_vcpu(
+    struct qemu_plugin_tb *tb, enum qemu_plugin_cond cond, qemu_plugin_u64 cond_entry,
+    uint64_t cond_imm, enum qemu_plugin_op op, qemu_plugin_u64 entry, uint64_t imm)
+    __attribute__((weak));
+
+bool qemu_compat_cond_inline_available(void)
+{
+    return qemu_plugin_register_vcpu_tb_exec_cond_inline_per_vcpu != NULL;
+}
+
+void qemu_compat_cond_inline(struct qemu_plugin_tb *tb, enum qemu_plugin_cond cond,
+                             qemu_plugin_u64 cond_entry, uint64_t cond_imm,
+                             enum qemu_plugin_op op, qemu_plugin_u64 entry, uint64_t imm)
+{
+    if (qemu_plugin_register_vcpu_tb_exec_cond_inline_per_vcpu) {
+        qemu_plugin_register_vcpu_tb_exec_cond_inline_per_vcpu(tb, cond, cond_entry, cond_imm,
+                                                                op, entry, imm);
+    }
+}
+
 bool qemu_compat_vcpu_index_is_exact(void)
 {
     return qemu_plugin_vcpu_index_is_exact && qemu_plugin_vcpu_index_is_exact();

@@ -10,6 +10,9 @@
 #define CFLOW_QEMU_COMPAT_H
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include <qemu-plugin.h>
 
 /*
  * Once per vCPU, from its init callback (on the thread that will run it). In system mode,
@@ -23,5 +26,12 @@ void qemu_compat_vcpu_init(unsigned int cpu, bool system_emulation);
 
 /* Does this QEMU name the executing vCPU in every mode (patch 0002 and 0003)? */
 bool qemu_compat_vcpu_index_is_exact(void);
+
+/* Has this QEMU conditional inline operations on blocks (patch 0006)? */
+bool qemu_compat_cond_inline_available(void);
+/* One, if available (else nothing): `op` of `imm` on `entry` when `cond_entry` `cond` `cond_imm`. */
+void qemu_compat_cond_inline(struct qemu_plugin_tb *tb, enum qemu_plugin_cond cond,
+                             qemu_plugin_u64 cond_entry, uint64_t cond_imm,
+                             enum qemu_plugin_op op, qemu_plugin_u64 entry, uint64_t imm);
 
 #endif

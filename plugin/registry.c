@@ -244,10 +244,11 @@ gboolean registry_block_content_equal(gconstpointer a, gconstpointer b)
            memcmp(x->ids, y->ids, x->n_insns * sizeof(InsnId)) == 0;
 }
 
-/* A block record is its content plus the predecessor it was instrumented to expect. */
-static uint32_t block_hash(uint64_t start, uint64_t expected, const InsnId *ids, uint32_t n)
+/* A block record is its content plus the predecessors it was instrumented to expect. */
+static uint32_t block_hash(uint64_t start, uint64_t expected, uint64_t second, const InsnId *ids,
+                           uint32_t n)
 {
-    return mix64(content_hash64(start, ids, n) ^ expected * 0x9e3779b1u);
+    return mix64(content_hash64(start, ids, n) ^ expected * 0x9e3779b1u ^ second << 40);
 }
 
 void registry_init(bool physical)
@@ -403,10 +404,11 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
     return id;
 }
 
-static bool block_is(const BlockRec *b, uint64_t start, uint64_t expected, const InsnId *ids,
-                     uint32_t n)
+static bool block_is(const BlockRec *b, uint64_t start, uint64_t expected, uint64_t second,
+                     const InsnId *ids, uint32_t n)
 {
-    return b->start == start && b->expected == expected && b->n_insns == n &&
+    return b->start == start && b->expected == expected && b->second == second &&
+           b->n_insns == n &&
            memcmp(b->ids, ids, n * sizeof(InsnId)) == 0;
 }
 
@@ -459,17 +461,17 @@ void registry_release_blocks(void)
     n_blocks = 0;
 }
 
-BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const InsnId *ids,
-                         uint32_t n)
+BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, uint64_t second,
+                         const InsnId *ids, uint32_t n)
 {
     g_assert(!released);
-    uint32_t h = block_hash(start, expected, ids, n);
+    uint32_t h = block_hash(start, expected, second, ids, n);
     for (uint64_t j = h & block_index.mask; block_index.slots[j];
          j = (j + 1) & block_index.mask) {
         uint64_t slot = block_index.slots[j];
         if (slot_hash(slot) == h) {
             BlockRec *b = registry_block_by_index((guint)slot_index(slot));
-            if (block_is(b, start, expected, ids, n)) {
+            if (block_is(b, start, expected, second, ids, n)) {
                 return b;
             }
         }
@@ -478,6 +480,8 @@ BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const 
     b->start = start;
     b->end = end;
     b->expected = expected;
+    b->second = (InsnId)second;
+    b->slot2 = 0;
     b->n_insns = n;
     memcpy(b->ids, ids, n * sizeof(InsnId));
     b->slot = n_blocks++;

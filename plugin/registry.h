@@ -44,13 +44,15 @@ typedef struct {
 /* Instruction ids as blocks keep them: 4 bytes (4 G instructions would need 160 GB of records) */
 typedef uint32_t InsnId;
 
-/* Allocated from an arena (blocks live as long as the process): 36 bytes + 4 per instruction. */
+/* Allocated from an arena (blocks live as long as the process): 44 bytes + 4 per instruction. */
 typedef struct {
     uint64_t start;
     uint64_t end;       /* address after the last instruction */
     uint64_t expected;  /* fast mode: the predecessor instruction entries are not checked for */
     uint32_t n_insns;
     uint32_t slot;      /* counter index (fast mode) */
+    InsnId second;      /* fast mode: a second predecessor counted inline (hotpath.c), or 0 */
+    uint32_t slot2;     /* its counter index + 1, given when first instrumented; 0: none yet */
     bool signal_entry;  /* starts a signal handler (sigframe.h): entries checked for faults */
     InsnId ids[];       /* n_insns instruction ids; the last is ids[n_insns - 1] */
 } BlockRec;
@@ -76,10 +78,11 @@ void registry_prefetch(const struct qemu_plugin_tb *tb, size_t n, uint8_t priv);
 uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv);
 /*
  * Under the lock: intern a block made of `ids`, instrumented to expect entries from
- * instruction `expected` (an existing record when the same block was seen before).
+ * instruction `expected` and to count those from `second` (0: none) inline (an existing record
+ * when the same block was seen before).
  */
-BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, const InsnId *ids,
-                         uint32_t n);
+BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, uint64_t second,
+                         const InsnId *ids, uint32_t n);
 /*
  * Under the lock: the instruction that owns the linear path into `end`: the first instruction
  * seen that ends a block at `end`. Records `id` as owner when there is none yet.
