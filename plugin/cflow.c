@@ -280,8 +280,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     disas_init(info->target_name, info->system_emulation, !opts.qemu_disas);
     sigframe_init(info->target_name, info->system_emulation);
     if (opts.mode == MODE_FAST) {
+        bool one_vcpu_snapshots =
+            !opts.dump_seconds && (!info->system_emulation || (info->system.smp_vcpus == 1 &&
+                                                               info->system.max_vcpus == 1));
         hotpath_init(id, opts.adapt_after, opts.counter_mib, !info->system_emulation,
-                     register_callbacks);
+                     one_vcpu_snapshots, register_callbacks);
     } else {
         reference_init();
     }

@@ -44,6 +44,15 @@ static CounterSpace entry_counters;  /* per block slot: its entries (counters.h)
 static CounterSpace second_counters;
 static uint32_t second_slots;       /* slot2 values handed out; under the registry lock */
 static U64Map second_choice;        /* block start -> its second most frequent predecessor */
+/*
+ * Second predecessors may be chosen: QEMU has conditional inline operations, and no profile
+ * is ever taken while another vCPU runs (hotpath_init). A snapshot of running vCPUs is exact
+ * because it stops every helper at its door and an entry that calls none comes from the
+ * expected predecessor, whenever it is counted; a second counter read while its vCPU runs
+ * would be read at another moment than the entries it is subtracted from.
+ */
+static bool seconds_allowed;
+static unsigned int live_vcpus;     /* under vcpus_lock */
 static VcpuState **vcpu_pages[VCPU_PAGES];
 static unsigned int vcpu_limit; /* highest index initialised + 1; under vcpus_lock */
 /*
@@ -115,8 +124,9 @@ static qemu_plugin_u64 cursor_field(size_t offset)
 
 
 void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib, bool sparse_blocks,
-                  void (*reregister)(void))
+                  bool one_vcpu_snapshots, void (*reregister)(void))
 {
+    seconds_allowed = one_vcpu_snapshots && qemu_compat_cond_inline_available();
     plugin_id = id;
     sparse = sparse_blocks;
     x86_guest = disas_x86_target();
@@ -565,6 +575,7 @@ void hotpath_vcpu_init(unsigned int cpu)
      * cursor is zero, which the first block's entry check already treats as no predecessor.
      */
     bool reused = vcpu_slot(cpu) != NULL;
+    bool created = !v;
     if (!v) {
         v = g_new0(VcpuState, 1);
         /* small: sized by what it records (most threads of a churning program record little) */
@@ -580,7 +591,19 @@ void hotpath_vcpu_init(unsigned int cpu)
     if (cpu + 1 > vcpu_limit) {
         __atomic_store_n(&vcpu_limit, cpu + 1, __ATOMIC_RELEASE);
     }
+    live_vcpus += created;
+    bool second_thread = created && live_vcpus == 2 && seconds_allowed;
     pthread_mutex_unlock(&vcpus_lock);
+    if (second_thread) {
+        /*
+         * A thread's exit or exec may now take a snapshot while this one runs: no more
+         * second predecessors, and the blocks that count one translated again without
+         */
+        registry_lock();
+        u64map_free(&second_choice);
+        registry_unlock();
+        request_reset();
+    }
     /* the next index past a power of two grows every counter scoreboard: retire them first? */
     retire_counters_if_over(2ull * (cpu + 1), counters_capacity(&entry_counters) +
                                                   counters_capacity(&second_counters));
@@ -610,6 +633,7 @@ void hotpath_vcpu_exit(unsigned int cpu)
     pthread_mutex_lock(&vcpus_lock);
     VcpuState *v = vcpu_of(cpu);
     if (v) {
+        live_vcpus--;
         fold_into_retired(v);
         set_vcpu(cpu, &exited);
         if (self == v) {
@@ -907,7 +931,9 @@ static void replan(void)
      * count (saturated to 32 bits) << 32 | its source's id
      */
     U64Map best = {0}, runner_up = {0};
-    bool seconds = qemu_compat_cond_inline_available();
+    pthread_mutex_lock(&vcpus_lock);
+    bool seconds = seconds_allowed && live_vcpus <= 1;
+    pthread_mutex_unlock(&vcpus_lock);
     EDGE_TABLE_FOREACH(&seen, s) {
         if ((s->k1 >> HOT_KIND_SHIFT) != HOT_NORMAL) {
             continue;

@@ -132,8 +132,13 @@ typedef struct {
 /* adapt_after: helper calls on one vCPU before the first adaptation; 0 never adapts. */
 /* counter_mib: the per-block counters' memory budget over all vCPU indices (hotpath.c) */
 /* sparse: instrument sparse blocks (user mode, see BLOCK_MARK) */
+/*
+ * one_vcpu_snapshots: no profile is ever written while another vCPU runs (no periodic dumps;
+ * system mode with one vCPU, or user mode, where a second thread turns second predecessors off
+ * again): second predecessors may be counted inline (hotpath.c).
+ */
 void hotpath_init(qemu_plugin_id_t id, uint64_t adapt_after, uint64_t counter_mib, bool sparse,
-                  void (*reregister)(void));
+                  bool one_vcpu_snapshots, void (*reregister)(void));
 /* Retranslate everything soon (a signal handler was installed where code was translated). */
 void hotpath_request_retranslation(void);
 /*
