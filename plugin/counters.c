@@ -53,7 +53,8 @@ void counters_ensure(CounterSpace *s, uint32_t slot, unsigned int first_unused_i
 
 qemu_plugin_u64 counters_entry(const CounterSpace *s, uint32_t slot)
 {
-    return (qemu_plugin_u64){.score = g_ptr_array_index(s->chunks, slot / COUNTER_SLOTS_PER_CHUNK),
+    guint chunk = slot / COUNTER_SLOTS_PER_CHUNK;
+    return (qemu_plugin_u64){.score = g_ptr_array_index(s->chunks, chunk),
                              .offset = (slot % COUNTER_SLOTS_PER_CHUNK) * sizeof(uint64_t)};
 }
 

@@ -872,9 +872,9 @@ void hotpath_release_counts(void)
 }
 
 /*
- * With every vCPU stopped and no translation left: fold the per-block counters into
- * plain totals and free their scoreboards (counters.h); blocks translated from now on count every entry
- * in the helper (hotpath_expected_pred says EXPECT_EVERY_ENTRY).
+ * With every vCPU stopped and no translation left: fold the per-block counters into plain
+ * totals and free their scoreboards (counters.h); blocks translated from now on count every
+ * entry in the helper (hotpath_expected_pred says EXPECT_EVERY_ENTRY).
  */
 static void retire_counters(void)
 {

@@ -29,7 +29,7 @@ bool qemu_compat_vcpu_index_is_exact(void);
 
 /* Has this QEMU conditional inline operations on blocks (patch 0006)? */
 bool qemu_compat_cond_inline_available(void);
-/* One, if available (else nothing): `op` of `imm` on `entry` when `cond_entry` `cond` `cond_imm`. */
+/* If available (else nothing): `op` of `imm` on `entry` when `cond_entry` `cond` `cond_imm`. */
 void qemu_compat_cond_inline(struct qemu_plugin_tb *tb, enum qemu_plugin_cond cond,
                              qemu_plugin_u64 cond_entry, uint64_t cond_imm,
                              enum qemu_plugin_op op, qemu_plugin_u64 entry, uint64_t imm);
