@@ -265,7 +265,9 @@ def exec_gdb_stub_stepping_then_continue_exact():
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                     text=True)
             try:
+                # QEMU may not listen yet when gdb starts: gdb retries for up to 30 s
                 g = run.run([gdb, "-nx", "-batch", "-ex", "set architecture aarch64",
+                             "-ex", "set tcp auto-retry on", "-ex", "set tcp connect-timeout 30",
                              "-ex", "target remote 127.0.0.1:%d" % port,
                              "-ex", "stepi", "-ex", "stepi", "-ex", "stepi", "-ex", "stepi",
                              "-ex", "info registers pc", "-ex", "continue"], timeout=120)
