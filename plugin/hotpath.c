@@ -122,7 +122,6 @@ static qemu_plugin_u64 cursor_field(size_t offset)
     return (qemu_plugin_u64){.score = cursors, .offset = offset};
 }
 
-
 void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib, bool sparse_blocks,
                   bool one_vcpu_snapshots, void (*reregister)(void))
 {
@@ -343,6 +342,16 @@ static void __attribute__((noinline, cold)) unknown_vcpu_entry(void)
     __atomic_add_fetch(&unknown_vcpu_entries, 1, __ATOMIC_RELAXED);
 }
 
+/* A helper's vCPU state, or NULL (counted: unknown_vcpu_entry) when the index has none. */
+static inline VcpuState *helper_vcpu(unsigned int cpu)
+{
+    VcpuState *v = vcpu_of(cpu);
+    if (__builtin_expect(!v, 0)) {
+        unknown_vcpu_entry();
+    }
+    return v;
+}
+
 uint64_t hotpath_unknown_vcpu_entries(void)
 {
     return __atomic_load_n(&unknown_vcpu_entries, __ATOMIC_RELAXED);
@@ -355,9 +364,8 @@ uint64_t hotpath_unknown_vcpu_entries(void)
 static void on_unexpected_entry(unsigned int cpu, void *udata)
 {
     TSAN_ORDERED_ENTER();
-    VcpuState *v = vcpu_of(cpu);
-    if (__builtin_expect(!v, 0)) {
-        unknown_vcpu_entry();
+    VcpuState *v = helper_vcpu(cpu);
+    if (!v) {
         TSAN_ORDERED_LEAVE();
         return;
     }
@@ -379,9 +387,8 @@ static void on_signal_entry(unsigned int cpu, void *udata)
 {
     TSAN_RECEIVED(udata);
     TSAN_ORDERED_ENTER();
-    VcpuState *v = vcpu_of(cpu);
-    if (__builtin_expect(!v, 0)) {
-        unknown_vcpu_entry();
+    VcpuState *v = helper_vcpu(cpu);
+    if (!v) {
         TSAN_ORDERED_LEAVE();
         return;
     }
@@ -408,7 +415,9 @@ static void on_signal_entry(unsigned int cpu, void *udata)
 void hotpath_prefetch(uint64_t start)
 {
     u64map_prefetch(&dominant, start);
-    u64map_prefetch(&second_choice, start);
+    if (seconds_allowed) {
+        u64map_prefetch(&second_choice, start);
+    }
     u64map_prefetch(&hot_starts, start);
 }
 
@@ -767,7 +776,6 @@ void hotpath_request_retranslation(void)
 {
     request_reset();
 }
-
 
 static void merge_table(EdgeTable *into, const EdgeTable *t, uint64_t *helper_calls)
 {

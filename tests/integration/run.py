@@ -162,6 +162,21 @@ def build_system_guest():
     return out
 
 
+def qemu_tree_plugin(path, out_dir):
+    """One of QEMU's own plugins (PATH in the QEMU tree, e.g. contrib/plugins/hotblocks.c),
+    built from the tree the set-up built QEMU from, with its headers; returns the .so."""
+    src = os.path.join(TOP, ".deps", "qemu", "src", path)
+    so = os.path.join(out_dir, "lib%s.so" % os.path.basename(path)[:-2])
+    if not os.path.exists(so) or os.path.getmtime(so) < os.path.getmtime(src):
+        glib = run(["pkg-config", "--cflags", "--libs", "glib-2.0"]).stdout.split()
+        inc = os.path.join(TOP, ".deps", "qemu", "src", "include")
+        r = run(["gcc", "-O2", "-shared", "-fPIC", "-I", os.path.join(inc, "qemu"), "-I", inc,
+                 "-o", so, src] + glib)
+        if r.returncode != 0:
+            raise AssertionError("building QEMU's %s failed:\n%s" % (path, r.stderr[-2000:]))
+    return so
+
+
 def guest(arch, name):
     return os.path.join(GUESTS, arch, name)
 

@@ -13,11 +13,10 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 
 import run
 from run import MODES, assert_eq, edge_count, test
-from suite_system import build, unbalanced
+from suite_system import build, executions, unbalanced
 
 QEMU_STOCK = os.path.join(run.TOP, ".deps", "qemu-stock", "bin")
 SHARED_SRC = os.path.join(run.TOP, "tests", "guests", "system", "aarch64-shared.S")
@@ -165,10 +164,7 @@ def exec_record_then_replay_gives_the_same_profile():
 def insn_executions(prof):
     """Instruction address -> times it ran: its blocks' entries, less the times an earlier
     instruction of the block left it early (a fault)."""
-    out = {}
-    for b in prof["blocks"]:
-        for a in b["insns"]:
-            out[int(a, 16)] = out.get(int(a, 16), 0) + b["count"]
+    out = executions(prof)
     for e in prof["edges"]:
         if e["kind"] != "early-exit":
             continue
@@ -285,24 +281,12 @@ def exec_gdb_stub_stepping_then_continue_exact():
         check_shared(prof, s, 2, label)
 
 
-def hotblocks_plugin():
-    src = os.path.join(run.TOP, ".deps", "qemu", "src", "contrib", "plugins", "hotblocks.c")
-    out = os.path.join(run.WORK, "libhotblocks.so")
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
-        glib = subprocess.run(["pkg-config", "--cflags", "--libs", "glib-2.0"],
-                              capture_output=True, text=True, check=True).stdout.split()
-        r = run.run(["gcc", "-O2", "-shared", "-fPIC", "-I",
-                     os.path.join(run.TOP, ".deps", "qemu", "include"), "-o", out, src] + glib)
-        if r.returncode != 0:
-            raise AssertionError("building QEMU's hotblocks plugin failed:\n" + r.stderr)
-    return out
-
-
 @test
 def exec_beside_another_plugin_same_profile():
     """QEMU's own hotblocks plugin loaded first (its inline counters and callbacks in the same
     blocks): cflow's profile is the same, edge for edge, as alone."""
-    hotblocks = hotblocks_plugin()
+    hotblocks = run.qemu_tree_plugin(os.path.join("contrib", "plugins", "hotblocks.c"),
+                                     run.WORK)
     for mode, extra in MODES.items():
         alone, s = shared_profile("alone " + mode, [], extra, 2)
         label = "beside hotblocks " + mode

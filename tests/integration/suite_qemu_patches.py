@@ -7,7 +7,6 @@ import collections
 import json
 import os
 import re
-import subprocess
 import tempfile
 
 import run
@@ -20,16 +19,7 @@ CF_PARALLEL = 0x00008000  # include/exec/translation-block.h
 
 def qemu_plugin_from_tree(name, out_dir):
     """A plugin of QEMU's own tests (tests/tcg/plugins/NAME.c), built from the QEMU tree."""
-    src = os.path.join(run.TOP, ".deps", "qemu", "src", "tests", "tcg", "plugins", name + ".c")
-    so = os.path.join(out_dir, "lib%s.so" % name)
-    glib = subprocess.run(["pkg-config", "--cflags", "--libs", "glib-2.0"], capture_output=True,
-                          text=True, check=True).stdout.split()
-    inc = os.path.join(run.TOP, ".deps", "qemu", "src", "include")
-    r = run.run(["gcc", "-O2", "-shared", "-fPIC", "-I", os.path.join(inc, "qemu"), "-I", inc,
-                 "-o", so, src] + glib)
-    if r.returncode != 0:
-        raise AssertionError("building QEMU's %s plugin failed:\n%s" % (name, r.stderr[-2000:]))
-    return so
+    return run.qemu_tree_plugin(os.path.join("tests", "tcg", "plugins", name + ".c"), out_dir)
 
 
 @test
