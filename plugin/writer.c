@@ -16,11 +16,10 @@
 #include <unistd.h>
 
 #include "collect.h"
-#include "hotpath.h"
-#include "reference.h"
 #include "report.h"
 
 static const CflowOptions *opts;
+static const CflowModeOps *mode;
 static qemu_info_t info_copy;
 static char *target_name;
 static char *cmdline;       /* captured as the first vCPU starts: /proc may be gone later */
@@ -262,10 +261,10 @@ static void add_run_meta(CflowProfile *p, WriteReason reason)
     cflow_profile_set_meta_u64(p, "plugin_api", (uint64_t)info_copy.version.cur);
     cflow_profile_set_meta(p, "arch", target_name);
     cflow_profile_set_meta(p, "mode", info_copy.system_emulation ? "system" : "user");
-    cflow_profile_set_meta(p, "profile_mode", opts->mode == MODE_FAST ? "fast" : "reference");
+    cflow_profile_set_meta(p, "profile_mode", mode->name);
     cflow_profile_set_meta_u64(p, "vcpus", __atomic_load_n(&vcpu_starts, __ATOMIC_RELAXED));
-    if (opts->mode == MODE_FAST) {
-        cflow_profile_set_meta_u64(p, "adapt_after", opts->adapt_after);
+    if (mode->run_meta) {
+        mode->run_meta(p);
     }
     if (!info_copy.system_emulation) {
         if (guest_binary) {
@@ -299,25 +298,6 @@ static void add_run_meta(CflowProfile *p, WriteReason reason)
     cflow_profile_set_meta(p, "written_time", iso);
 }
 
-/* Stops every vCPU's recording for a consistent merge (writer.h). */
-static void freeze_recording(void)
-{
-    if (opts->mode == MODE_FAST) {
-        hotpath_freeze();
-    } else {
-        reference_lock();
-    }
-}
-
-static void thaw_recording(void)
-{
-    if (opts->mode == MODE_FAST) {
-        hotpath_thaw();
-    } else {
-        reference_unlock();
-    }
-}
-
 void writer_write(WriteReason reason)
 {
     bool report = opts->report && reason == WRITE_AT_EXIT;
@@ -336,11 +316,11 @@ void writer_write(WriteReason reason)
      */
     bool live = !(reason == WRITE_AT_EXIT && !info_copy.system_emulation);
     if (live) {
-        freeze_recording();
+        mode->freeze(); /* every vCPU's recording stands still for a consistent merge */
     }
-    g_autoptr(CflowProfile) p = collect_profile(opts->mode, live);
+    g_autoptr(CflowProfile) p = collect_profile(mode, live);
     if (live) {
-        thaw_recording();
+        mode->thaw();
     }
     if (reason == WRITE_AT_DUMP) {
         dumps++;
@@ -393,9 +373,11 @@ static bool start_thread(void *(*body)(void *))
     return ok;
 }
 
-bool writer_init(const CflowOptions *options, const qemu_info_t *info, GError **error)
+bool writer_init(const CflowOptions *options, const CflowModeOps *profiling_mode,
+                 const qemu_info_t *info, GError **error)
 {
     opts = options;
+    mode = profiling_mode;
     clock_gettime(CLOCK_MONOTONIC, &started);
     if (opts->dump_seconds && !opts->output) {
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
