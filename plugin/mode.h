@@ -37,9 +37,12 @@ typedef struct {
     /* vCPU lifecycle, on the vCPU's own thread */
     void (*vcpu_init)(unsigned int cpu);
     void (*vcpu_exit)(unsigned int cpu);
-    /* outside the hot path, on the vCPU's thread (a syscall, a resume): tidy up */
+    /*
+     * Outside the hot path, on the vCPU's thread: tidy up (at each syscall; in system mode,
+     * which has none, at each vCPU resume: cflow.c registers that callback only if this is set).
+     */
     void (*housekeeping)(unsigned int cpu);
-    /* QEMU flushed every translation (the mode then also registers QEMU's flush callback) */
+    /* QEMU flushed every translation (its flush callback is registered only if this is set) */
     void (*tb_flush)(void);
 
     /*
@@ -81,7 +84,8 @@ typedef struct {
     /*
      * At a user-mode exit (nothing records after it), around collect: free what only
      * translation and re-planning need (before), and the counts (after), so that their memory
-     * serves the profile. NULL: the mode, and then the registry, keep everything to the end.
+     * serves the profile. NULL (both or neither): the mode, and then the registry (collect.c),
+     * keep everything to the end.
      */
     void (*release_planning)(void);
     void (*release_counts)(void);
