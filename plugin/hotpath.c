@@ -53,16 +53,19 @@ static void hotpath_prefetch(uint64_t start)
 }
 
 /*
- * The first guess, before any re-plan: the instruction that is about to enter the block. A
- * block is translated right when a vCPU is about to run it, so that vCPU's cursor names the
- * predecessor of the very first entry: the branch to a branch target, the return to a return
- * site. With one vCPU we know whose cursor that is; otherwise, and when that instruction did
- * not complete its block, fall back to the instruction that falls through into the block.
+ * Under the registry lock: the predecessor to expect, and in `second` one counted inline. None
+ * for a signal handler's first block (its helper reads the frame at every entry) or once the
+ * counters are retired; else the last re-plan's choice; else the first guess, before any
+ * re-plan: the instruction that is about to enter the block. A block is translated right when
+ * a vCPU is about to run it, so that vCPU's cursor names the predecessor of the very first
+ * entry: the branch to a branch target, the return to a return site. With one vCPU we know
+ * whose cursor that is; otherwise, and when that instruction did not complete its block, fall
+ * back to the instruction that falls through into the block.
  */
-static uint64_t first_guess_or_plan(uint64_t start, uint64_t *second)
+static uint64_t hotpath_expected_pred(uint64_t start, bool signal_entry, uint64_t *second)
 {
     *second = 0;
-    if (counters_retired) {
+    if (signal_entry || counters_retired) {
         return EXPECT_EVERY_ENTRY;
     }
     uint64_t chosen = u64map_get(&dominant, start);
@@ -79,16 +82,6 @@ static uint64_t first_guess_or_plan(uint64_t start, uint64_t *second)
         }
     }
     return registry_fallthrough_owner_of(start);
-}
-
-/* Under the registry lock: the predecessor to expect, and in `second` one counted inline. */
-static uint64_t hotpath_expected_pred(uint64_t start, bool signal_entry, uint64_t *second)
-{
-    if (signal_entry) {
-        *second = 0;
-        return EXPECT_EVERY_ENTRY;
-    }
-    return first_guess_or_plan(start, second);
 }
 
 /*
