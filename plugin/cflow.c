@@ -1,7 +1,8 @@
 /*
  * cflow.c: the plugin's entry point and lifecycle: options, vCPU init, translation, fork,
- * exec, exit. The work itself lives in registry.c (translation time), hotpath.c (per executed
- * block), reference.c (the oracle mode), collect.c (merge at exit) and the profile library.
+ * exec, exit. The work itself lives in registry.c (translation time), the mode that runs
+ * (mode.h: hotpath.c per executed block, or reference.c, the oracle), collect.c (merge at
+ * exit) and the profile library.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -10,11 +11,10 @@
 #include <qemu-plugin.h>
 
 #include "disas.h"
-#include "hotpath.h"
+#include "mode.h"
 #include "options.h"
 #include "privilege.h"
 #include "qemu_compat.h"
-#include "reference.h"
 #include "registry.h"
 #include "sigframe.h"
 #include "symbols.h"
@@ -30,6 +30,7 @@ static CflowOptions opts;
 static qemu_info_t info_copy;
 static char *target_name;
 static qemu_plugin_id_t plugin_id;
+static const CflowModeOps *mode; /* looked up once, at install */
 
 static void vcpu_init(qemu_plugin_id_t id, unsigned int cpu)
 {
@@ -37,17 +38,13 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned int cpu)
     writer_vcpu_started();
     privilege_vcpu_init();
     sigframe_vcpu_init();
-    if (opts.mode == MODE_FAST) {
-        hotpath_vcpu_init(cpu);
-    } else {
-        reference_vcpu_init(cpu);
-    }
+    mode->vcpu_init(cpu);
 }
 
 static void vcpu_exit(qemu_plugin_id_t id, unsigned int cpu)
 {
-    if (opts.mode == MODE_FAST) {
-        hotpath_vcpu_exit(cpu);
+    if (mode->vcpu_exit) {
+        mode->vcpu_exit(cpu);
     }
 }
 
@@ -72,18 +69,14 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     }
     CflowPriv priv = privilege_now();
     if (!priv_recorded(priv)) {
-        if (opts.mode == MODE_FAST) {
-            hotpath_instrument_foreign(tb);
-        } else {
-            reference_instrument_foreign(tb);
-        }
+        mode->instrument_foreign(tb);
         return;
     }
     InsnId *ids = g_new(InsnId, n);
     registry_lock();
     registry_prefetch(tb, n, (uint8_t)priv);
-    if (opts.mode == MODE_FAST) {
-        hotpath_prefetch(qemu_plugin_tb_vaddr(tb));
+    if (mode->prefetch) {
+        mode->prefetch(qemu_plugin_tb_vaddr(tb));
     }
     for (size_t i = 0; i < n; i++) {
         ids[i] = (InsnId)registry_insn(qemu_plugin_tb_get_insn(tb, i), (uint8_t)priv);
@@ -93,16 +86,11 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     uint64_t start = first->addr, end = last->addr + last->size;
     bool signal_entry = sigframe_is_handler(start);
     uint64_t second = 0;
-    uint64_t expected = opts.mode != MODE_FAST ? 0
-                        : signal_entry       ? EXPECT_EVERY_ENTRY
-                                             : hotpath_expected_pred(start, &second);
+    uint64_t expected =
+        mode->expected_pred ? mode->expected_pred(start, signal_entry, &second) : 0;
     BlockRec *b = registry_block(start, end, expected, second, ids, (uint32_t)n);
     b->signal_entry |= signal_entry;
-    if (opts.mode == MODE_FAST) {
-        hotpath_instrument(tb, b);
-    } else {
-        reference_instrument(tb, b);
-    }
+    mode->instrument(tb, b);
     TSAN_PUBLISHED(b);
     registry_unlock();
     g_free(ids);
@@ -111,11 +99,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 static void discon(qemu_plugin_id_t id, unsigned int cpu, enum qemu_plugin_discon_type type,
                    uint64_t from_pc, uint64_t to_pc)
 {
-    if (opts.mode == MODE_FAST) {
-        hotpath_discon(cpu, type, from_pc, to_pc);
-    } else {
-        reference_discon(cpu, type, to_pc);
-    }
+    mode->discon(cpu, type, from_pc, to_pc);
 }
 
 static void plugin_exit(qemu_plugin_id_t id, void *udata)
@@ -143,18 +127,12 @@ static void vcpu_syscall(qemu_plugin_id_t id, unsigned int cpu, int64_t num, uin
                          uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6,
                          uint64_t a7, uint64_t a8)
 {
-    if (opts.mode == MODE_FAST) {
-        hotpath_housekeeping(cpu);
+    if (mode->housekeeping) {
+        mode->housekeeping(cpu);
     }
     uint64_t new_handler = sigframe_syscall(num, a1, a2);
-    if (new_handler && opts.mode == MODE_FAST) {
-        /* its first block must read the signal frame (on_signal_entry): translate it again */
-        registry_lock();
-        bool translated = registry_has_insn_at(new_handler);
-        registry_unlock();
-        if (translated) {
-            hotpath_request_retranslation();
-        }
+    if (new_handler && mode->signal_handler_installed) {
+        mode->signal_handler_installed(new_handler);
     }
     if (is_execve(num)) {
         writer_write(WRITE_AT_EXEC);
@@ -163,12 +141,12 @@ static void vcpu_syscall(qemu_plugin_id_t id, unsigned int cpu, int64_t num, uin
 
 static void tb_flush(qemu_plugin_id_t id)
 {
-    hotpath_flush();
+    mode->tb_flush();
 }
 
 static void vcpu_resume(qemu_plugin_id_t id, unsigned int cpu)
 {
-    hotpath_housekeeping(cpu);
+    mode->housekeeping(cpu);
 }
 
 /*
@@ -176,34 +154,16 @@ static void vcpu_resume(qemu_plugin_id_t id, unsigned int cpu)
  * that does not exist there (QEMU already holds its mmap lock here, which translation, the
  * registry's main user, also holds first: the order is the same).
  */
-static void lock_mode_state(void)
-{
-    if (opts.mode == MODE_FAST) {
-        hotpath_lock_vcpus();
-    } else {
-        reference_lock();
-    }
-}
-
-static void unlock_mode_state(void)
-{
-    if (opts.mode == MODE_FAST) {
-        hotpath_unlock_vcpus();
-    } else {
-        reference_unlock();
-    }
-}
-
 static void before_fork(void)
 {
     writer_fork_prepare();
     registry_lock();
-    lock_mode_state();
+    mode->fork_lock();
 }
 
 static void after_fork_in_parent(void)
 {
-    unlock_mode_state();
+    mode->fork_unlock();
     registry_unlock();
     writer_fork_parent();
 }
@@ -211,29 +171,21 @@ static void after_fork_in_parent(void)
 /* A forked child profiles only what it runs itself: it starts from zero counts. */
 static void after_fork_in_child(void)
 {
-    if (opts.mode == MODE_FAST) {
-        hotpath_unlock_vcpus();
-    } else {
-        reference_unlock_in_child();
-    }
+    mode->unlock_in_child();
     registry_unlock();
     writer_fork_child();
-    if (opts.mode == MODE_FAST) {
-        hotpath_reset_counts();
-    } else {
-        reference_reset_counts();
-    }
+    mode->reset_counts();
 }
 
 /* At install, and again after every adaptation reset (which unregisters everything). */
 static void register_callbacks(void)
 {
     qemu_plugin_id_t id = plugin_id;
-    if (opts.mode == MODE_FAST) {
+    if (mode->tb_flush) {
         qemu_plugin_register_flush_cb(id, tb_flush);
-        if (info_copy.system_emulation) {
-            qemu_plugin_register_vcpu_resume_cb(id, vcpu_resume);
-        }
+    }
+    if (mode->housekeeping && info_copy.system_emulation) {
+        qemu_plugin_register_vcpu_resume_cb(id, vcpu_resume);
     }
     qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
     qemu_plugin_register_vcpu_exit_cb(id, vcpu_exit);
@@ -268,7 +220,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         fprintf(stderr, "%s\n", err->message);
         return -1;
     }
-    if (!writer_init(&opts, info, &err)) {
+    mode = cflow_mode_of(opts.mode);
+    if (!writer_init(&opts, mode, info, &err)) {
         fprintf(stderr, "%s\n", err->message);
         return -1;
     }
@@ -279,15 +232,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     privilege_init(info->target_name, info->system_emulation);
     disas_init(info->target_name, info->system_emulation, !opts.qemu_disas);
     sigframe_init(info->target_name, info->system_emulation);
-    if (opts.mode == MODE_FAST) {
-        bool one_vcpu_snapshots =
-            !opts.dump_seconds && (!info->system_emulation || (info->system.smp_vcpus == 1 &&
-                                                               info->system.max_vcpus == 1));
-        hotpath_init(id, opts.adapt_after, opts.counter_mib, !info->system_emulation,
-                     one_vcpu_snapshots, register_callbacks);
-    } else {
-        reference_init();
-    }
+    mode->init(&(CflowModeSetup){
+        .id = id, .opts = &opts, .info = info, .reregister = register_callbacks});
     pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
     register_callbacks();
     return 0;

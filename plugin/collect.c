@@ -7,51 +7,11 @@
 #include <string.h>
 
 #include "disas.h"
+#include "edge_kind.h"
 #include "edge_table.h"
-#include "hotpath.h"
 #include "radix_sort.h"
-#include "reference.h"
 #include "registry.h"
 #include "symbols.h"
-
-static void add_reference_edge(uint64_t from_id, int hot_kind, uint64_t to, uint64_t count,
-                               void *opaque)
-{
-    edge_table_add(opaque, HOT_KEY(hot_kind, from_id), to, count);
-}
-
-/*
- * Fast mode: everything counted, plus how the inline path carried it (the benchmark reports
- * it). Returns the per-block entry counts (g_free).
- */
-static uint64_t *add_fast_edges(EdgeTable *merged, CflowProfile *p, bool live)
-{
-    HotpathTotals t;
-    hotpath_merge_all(merged, &t, live);
-    if (t.in_flight) {
-        cflow_profile_set_meta_u64(p, "in_flight_entries", t.in_flight);
-    }
-    cflow_profile_set_meta_u64(p, "hotpath_allocations", t.hot_allocs);
-    if (hotpath_unplaced_exits()) {
-        cflow_profile_set_meta_u64(p, "unplaced_early_exits", hotpath_unplaced_exits());
-    }
-    if (hotpath_unknown_vcpu_entries()) {
-        cflow_profile_set_meta_u64(p, "entries_on_unknown_vcpus", hotpath_unknown_vcpu_entries());
-    }
-    if (hotpath_counters_retired()) {
-        cflow_profile_set_meta(p, "counters_retired", "yes");
-    }
-    cflow_profile_set_meta_u64(p, "block_entries", t.entries);
-    cflow_profile_set_meta_u64(p, "helper_calls", t.helper_calls);
-    if (t.second_entries) {
-        cflow_profile_set_meta_u64(p, "second_predecessor_entries", t.second_entries);
-    }
-    /* Must be 0; the tests check, and the profile would say so if ever it were not. */
-    if (t.inconsistent) {
-        cflow_profile_set_meta_u64(p, "inconsistent_entries", t.inconsistent);
-    }
-    return t.block_entries;
-}
 
 /* Freed memory inside the heap goes back to the kernel (glibc keeps it otherwise). */
 static void give_back_free_memory(void)
@@ -256,61 +216,64 @@ static uint32_t symbol_offset(SymbolOffsets *c, CflowProfile *p, const char *nam
     return c->last_offset;
 }
 
-CflowProfile *collect_profile(CflowMode mode, bool live)
-{
-    CflowProfile *p = cflow_profile_new();
-    EdgeTable merged;
-    edge_table_init_private(&merged, 1u << 12);
-    registry_lock();
-    uint64_t *fast_entries = NULL;
-    /* the last profile of a user-mode run: no translation or counting follows (collect.h) */
-    bool final = mode == MODE_FAST && !live;
-    if (mode == MODE_FAST) {
-        cflow_profile_set_meta_u64(p, "adaptations", hotpath_adaptations());
-        cflow_profile_set_meta_u64(p, "lean_stores_skipped", hotpath_skipped_stores());
-        if (final) {
-            /*
-             * The final profile of a user-mode run: what only translation and re-planning
-             * needed goes before the merge, the counters after it, and their memory serves the
-             * profile (this exit is where a short run's memory peaks).
-             */
-            hotpath_release_planning();
-            registry_release_indexes();
-            give_back_free_memory();
-        }
-        fast_entries = add_fast_edges(&merged, p, live);
-        if (final) {
-            hotpath_release_counts();
-            give_back_free_memory();
-        }
-    } else {
-        reference_foreach_edge(add_reference_edge, &merged, live);
-    }
+/* What building one profile carries from step to step (collect_profile). */
+typedef struct {
+    CflowProfile *p;
+    bool final;           /* the last profile of a user-mode run: no translation or counting
+                           * follows (collect.h), records are freed as they are copied */
+    EdgeTable merged;     /* HOT_KEY(kind, source id) -> destination: every edge counted */
+    uint64_t *entries;    /* per block record (registry index): its entries */
+    uint64_t n_ids;
+    uint32_t *index_of;   /* id -> profile index + 1 (first: 1 if wanted) */
+    guint n_insns;        /* instructions that go in */
+    GHashTable *continuations; /* address -> Continuation: see is_continuation */
+    uint64_t thread_entries, sourceless, foreign;
+} Collection;
 
-    /* Which instructions go in: every edge source and every instruction of an entered block. */
-    uint64_t n_ids = registry_insn_count();
-    uint32_t *index_of = g_new0(uint32_t, n_ids + 1); /* id -> profile index + 1 */
+/* The mode's counts, merged (mode.h); at a final exit, freeing around it what it allows. */
+static void merge_mode_counts(Collection *c, const CflowModeOps *mode, bool live)
+{
+    if (c->final) {
+        /*
+         * The final profile of a user-mode run: what only translation and re-planning
+         * needed goes before the merge, the counters after it, and their memory serves the
+         * profile (this exit is where a short run's memory peaks).
+         */
+        mode->release_planning();
+        registry_release_indexes();
+        give_back_free_memory();
+    }
+    c->entries = mode->collect(&c->merged, c->p, live);
+    if (c->final) {
+        mode->release_counts();
+        give_back_free_memory();
+    }
+}
+
+/*
+ * Which instructions go in: every edge source and every instruction of an entered block,
+ * numbered in address order. Profile indices are known before anything is added: edges and
+ * blocks go in first, the instructions last (add_insns).
+ */
+static void number_insns(Collection *c)
+{
+    c->n_ids = registry_insn_count();
+    c->index_of = g_new0(uint32_t, c->n_ids + 1);
     guint n_wanted = 0;
 #define WANT(want_id)                        \
     do {                                     \
         uint64_t id_ = (want_id);            \
-        if (id_ && !index_of[id_]) {         \
-            index_of[id_] = 1;               \
+        if (id_ && !c->index_of[id_]) {      \
+            c->index_of[id_] = 1;            \
             n_wanted++;                      \
         }                                    \
     } while (0)
-    uint64_t thread_entries = 0, sourceless = 0, foreign = 0;
-    /* address -> Continuation: see is_continuation */
-    GHashTable *continuations = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
-    EDGE_TABLE_FOREACH(&merged, s) {
+    EDGE_TABLE_FOREACH(&c->merged, s) {
         WANT(s->k1 & HOT_ID_MASK);
     }
-    GArray *counts = g_array_sized_new(FALSE, TRUE, sizeof(uint64_t), registry_block_count());
     for (guint i = 0; i < registry_block_count(); i++) {
         BlockRec *b = registry_block_by_index(i);
-        uint64_t n = fast_entries ? fast_entries[i] : reference_block_count(b);
-        g_array_append_val(counts, n);
-        if (n) {
+        if (c->entries[i]) {
             for (uint32_t j = 0; j < b->n_insns; j++) {
                 WANT(b->ids[j]);
             }
@@ -318,74 +281,70 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
     }
 #undef WANT
     GArray *wanted = g_array_sized_new(FALSE, FALSE, sizeof(InsnKey), n_wanted);
-    for (uint64_t id = 1; id <= n_ids; id++) {
-        if (index_of[id]) {
+    for (uint64_t id = 1; id <= c->n_ids; id++) {
+        if (c->index_of[id]) {
             InsnKey k = {.addr = registry_insn_by_id(id)->addr, .id = id};
             g_array_append_val(wanted, k);
         }
     }
     sort_insn_keys(wanted);
-
-    /*
-     * Profile indices are known before anything is added: edges and blocks go in first, the
-     * instructions last (see below).
-     */
-    guint n_insns_wanted = wanted->len;
-    for (guint i = 0; i < n_insns_wanted; i++) {
-        index_of[g_array_index(wanted, InsnKey, i).id] = i + 1;
+    c->n_insns = wanted->len;
+    for (guint i = 0; i < c->n_insns; i++) {
+        c->index_of[g_array_index(wanted, InsnKey, i).id] = i + 1;
     }
     g_array_free(wanted, TRUE);
-    guint entered = 0, entered_insns = 0;
-    for (guint i = 0; i < registry_block_count(); i++) {
-        if (g_array_index(counts, uint64_t, i)) {
-            entered++;
-            entered_insns += registry_block_by_index(i)->n_insns;
-        }
-    }
-    cflow_profile_reserve(p, 0, (guint)merged.used, entered, entered_insns);
+}
 
-    EDGE_TABLE_FOREACH(&merged, s) {
+/* A self-entry QEMU made (is_continuation), counted for uncount_continuations. */
+static void add_continuation(Collection *c, int kind, uint64_t id, uint64_t to, uint64_t count)
+{
+    const InsnRec *from = registry_insn_by_id(id);
+    Continuation *k = g_hash_table_lookup(c->continuations, &from->addr);
+    if (!k) {
+        k = g_new0(Continuation, 1);
+        *k = (Continuation){.addr = from->addr, .from_index = c->index_of[id] - 1,
+                            .next = from->addr + from->size};
+        g_hash_table_insert(c->continuations, &k->addr, k);
+    }
+    *(to != from->addr ? &k->split : kind == HOT_EARLY ? &k->early : &k->normal) += count;
+}
+
+/* Every merged edge into the profile, but entries with no source and continuations. */
+static void add_edges(Collection *c)
+{
+    EDGE_TABLE_FOREACH(&c->merged, s) {
         int kind = (int)(s->k1 >> HOT_KIND_SHIFT);
         uint64_t id = s->k1 & HOT_ID_MASK;
-        prefetch_source(&merged, s + EDGE_PREFETCH_AHEAD, index_of);
+        prefetch_source(&c->merged, s + EDGE_PREFETCH_AHEAD, c->index_of);
         if (kind == HOT_ENTRY) {
-            thread_entries += s->count;
+            c->thread_entries += s->count;
             continue;
         }
         if (kind == HOT_FOREIGN) {
-            foreign += s->count;
+            c->foreign += s->count;
             continue;
         }
         if (!id) {
-            sourceless += s->count;
+            c->sourceless += s->count;
             continue;
         }
-        const InsnRec *from = registry_insn_by_id(id);
         if (is_continuation(kind, id, s->k2)) {
-            Continuation *c = g_hash_table_lookup(continuations, &from->addr);
-            if (!c) {
-                c = g_new0(Continuation, 1);
-                *c = (Continuation){.addr = from->addr, .from_index = index_of[id] - 1,
-                                    .next = from->addr + from->size};
-                g_hash_table_insert(continuations, &c->addr, c);
-            }
-            *(s->k2 != from->addr ? &c->split : kind == HOT_EARLY ? &c->early : &c->normal) +=
-                s->count;
+            add_continuation(c, kind, id, s->k2, s->count);
             continue;
         }
-        cflow_profile_add_edge(p, index_of[id] - 1, public_kind(kind, id, s->k2), s->k2,
+        cflow_profile_add_edge(c->p, c->index_of[id] - 1, public_kind(kind, id, s->k2), s->k2,
                                s->count);
     }
-    edge_table_destroy(&merged);
-    if (final) {
-        give_back_free_memory();
-    }
-    sort_edges(p->edges); /* stable output: by source address, then destination */
+}
+
+/*
+ * Every entered block into the profile. Blocks with the same instructions are one block of
+ * the profile, whatever they expected: open addressing over the profile's blocks by content
+ * (slot: the record's index + 1).
+ */
+static void add_blocks(Collection *c)
+{
     guint *block_of = g_new(guint, registry_block_count() + 1); /* record -> profile block */
-    /*
-     * Blocks with the same instructions are one block of the profile, whatever they expected:
-     * open addressing over the profile's blocks by content (slot: the record's index + 1).
-     */
     guint mask = 1;
     while (mask < 2 * registry_block_count()) {
         mask = mask * 2 + 1;
@@ -393,7 +352,7 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
     guint *by_content = g_new0(guint, (gsize)mask + 1);
     GArray *idx = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     for (guint i = 0; i < registry_block_count(); i++) {
-        uint64_t n = g_array_index(counts, uint64_t, i);
+        uint64_t n = c->entries[i];
         if (!n) {
             continue;
         }
@@ -404,39 +363,39 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
             j = (j + 1) & mask;
         }
         if (by_content[j]) {
-            cflow_profile_block(p, block_of[by_content[j] - 1])->count += n;
+            cflow_profile_block(c->p, block_of[by_content[j] - 1])->count += n;
             continue;
         }
         g_array_set_size(idx, b->n_insns);
         for (uint32_t k = 0; k < b->n_insns; k++) {
-            g_array_index(idx, uint32_t, k) = index_of[b->ids[k]] - 1;
+            g_array_index(idx, uint32_t, k) = c->index_of[b->ids[k]] - 1;
         }
-        block_of[i] = p->blocks->len;
-        cflow_profile_add_block(p, b->start, n, (uint32_t *)idx->data, b->n_insns);
+        block_of[i] = c->p->blocks->len;
+        cflow_profile_add_block(c->p, b->start, n, (uint32_t *)idx->data, b->n_insns);
         by_content[j] = i + 1;
     }
     g_array_free(idx, TRUE);
     g_free(by_content);
     g_free(block_of);
-    if (final) {
-        registry_release_blocks();
-        give_back_free_memory();
-    }
+}
 
-    /*
-     * The instructions last, when the merged table (and in a final profile the counters and
-     * blocks) are gone, copied in id order to their places: in a final profile each page of
-     * records is freed once copied, so the records and their copies are never all in memory
-     * at once (a short run's peak).
-     */
-    cflow_profile_reserve(p, n_insns_wanted, 0, 0, 0);
-    cflow_profile_add_insns(p, n_insns_wanted);
+/*
+ * The instructions last, when the merged table (and in a final profile the counters and
+ * blocks) are gone, copied in id order to their places: in a final profile each page of
+ * records is freed once copied, so the records and their copies are never all in memory
+ * at once (a short run's peak).
+ */
+static void add_insns(Collection *c)
+{
+    CflowProfile *p = c->p;
+    cflow_profile_reserve(p, c->n_insns, 0, 0, 0);
+    cflow_profile_add_insns(p, c->n_insns);
     SymbolOffsets symbols = {.offsets = g_hash_table_new(g_direct_hash, g_direct_equal)};
-    for (uint64_t id = 1; id <= n_ids; id++) {
-        if (final) {
+    for (uint64_t id = 1; id <= c->n_ids; id++) {
+        if (c->final) {
             registry_release_insns_below(id);
         }
-        if (!index_of[id]) {
+        if (!c->index_of[id]) {
             continue;
         }
         const InsnRec *r = registry_insn_by_id(id);
@@ -445,28 +404,63 @@ CflowProfile *collect_profile(CflowMode mode, bool live)
             sym = symbols_lookup(r->addr);
         }
         /* deferred disassembly (disas.h): the bytes only, text made when a reader asks */
-        uint32_t at = index_of[id] - 1;
+        uint32_t at = c->index_of[id] - 1;
         cflow_profile_put_insn(p, at, r->addr, r->size, r->generation, registry_insn_disas(id),
                                NULL);
         cflow_profile_insn(p, at)->symbol = symbol_offset(&symbols, p, sym);
         cflow_profile_set_insn_bytes(p, at, registry_insn_bytes(id), r->size);
         cflow_profile_set_insn_priv(p, at, (CflowPriv)r->priv);
     }
-    registry_unlock();
     g_hash_table_destroy(symbols.offsets);
-    uncount_continuations(p, continuations);
-    g_hash_table_destroy(continuations);
+}
 
-    cflow_profile_set_meta_u64(p, "thread_entries", thread_entries);
-    if (foreign) {
-        cflow_profile_set_meta_u64(p, "entries_from_unrecorded", foreign);
+/* What did not become an edge, and how code is identified. */
+static void add_collection_meta(const Collection *c)
+{
+    cflow_profile_set_meta_u64(c->p, "thread_entries", c->thread_entries);
+    if (c->foreign) {
+        cflow_profile_set_meta_u64(c->p, "entries_from_unrecorded", c->foreign);
     }
-    cflow_profile_set_meta(p, "code_identity", registry_physical() ? "physical" : "virtual");
-    if (sourceless) {
-        cflow_profile_set_meta_u64(p, "sourceless_discontinuities", sourceless);
+    cflow_profile_set_meta(c->p, "code_identity", registry_physical() ? "physical" : "virtual");
+    if (c->sourceless) {
+        cflow_profile_set_meta_u64(c->p, "sourceless_discontinuities", c->sourceless);
     }
-    g_array_free(counts, TRUE);
-    g_free(fast_entries);
-    g_free(index_of);
-    return p;
+}
+
+CflowProfile *collect_profile(const CflowModeOps *mode, bool live)
+{
+    /* a mode that frees nothing keeps the registry whole too (mode.h) */
+    Collection c = {.p = cflow_profile_new(), .final = !live && mode->release_counts};
+    edge_table_init_private(&c.merged, 1u << 12);
+    registry_lock();
+    merge_mode_counts(&c, mode, live);
+    number_insns(&c);
+    guint entered = 0, entered_insns = 0;
+    for (guint i = 0; i < registry_block_count(); i++) {
+        if (c.entries[i]) {
+            entered++;
+            entered_insns += registry_block_by_index(i)->n_insns;
+        }
+    }
+    cflow_profile_reserve(c.p, 0, (guint)c.merged.used, entered, entered_insns);
+    c.continuations = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    add_edges(&c);
+    edge_table_destroy(&c.merged);
+    if (c.final) {
+        give_back_free_memory();
+    }
+    sort_edges(c.p->edges); /* stable output: by source address, then destination */
+    add_blocks(&c);
+    if (c.final) {
+        registry_release_blocks();
+        give_back_free_memory();
+    }
+    add_insns(&c);
+    registry_unlock();
+    uncount_continuations(c.p, c.continuations);
+    g_hash_table_destroy(c.continuations);
+    add_collection_meta(&c);
+    g_free(c.entries);
+    g_free(c.index_of);
+    return c.p;
 }

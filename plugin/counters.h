@@ -6,7 +6,7 @@
  * QEMU sizes every scoreboard by the highest vCPU index ever seen, so a chunk costs 8 KiB per
  * index: small chunks keep that close to what the translated blocks need. A space can be
  * retired (its counts folded into plain per-slot totals, its scoreboards freed) when the
- * indices of a thread-churning program would make it outgrow its budget (hotpath.c).
+ * indices of a thread-churning program would make it outgrow its budget (adapt.c).
  */
 #ifndef CFLOW_COUNTERS_H
 #define CFLOW_COUNTERS_H

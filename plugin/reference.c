@@ -3,7 +3,7 @@
 
 #include <pthread.h>
 
-#include "hotpath.h" /* the HOT_* kind names, shared so results compare directly */
+#include "edge_kind.h" /* the HOT_* kind names, shared so results compare directly */
 #include "sigframe.h"
 #include "tsan.h"
 
@@ -45,7 +45,7 @@ static gboolean ref_edge_equal(gconstpointer a, gconstpointer b)
     return x->from_id == y->from_id && x->to == y->to && x->kind == y->kind;
 }
 
-void reference_init(void)
+static void reference_init(const CflowModeSetup *setup)
 {
     edges = g_hash_table_new_full(ref_edge_hash, ref_edge_equal, g_free, g_free);
     block_counts = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
@@ -111,7 +111,7 @@ static void on_insn(unsigned int cpu, void *udata)
     pthread_mutex_unlock(&lock);
 }
 
-void reference_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
+static void reference_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
 {
     for (uint32_t i = 0; i < b->n_insns; i++) {
         /* One record per translated instruction; freed never (translation-time data). */
@@ -127,7 +127,7 @@ void reference_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
     }
 }
 
-void reference_vcpu_init(unsigned int cpu)
+static void reference_vcpu_init(unsigned int cpu)
 {
     pthread_mutex_lock(&lock);
     RefVcpu *v = vcpu_locked(cpu);
@@ -142,12 +142,13 @@ static void on_foreign_block(unsigned int cpu, void *udata)
     pthread_mutex_unlock(&lock);
 }
 
-void reference_instrument_foreign(struct qemu_plugin_tb *tb)
+static void reference_instrument_foreign(struct qemu_plugin_tb *tb)
 {
     qemu_plugin_register_vcpu_tb_exec_cb(tb, on_foreign_block, QEMU_PLUGIN_CB_NO_REGS, NULL);
 }
 
-void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint64_t to_pc)
+static void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type,
+                             uint64_t from_pc, uint64_t to_pc)
 {
     pthread_mutex_lock(&lock);
     RefVcpu *v = vcpu_locked(cpu);
@@ -159,25 +160,27 @@ void reference_discon(unsigned int cpu, enum qemu_plugin_discon_type type, uint6
     pthread_mutex_unlock(&lock);
 }
 
-void reference_lock(void)
+/* Held across fork (cflow.c), so a child never inherits it taken, and across a snapshot's
+ * merge, so that every vCPU stands still (recursive). */
+static void reference_lock(void)
 {
     pthread_mutex_lock(&lock);
 }
 
-void reference_unlock(void)
+static void reference_unlock(void)
 {
     pthread_mutex_unlock(&lock);
 }
 
 /* A recursive mutex remembers its owner's thread id, which a forked child's thread does not
  * have: the child starts from a fresh one instead of unlocking the inherited one. */
-void reference_unlock_in_child(void)
+static void reference_unlock_in_child(void)
 {
     lock = (pthread_mutex_t)PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 }
 
 /* In a forked child: nothing the parent counted, nothing its other threads left pending. */
-void reference_reset_counts(void)
+static void reference_reset_counts(void)
 {
     pthread_mutex_lock(&lock);
     g_hash_table_remove_all(edges);
@@ -186,8 +189,11 @@ void reference_reset_counts(void)
     pthread_mutex_unlock(&lock);
 }
 
-/* Under the lock: other vCPUs may still be inserting (an exec snapshot, system mode). */
-void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque, bool live)
+/*
+ * Every recorded edge, and every block record's entries. Under the lock: other vCPUs may still
+ * be inserting (an exec snapshot, system mode).
+ */
+static uint64_t *reference_collect(EdgeTable *into, CflowProfile *p, bool live)
 {
     pthread_mutex_lock(&lock);
     GHashTableIter it;
@@ -195,23 +201,38 @@ void reference_foreach_edge(ReferenceEdgeFn fn, void *opaque, bool live)
     g_hash_table_iter_init(&it, edges);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const RefEdge *e = k;
-        fn(e->from_id, e->kind, e->to, *(uint64_t *)v, opaque);
+        edge_table_add(into, HOT_KEY(e->kind, e->from_id), e->to, *(uint64_t *)v);
     }
     g_hash_table_iter_init(&it, vcpus);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         const RefVcpu *r = v;
         if (r->pending_kind && !live) { /* live: the next block entry will carry it */
-            fn(r->pending_from, r->pending_kind, r->pending_to, 1, opaque);
+            edge_table_add(into, HOT_KEY(r->pending_kind, r->pending_from), r->pending_to, 1);
         }
     }
+    guint n_blocks = registry_block_count();
+    uint64_t *entries = g_new0(uint64_t, n_blocks);
+    for (guint i = 0; i < n_blocks; i++) {
+        uint64_t *count = g_hash_table_lookup(block_counts, registry_block_by_index(i));
+        entries[i] = count ? *count : 0;
+    }
     pthread_mutex_unlock(&lock);
+    return entries;
 }
 
-uint64_t reference_block_count(const BlockRec *b)
-{
-    pthread_mutex_lock(&lock);
-    uint64_t *count = g_hash_table_lookup(block_counts, b);
-    uint64_t n = count ? *count : 0;
-    pthread_mutex_unlock(&lock);
-    return n;
-}
+const CflowModeOps reference_mode = {
+    .name = "reference",
+    .init = reference_init,
+    .vcpu_init = reference_vcpu_init,
+    .instrument = reference_instrument,
+    .instrument_foreign = reference_instrument_foreign,
+    .discon = reference_discon,
+    .fork_lock = reference_lock,
+    .fork_unlock = reference_unlock,
+    .unlock_in_child = reference_unlock_in_child,
+    .reset_counts = reference_reset_counts,
+    /* recursive: the snapshot's merge (reference_collect) locks again */
+    .freeze = reference_lock,
+    .thaw = reference_unlock,
+    .collect = reference_collect,
+};

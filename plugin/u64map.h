@@ -1,8 +1,9 @@
 /*
  * u64map.h: 64-bit keys to non-zero 64-bit values, open addressing at most 3/4 full, 16 bytes
  * a slot (key and value together): the plugin's side maps (generations, fall-through owners,
- * the re-plan's choices), where a GHashTable would cost a node and a key copy per entry. Keys may be 0 (an address);
- * a value of 0 means "absent". Not thread-safe: callers hold the lock that guards the map.
+ * the re-plan's choices), where a GHashTable would cost a node and a key copy per entry. Keys
+ * may be 0 (an address); a value of 0 means "absent". Not thread-safe: callers hold the lock
+ * that guards the map.
  */
 #ifndef CFLOW_U64MAP_H
 #define CFLOW_U64MAP_H

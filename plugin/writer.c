@@ -1,36 +1,27 @@
 /*
- * writer.c: every profile the plugin writes, for whatever reason (writer.h): the run's
- * metadata, the output place held since start, the thread that writes files, the report.
+ * writer.c: every profile the plugin writes, for whatever reason (writer.h): the output place
+ * held since start, the thread that writes files, the dump thread, fork, the report. The
+ * run's metadata is run_info.c's.
  */
 #include "writer.h"
 
 #include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "collect.h"
-#include "hotpath.h"
-#include "reference.h"
 #include "report.h"
+#include "run_info.h"
 
 static const CflowOptions *opts;
+static const CflowModeOps *mode;
 static qemu_info_t info_copy;
-static char *target_name;
-static char *cmdline;       /* captured as the first vCPU starts: /proc may be gone later */
-static char *qemu_binary;
-static const char *guest_binary; /* user mode, captured as the first vCPU starts */
-static struct timespec started; /* CLOCK_MONOTONIC at install */
 static bool final_written;      /* the exit profile is out: no more dumps */
 static uint64_t dumps;          /* dumps written so far */
-static int proc_fd = -1;    /* /proc, held open for the same reason */
-static long parent_pid;     /* set in a forked child */
 static unsigned int vcpu_starts;
 static int saved_stderr = -1; /* QEMU's stderr as it was at start (user mode), see print_report */
 
@@ -119,104 +110,6 @@ static bool place_for_this_process(GError **error)
     return cflow_place_open(path, &place, error);
 }
 
-/* The guest's command line: QEMU's own arguments stripped, where they can be told apart. */
-static char *read_guest_cmdline(const qemu_info_t *info)
-{
-    g_autofree char *raw = NULL;
-    gsize len = 0;
-    if (!g_file_get_contents("/proc/self/cmdline", &raw, &len, NULL) || len == 0) {
-        return NULL;
-    }
-    GPtrArray *args = g_ptr_array_new();
-    for (gsize i = 0; i < len; i += strlen(raw + i) + 1) {
-        g_ptr_array_add(args, raw + i);
-    }
-    guint start = 0;
-    const char *binary = info->system_emulation ? NULL : qemu_plugin_path_to_binary();
-    if (binary) {
-        /* QEMU may report the resolved path (/bin/sh -> /usr/bin/dash): compare real paths */
-        g_autofree char *real = realpath(binary, NULL);
-        g_autofree char *base = g_path_get_basename(binary);
-        for (guint i = 1; i < args->len; i++) {
-            const char *a = g_ptr_array_index(args, i);
-            g_autofree char *abase = g_path_get_basename(a);
-            g_autofree char *areal = realpath(a, NULL);
-            if (strcmp(a, binary) == 0 || strcmp(abase, base) == 0 ||
-                (real && areal && strcmp(real, areal) == 0)) {
-                start = i;
-                break;
-            }
-        }
-    }
-    GString *s = g_string_new(NULL);
-    for (guint i = start; i < args->len; i++) {
-        g_string_append_printf(s, "%s%s", i > start ? " " : "",
-                               (const char *)g_ptr_array_index(args, i));
-    }
-    g_ptr_array_free(args, TRUE);
-    return g_string_free(s, FALSE);
-}
-
-
-/*
- * Whether the profile has an instruction in [start, end): its instructions are sorted by
- * address (collect.c), so a binary search; the host's maps list QEMU's own libraries too,
- * and a scan of every block per line took 8 ms of cc1's exit.
- */
-static bool has_insn_in(const CflowProfile *p, uint64_t start, uint64_t end)
-{
-    guint lo = 0, hi = p->insns->len; /* the first instruction at or above start */
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-        if (cflow_profile_insn(p, mid)->addr < start) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo < p->insns->len && cflow_profile_insn(p, lo)->addr < end;
-}
-
-/*
- * User mode: the file mappings that hold executed code ("start-end offset path" lines), so
- * addresses can be turned into (file, offset) across runs with other layouts. In linux-user
- * with a zero guest base, guest addresses are host addresses. (Guest code is mapped without
- * host execute permission, QEMU translates it, so permissions cannot be the filter.) Read
- * through /proc held open since start: the guest may have changed its root.
- */
-static char *code_mappings(const CflowProfile *p)
-{
-    g_autofree char *name = g_strdup_printf("%ld/maps", (long)getpid());
-    int fd = proc_fd >= 0 ? openat(proc_fd, name, O_RDONLY | O_CLOEXEC) : -1;
-    if (fd < 0) {
-        return NULL;
-    }
-    GString *maps = g_string_new(NULL);
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        g_string_append_len(maps, buf, n);
-    }
-    close(fd);
-    GString *out = g_string_new(NULL);
-    g_auto(GStrv) lines = g_strsplit(maps->str, "\n", -1);
-    g_string_free(maps, TRUE);
-    for (int i = 0; lines[i]; i++) {
-        uint64_t start, end, offset;
-        char perms[8], path[4096];
-        if (sscanf(lines[i], "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %*s %*s %4095[^\n]",
-                   &start, &end, perms, &offset, path) != 5 ||
-            path[0] != '/') {
-            continue;
-        }
-        if (has_insn_in(p, start, end)) {
-            g_string_append_printf(out, "%s%" PRIx64 "-%" PRIx64 " %" PRIx64 " %s",
-                                   out->len ? "\n" : "", start, end, offset, path);
-        }
-    }
-    return g_string_free(out, FALSE);
-}
-
 static bool same_open_file(int a, int b)
 {
     struct stat x, y;
@@ -248,76 +141,6 @@ static void print_report(const char *text)
     }
 }
 
-/* The run's metadata (README, "meta"), said once for every reason a profile is written. */
-static void add_run_meta(CflowProfile *p, WriteReason reason)
-{
-    static const char *reasons[] = {[WRITE_AT_EXIT] = "exit", [WRITE_AT_EXEC] = "exec",
-                                    [WRITE_AT_DUMP] = "dump"};
-    cflow_profile_set_meta(p, "tool", "cflow " CFLOW_VERSION);
-    /* QEMU exports no version to plugins: this is the QEMU the plugin was built against */
-    cflow_profile_set_meta(p, "qemu_version", CFLOW_QEMU_VERSION);
-    if (qemu_binary) {
-        cflow_profile_set_meta(p, "qemu_binary", qemu_binary);
-    }
-    cflow_profile_set_meta_u64(p, "plugin_api", (uint64_t)info_copy.version.cur);
-    cflow_profile_set_meta(p, "arch", target_name);
-    cflow_profile_set_meta(p, "mode", info_copy.system_emulation ? "system" : "user");
-    cflow_profile_set_meta(p, "profile_mode", opts->mode == MODE_FAST ? "fast" : "reference");
-    cflow_profile_set_meta_u64(p, "vcpus", __atomic_load_n(&vcpu_starts, __ATOMIC_RELAXED));
-    if (opts->mode == MODE_FAST) {
-        cflow_profile_set_meta_u64(p, "adapt_after", opts->adapt_after);
-    }
-    if (!info_copy.system_emulation) {
-        if (guest_binary) {
-            cflow_profile_set_meta(p, "guest", guest_binary);
-        }
-        g_autofree char *maps = code_mappings(p);
-        if (maps && *maps) {
-            cflow_profile_set_meta(p, "maps", maps);
-        }
-    }
-    if (cmdline) {
-        cflow_profile_set_meta(p, "cmdline", cmdline);
-    }
-    cflow_profile_set_meta_u64(p, "pid", (uint64_t)getpid());
-    if (parent_pid) {
-        cflow_profile_set_meta_u64(p, "parent_pid", (uint64_t)parent_pid);
-    }
-    cflow_profile_set_meta(p, "written_at", reasons[reason]);
-    if (reason == WRITE_AT_DUMP) {
-        cflow_profile_set_meta_u64(p, "dump_seq", dumps);
-    }
-    /* when: wall clock (UTC), and seconds since QEMU started the plugin */
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double elapsed = (double)(now.tv_sec - started.tv_sec) +
-                     (double)(now.tv_nsec - started.tv_nsec) / 1e9;
-    g_autofree char *secs = g_strdup_printf("%.3f", elapsed);
-    cflow_profile_set_meta(p, "elapsed_seconds", secs);
-    g_autoptr(GDateTime) utc = g_date_time_new_now_utc();
-    g_autofree char *iso = g_date_time_format_iso8601(utc);
-    cflow_profile_set_meta(p, "written_time", iso);
-}
-
-/* Stops every vCPU's recording for a consistent merge (writer.h). */
-static void freeze_recording(void)
-{
-    if (opts->mode == MODE_FAST) {
-        hotpath_freeze();
-    } else {
-        reference_lock();
-    }
-}
-
-static void thaw_recording(void)
-{
-    if (opts->mode == MODE_FAST) {
-        hotpath_thaw();
-    } else {
-        reference_unlock();
-    }
-}
-
 void writer_write(WriteReason reason)
 {
     bool report = opts->report && reason == WRITE_AT_EXIT;
@@ -336,17 +159,17 @@ void writer_write(WriteReason reason)
      */
     bool live = !(reason == WRITE_AT_EXIT && !info_copy.system_emulation);
     if (live) {
-        freeze_recording();
+        mode->freeze(); /* every vCPU's recording stands still for a consistent merge */
     }
-    g_autoptr(CflowProfile) p = collect_profile(opts->mode, live);
+    g_autoptr(CflowProfile) p = collect_profile(mode, live);
     if (live) {
-        thaw_recording();
+        mode->thaw();
     }
     if (reason == WRITE_AT_DUMP) {
         dumps++;
     }
     final_written = reason == WRITE_AT_EXIT;
-    add_run_meta(p, reason);
+    run_info_add_meta(p, reason, dumps, __atomic_load_n(&vcpu_starts, __ATOMIC_RELAXED));
     if (opts->output) {
         g_autoptr(GError) err = NULL;
         if (!place_for_this_process(&err) || !write_file(p, &err)) {
@@ -365,7 +188,7 @@ void writer_write(WriteReason reason)
 /* Option dump: a thread of the plugin's own writes the profile every dump_seconds. */
 static void *dump_main(void *unused)
 {
-    struct timespec next = started;
+    struct timespec next = run_info_started();
     for (;;) {
         next.tv_sec += (time_t)opts->dump_seconds;
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) != 0) {
@@ -393,17 +216,18 @@ static bool start_thread(void *(*body)(void *))
     return ok;
 }
 
-bool writer_init(const CflowOptions *options, const qemu_info_t *info, GError **error)
+bool writer_init(const CflowOptions *options, const CflowModeOps *profiling_mode,
+                 const qemu_info_t *info, GError **error)
 {
     opts = options;
-    clock_gettime(CLOCK_MONOTONIC, &started);
+    mode = profiling_mode;
+    run_info_init(profiling_mode, info); /* the run's clock starts */
     if (opts->dump_seconds && !opts->output) {
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
                     "cflow: option 'dump' needs 'output' (where to write the profile)");
         return false;
     }
     info_copy = *info;
-    target_name = g_strdup(info->target_name);
     if (opts->output) {
         g_autofree char *path = cflow_expand_output_path(opts->output, (long)getpid());
         GError *local = NULL;
@@ -415,15 +239,7 @@ bool writer_init(const CflowOptions *options, const qemu_info_t *info, GError **
         place_pid = (long)getpid();
     }
     cflow_output_pin_umask(); /* profiles get the permissions the user had at start */
-    qemu_binary = realpath("/proc/self/exe", NULL);
-    proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (proc_fd >= 0) {
-        int high = fcntl(proc_fd, F_DUPFD_CLOEXEC, 512);
-        if (high >= 0) {
-            close(proc_fd);
-            proc_fd = high;
-        }
-    }
+    run_info_open_proc();
     if (!info->system_emulation) {
         /* high, so as not to take a number the guest expects to get from open() */
         saved_stderr = fcntl(2, F_DUPFD_CLOEXEC, 512);
@@ -444,10 +260,7 @@ void writer_vcpu_started(void)
     if (__atomic_add_fetch(&vcpu_starts, 1, __ATOMIC_RELAXED) == 1) {
         /* the first vCPU starts before the guest runs; QEMU names the guest only from now */
         pthread_mutex_lock(&output_lock);
-        cmdline = read_guest_cmdline(&info_copy);
-        if (!info_copy.system_emulation) {
-            guest_binary = qemu_plugin_path_to_binary(); /* needs a vCPU thread */
-        }
+        run_info_capture_guest();
         pthread_mutex_unlock(&output_lock);
     }
 }
@@ -466,7 +279,7 @@ void writer_fork_parent(void)
 void writer_fork_child(void)
 {
     pthread_mutex_unlock(&output_lock);
-    parent_pid = (long)getppid();
+    run_info_forked_child();
     job_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     job_cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
     job_profile = NULL;
@@ -479,7 +292,7 @@ void writer_fork_child(void)
     }
     if (opts->dump_seconds) {
         dumps = 0;
-        clock_gettime(CLOCK_MONOTONIC, &started); /* the child's dumps count from its birth */
+        run_info_restart_clock(); /* the child's dumps count from its birth */
         start_thread(dump_main);
     }
 #endif

@@ -2,7 +2,7 @@
  * writer.h: every profile the plugin writes and the report it prints, whatever the reason
  * (exit, exec, periodic dumps: option dump=SECONDS), with the run's metadata said once.
  * Every profile is a consistent snapshot: while vCPUs may be running, recording is frozen for
- * the merge (hotpath_freeze, reference_lock), so the in-edges of every block sum to its
+ * the merge (the mode's freeze, mode.h), so the in-edges of every block sum to its
  * entries.
  *
  * Where the profile goes is fixed when QEMU starts: the output path is checked then (QEMU
@@ -18,12 +18,14 @@
 
 #include <qemu-plugin.h>
 
+#include "mode.h"
 #include "options.h"
 
 typedef enum { WRITE_AT_EXIT, WRITE_AT_EXEC, WRITE_AT_DUMP } WriteReason;
 
 /* At install: false with a message if the output cannot be written. */
-bool writer_init(const CflowOptions *opts, const qemu_info_t *info, GError **error);
+bool writer_init(const CflowOptions *opts, const CflowModeOps *mode, const qemu_info_t *info,
+                 GError **error);
 void writer_vcpu_started(void);
 /* Merges everything recorded into one profile, writes it, prints the report at exit. */
 void writer_write(WriteReason reason);
