@@ -1,6 +1,6 @@
 /*
  * branchy.c: a guest with known branch counts at known source lines, for the tool's source
- * line views (built with -g -O0 by tests/integration/suite_tool.py; the tests find the lines
+ * line views (built with -g -O0 by tests/integration/test_tool_*.py; the tests find the lines
  * by the marker comments, never by number).
  *
  *   branchy [K]   runs the loop 300000 times; the branch marked CHANGED-BRANCH is taken in

@@ -1,5 +1,5 @@
 /*
- * exportee.c: the guest of `cflow export`'s tests (tests/integration/suite_export.py), with
+ * exportee.c: the guest of `cflow export`'s tests (tests/integration/test_export_*.py), with
  * counts known by construction for ROUNDS = argv[1] (default 1000):
  *   classify() and mix() are each called ROUNDS times; the switch sends i % 5 to its cases;
  *   the EXPORT-ODD branch is taken for the odd results (i % 5 in {0, 2, 3, 4} with the values

@@ -14,12 +14,13 @@ import shutil
 import socket
 import subprocess
 
-import run
-from run import MODES, assert_eq, edge_count, test
-from suite_system import build, executions, unbalanced
+from harness import (ARCHES, MODES, QEMU, QEMU_STOCK, TOP, WORK, assert_clean, assert_eq,
+                     canonical_blocks, canonical_edges, check_expect, edge_count, executions,
+                     guest, profile_json, qemu_tree_plugin, run, symbols, system_cmd, system_guest,
+                     test, unbalanced)
 
-QEMU_STOCK = os.path.join(run.TOP, ".deps", "qemu-stock", "bin")
-SHARED_SRC = os.path.join(run.TOP, "tests", "guests", "system", "aarch64-shared.S")
+
+SHARED_SRC = os.path.join(TOP, "tests", "guests", "system", "aarch64-shared.S")
 
 ROUND_ROBIN = ["-accel", "tcg,thread=single"]
 MTTCG = ["-accel", "tcg,thread=multi"]
@@ -31,36 +32,30 @@ def iterations():
         return int(re.search(r"\.equ ITER, (\d+)", f.read()).group(1))
 
 
-def system_cmd(qemu_dir, binary, qemu_args, plugin_args, smp):
-    return ([os.path.join(qemu_dir, "qemu-system-aarch64"), "-M", "virt", "-cpu", "max",
-             "-smp", str(smp), "-nographic", "-nic", "none", "-semihosting", "-kernel", binary]
-            + qemu_args + ["-plugin", ",".join([run.PLUGIN] + plugin_args)])
-
-
 def shared_profile(label, qemu_args, extra, smp, qemu_dir=None, plugins_before=(),
                    timeout=300, popen_hook=None):
     """Runs aarch64-shared under cflow; returns (profile, symbols)."""
-    binary = build("shared")
-    path = os.path.join(run.WORK, "exec-modes.json")
+    binary = system_guest("shared")
+    path = os.path.join(WORK, "exec-modes.json")
     if os.path.exists(path):
         os.unlink(path)
-    cmd = system_cmd(qemu_dir or run.QEMU, binary, list(plugins_before) + qemu_args,
-                     ["output=" + path, "format=json", "report=off"] + extra, smp)
+    cmd = system_cmd(binary, ["output=" + path, "format=json", "report=off"] + extra, smp,
+                     list(plugins_before) + qemu_args, qemu_dir or QEMU)
     if popen_hook:
         status, err = popen_hook(cmd)
     else:
-        r = run.run(cmd, timeout=timeout)
+        r = run(cmd, timeout=timeout)
         status, err = r.returncode, r.stderr
     assert_eq("%s: exit status (%s)" % (label, err[-800:]), status, 0)
     with open(path) as f:
-        return json.load(f), run.symbols(binary, "aarch64")
+        return json.load(f), symbols(binary, "aarch64")
 
 
 def check_shared(prof, s, smp, label):
     """The counts aarch64-shared.S states, exactly, and every block's entries balanced."""
     n = iterations()
     even, odd = (smp + 1) // 2, smp // 2
-    run.assert_clean(prof)
+    assert_clean(prof)
     assert_eq(label + " vcpus", prof["meta"]["vcpus"], str(smp))
     assert_eq(label + " path_a -> join", edge_count(prof, s["a_jump"], s["join"], "branch"),
               n * even)
@@ -118,16 +113,15 @@ def exec_stock_qemu_refuses_round_robin_with_several_vcpus():
     it must run, exactly, where stock QEMU is right (one vCPU, or MTTCG)."""
     if not os.path.exists(os.path.join(QEMU_STOCK, "qemu-system-aarch64")):
         raise AssertionError("no stock QEMU in .deps/qemu-stock (scripts/deps builds it)")
-    binary = build("shared")
-    path = os.path.join(run.WORK, "exec-modes-refused.json")
+    binary = system_guest("shared")
+    path = os.path.join(WORK, "exec-modes-refused.json")
     for qemu_args in (ROUND_ROBIN, ICOUNT):
         for mode in ("fast", "reference"):
             if os.path.exists(path):
                 os.unlink(path)
             label = "stock QEMU %s %s -smp 2" % (" ".join(qemu_args), mode)
-            r = run.run(system_cmd(QEMU_STOCK, binary, qemu_args,
-                                   ["output=" + path, "format=json"] + MODES[mode], 2),
-                        timeout=120)
+            r = run(system_cmd(binary, ["output=" + path, "format=json"] + MODES[mode], 2,
+                               qemu_args, QEMU_STOCK), timeout=120)
             assert_eq(label + " exit status (%s)" % r.stderr[-500:], r.returncode, 1)
             for words in ("round-robin", "thread=multi", "patch series"):
                 if words not in r.stderr:
@@ -144,7 +138,7 @@ def exec_stock_qemu_refuses_round_robin_with_several_vcpus():
 
 @test
 def exec_record_then_replay_gives_the_same_profile():
-    rrfile = os.path.join(run.WORK, "exec-modes.replay")
+    rrfile = os.path.join(WORK, "exec-modes.replay")
     for smp in (1,):  # QEMU 10.2: "Record/replay is not supported with multiple CPUs"
         for mode, extra in MODES.items():
             label = "record -smp %d %s" % (smp, mode)
@@ -155,10 +149,10 @@ def exec_record_then_replay_gives_the_same_profile():
             replayed, _ = shared_profile(label, ["-icount", "shift=auto,rr=replay,rrfile="
                                                  + rrfile], extra, smp)
             check_shared(replayed, s, smp, label)
-            assert_eq(label + ": edges as recorded", run.canonical_edges(replayed),
-                      run.canonical_edges(recorded))
-            assert_eq(label + ": blocks as recorded", run.canonical_blocks(replayed),
-                      run.canonical_blocks(recorded))
+            assert_eq(label + ": edges as recorded", canonical_edges(replayed),
+                      canonical_edges(recorded))
+            assert_eq(label + ": blocks as recorded", canonical_blocks(replayed),
+                      canonical_blocks(recorded))
 
 
 def insn_executions(prof):
@@ -183,18 +177,18 @@ def exec_one_insn_per_tb_exact():
     blocks QEMU cut an ordinary block into (from an instruction in the middle of an ordinary
     block to the next one), each as often as that instruction ran."""
     exact_everywhere(["-accel", "tcg,one-insn-per-tb=on"], (2,), "system one-insn-per-tb")
-    for arch in run.ARCHES:
+    for arch in ARCHES:
         for name in ("loops", "jumptable", "fault"):
-            binary = run.guest(arch, name)
-            ordinary, _ = run.profile_json(arch, [binary], MODES["reference"] + ["report=off"])
+            binary = guest(arch, name)
+            ordinary, _ = profile_json(arch, [binary], MODES["reference"] + ["report=off"])
             middle = {int(a, 16) for b in ordinary["blocks"] for a in b["insns"][:-1]}
             ran = insn_executions(ordinary)
             for mode, extra in MODES.items():
                 what = "user one-insn-per-tb %s/%s %s" % (arch, name, mode)
-                prof, r = run.profile_json(arch, ["-one-insn-per-tb", binary],
-                                           extra + ["report=off"])
+                prof, r = profile_json(arch, ["-one-insn-per-tb", binary],
+                                       extra + ["report=off"])
                 assert_eq(what + " exit status", r.returncode, 0)
-                run.assert_clean(prof)
+                assert_clean(prof)
                 if any(len(b["insns"]) != 1 for b in prof["blocks"]):
                     raise AssertionError(what + ": a block of more than one instruction")
                 assert_eq(what + " executions", insn_executions(prof), ran)
@@ -205,8 +199,8 @@ def exec_one_insn_per_tb_exact():
                               ran[int(e["from"], 16)])
                 rest = dict(prof)
                 rest["edges"] = [e for e in prof["edges"] if e not in split]
-                assert_eq(what + " edges", run.canonical_edges(rest),
-                          run.canonical_edges(ordinary))
+                assert_eq(what + " edges", canonical_edges(rest),
+                          canonical_edges(ordinary))
 
 
 @test
@@ -223,22 +217,19 @@ def exec_nochain_exact():
 def user_mode_exact(qemu_args, label):
     """The hand-counted user-mode guests (loops, jumptable, fault) on all three architectures,
     with extra QEMU options, checked against their .expect files."""
-    for arch in run.ARCHES:
+    for arch in ARCHES:
         for name in ("loops", "jumptable", "fault"):
-            binary = run.guest(arch, name)
-            expect = os.path.join(run.TOP, "tests", "guests", arch, name + ".expect")
+            binary = guest(arch, name)
+            expect = os.path.join(TOP, "tests", "guests", arch, name + ".expect")
             for mode, extra in MODES.items():
                 what = "%s %s/%s %s" % (label, arch, name, mode)
-                prof, r = run.profile_json(arch, qemu_args + [binary], extra + ["report=off"])
+                prof, r = profile_json(arch, qemu_args + [binary], extra + ["report=off"])
                 assert_eq(what + " exit status", r.returncode, 0)
-                run.assert_clean(prof)
-                path = os.path.join(run.WORK, "exec-modes-user.json")
+                assert_clean(prof)
+                path = os.path.join(WORK, "exec-modes-user.json")
                 with open(path, "w") as f:
                     json.dump(prof, f)
-                c = run.run(["/usr/bin/python3", run.CHECK_EXPECT, path, binary, expect,
-                             "--nm", run.NM[arch]])
-                if c.returncode != 0:
-                    raise AssertionError(what + ": " + c.stdout + c.stderr)
+                check_expect(path, binary, expect, arch, what + ": ")
 
 
 def free_port():
@@ -262,11 +253,11 @@ def exec_gdb_stub_stepping_then_continue_exact():
                                     text=True)
             try:
                 # QEMU may not listen yet when gdb starts: gdb retries for up to 30 s
-                g = run.run([gdb, "-nx", "-batch", "-ex", "set architecture aarch64",
-                             "-ex", "set tcp auto-retry on", "-ex", "set tcp connect-timeout 30",
-                             "-ex", "target remote 127.0.0.1:%d" % port,
-                             "-ex", "stepi", "-ex", "stepi", "-ex", "stepi", "-ex", "stepi",
-                             "-ex", "info registers pc", "-ex", "continue"], timeout=120)
+                g = run([gdb, "-nx", "-batch", "-ex", "set architecture aarch64",
+                         "-ex", "set tcp auto-retry on", "-ex", "set tcp connect-timeout 30",
+                         "-ex", "target remote 127.0.0.1:%d" % port,
+                         "-ex", "stepi", "-ex", "stepi", "-ex", "stepi", "-ex", "stepi",
+                         "-ex", "info registers pc", "-ex", "continue"], timeout=120)
                 _, err = qemu.communicate(timeout=120)
             finally:
                 if qemu.poll() is None:
@@ -285,8 +276,8 @@ def exec_gdb_stub_stepping_then_continue_exact():
 def exec_beside_another_plugin_same_profile():
     """QEMU's own hotblocks plugin loaded first (its inline counters and callbacks in the same
     blocks): cflow's profile is the same, edge for edge, as alone."""
-    hotblocks = run.qemu_tree_plugin(os.path.join("contrib", "plugins", "hotblocks.c"),
-                                     run.WORK)
+    hotblocks = qemu_tree_plugin(os.path.join("contrib", "plugins", "hotblocks.c"),
+                                 WORK)
     for mode, extra in MODES.items():
         alone, s = shared_profile("alone " + mode, [], extra, 2)
         label = "beside hotblocks " + mode
@@ -294,6 +285,6 @@ def exec_beside_another_plugin_same_profile():
                                    plugins_before=["-plugin", hotblocks + ",inline=on"])
         check_shared(beside, s, 2, label)
         beside, alone = without_wait_loop(beside, s), without_wait_loop(alone, s)
-        assert_eq(label + ": edges", run.canonical_edges(beside), run.canonical_edges(alone))
-        assert_eq(label + ": blocks", run.canonical_blocks(beside),
-                  run.canonical_blocks(alone))
+        assert_eq(label + ": edges", canonical_edges(beside), canonical_edges(alone))
+        assert_eq(label + ": blocks", canonical_blocks(beside),
+                  canonical_blocks(alone))

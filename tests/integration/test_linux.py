@@ -24,8 +24,9 @@ import signal
 import subprocess
 import time
 
-import run
-from run import assert_eq, test
+from harness import (PLUGIN, QEMU, TOP, WORK, assert_clean, assert_eq, edge_count, executions, run,
+                     symbols, test)
+
 
 KERNEL_BASE = 0xffffffff80000000  # x86_64 kernel text (and modules) live above this
 USER_TOP = 0x0000800000000000  # canonical lower half: user space
@@ -40,26 +41,26 @@ _boots = {}
 def guest_dir():
     """Builds (or finds cached) the Linux guest; fails with build.sh's message if it cannot."""
     if "dir" not in _guest:
-        out = os.path.join(run.WORK, "linux")
-        r = run.run(["bash", os.path.join(run.TOP, "tests", "guests", "linux", "build.sh"), out],
-                    timeout=1800)
+        out = os.path.join(WORK, "linux")
+        r = run(["bash", os.path.join(TOP, "tests", "guests", "linux", "build.sh"), out],
+                timeout=1800)
         if r.returncode != 0:
             raise AssertionError("cannot build the Linux guest (Debian's kernel, busybox, "
                                  "firmware via apt-get download):\n" + r.stderr[-3000:])
         _guest["dir"] = out
-        _guest["syms"] = run.symbols(os.path.join(out, "workload"))
+        _guest["syms"] = symbols(os.path.join(out, "workload"))
     return _guest["dir"]
 
 
 def boot_cmd(plugin_args):
     g = guest_dir()
     # nokaslr: the kernel where System.map says, the same addresses in every boot
-    cmd = [os.path.join(run.QEMU, "qemu-system-x86_64"), "-M", "q35", "-smp", "2", "-m", "512",
+    cmd = [os.path.join(QEMU, "qemu-system-x86_64"), "-M", "q35", "-smp", "2", "-m", "512",
            "-nographic", "-no-reboot", "-nic", "none", "-L", os.path.join(g, "fw"),
            "-kernel", os.path.join(g, "vmlinuz"), "-initrd", os.path.join(g, "initrd.gz"),
            "-append", "console=ttyS0 quiet panic=-1 nokaslr CFLOW_LOOPS=%d" % LOOPS]
     if plugin_args is not None:
-        cmd += ["-plugin", ",".join([run.PLUGIN] + plugin_args)]
+        cmd += ["-plugin", ",".join([PLUGIN] + plugin_args)]
     return cmd
 
 
@@ -86,7 +87,7 @@ def boot(name, extra, feature=None, report=False):
         if isinstance(_boots[name], AssertionError):
             raise _boots[name]
         return _boots[name]
-    d = os.path.join(run.WORK, "linux-boots")
+    d = os.path.join(WORK, "linux-boots")
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, name + ".json")
     rpt = os.path.join(d, name + ".report.txt")
@@ -184,19 +185,11 @@ def check_guest_ran(b):
 
 def workload_text():
     """[start, end) of the workload's .text (static, non-PIE: where it runs)."""
-    out = run.run(["readelf", "-SW", os.path.join(guest_dir(), "workload")]).stdout
+    out = run(["readelf", "-SW", os.path.join(guest_dir(), "workload")]).stdout
     m = re.search(r"\s\.text\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", out)
     if not m:
         raise AssertionError("no .text in the workload:\n" + out)
     return int(m.group(1), 16), int(m.group(1), 16) + int(m.group(2), 16)
-
-
-def insn_executions(prof):
-    executed = {}
-    for blk in prof["blocks"]:
-        for a in blk["insns"]:
-            executed[int(a, 16)] = executed.get(int(a, 16), 0) + blk["count"]
-    return executed
 
 
 def insn_records(prof):
@@ -219,7 +212,7 @@ def check_loop_exact(prof, label):
               sum(kinds.values()), 2 * LOOPS)
     # the 2 exits fall through to wl_after, but for one an interrupt was taken right after (it
     # then shows as that interrupt: the sum above counts it)
-    exits = run.edge_count(prof, br, after, "fallthrough")
+    exits = edge_count(prof, br, after, "fallthrough")
     interrupted = sum(n for k, n in kinds.items() if k not in ("branch", "fallthrough"))
     if not 2 - interrupted <= exits <= 2:
         raise AssertionError("%s: loop exits (fallthrough wl_branch -> wl_after): %d, want 2 "
@@ -227,11 +220,11 @@ def check_loop_exact(prof, label):
                              % (label, exits, interrupted,
                                 sorted((e["kind"], e["to"], e["count"]) for e in out
                                        if e["to"] != hex(top))))
-    taken = run.edge_count(prof, br, top, "branch")
+    taken = edge_count(prof, br, top, "branch")
     if taken < 2 * LOOPS - 1000:
         raise AssertionError("%s: only %d taken branches to wl_top: %s" % (label, taken, kinds))
     assert_eq(label + ": executions of the loop's branch (from blocks)",
-              insn_executions(prof).get(br), 2 * LOOPS)
+              executions(prof).get(br), 2 * LOOPS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,7 +242,7 @@ def linux_x86_64_boots_and_profiles_on_2_vcpus():
     if "inconsistent_entries" in meta:
         raise AssertionError("fast-mode bookkeeping does not balance: inconsistent_entries = %s"
                              % meta["inconsistent_entries"])
-    run.assert_clean(prof)
+    assert_clean(prof)
     kinds = {}
     for e in prof["edges"]:
         kinds[e["kind"]] = kinds.get(e["kind"], 0) + e["count"]
@@ -407,7 +400,7 @@ def linux_x86_64_priv_user_records_only_user_code():
     b = boot("priv-user", ["priv=user"], feature="option priv=user")
     check_guest_ran(b)
     prof = b["prof"]
-    run.assert_clean(prof)
+    assert_clean(prof)
     kern = [e["from"] for e in prof["edges"] if int(e["from"], 16) >= KERNEL_BASE]
     assert_eq("priv=user: edges from kernel addresses", kern[:5], [])
     kb = [blk["addr"] for blk in prof["blocks"] if int(blk["addr"], 16) >= KERNEL_BASE]
@@ -429,7 +422,7 @@ def linux_x86_64_priv_kernel_records_only_kernel_code():
     b = boot("priv-kernel", ["priv=kernel"], feature="option priv=kernel")
     check_guest_ran(b)
     prof = b["prof"]
-    run.assert_clean(prof)
+    assert_clean(prof)
     lo, hi = wl("wl_top") & ~0xfff, (wl("wl_after") | 0xfff) + 1
     user = [e["from"] for e in prof["edges"] if lo <= int(e["from"], 16) < hi]
     user += [blk["addr"] for blk in prof["blocks"] if lo <= int(blk["addr"], 16) < hi]
@@ -456,23 +449,23 @@ ARM64_KERNEL_BASE = 0xffff800000000000  # arm64 kernel half (48-bit VA)
 
 @test
 def linux_aarch64_boots_and_profiles_on_2_vcpus():
-    out = os.path.join(run.WORK, "linux-aarch64")
-    r = run.run(["bash", os.path.join(run.TOP, "tests", "guests", "linux", "build.sh"), out,
-                 "aarch64"], timeout=1800)
+    out = os.path.join(WORK, "linux-aarch64")
+    r = run(["bash", os.path.join(TOP, "tests", "guests", "linux", "build.sh"), out,
+             "aarch64"], timeout=1800)
     if r.returncode != 0:
         raise AssertionError("cannot build the aarch64 Linux guest (Debian's arm64 kernel and "
                              "busybox via apt-get download):\n" + r.stderr[-3000:])
-    syms = run.symbols(os.path.join(out, "workload"), "aarch64")
-    d = os.path.join(run.WORK, "linux-boots")
+    syms = symbols(os.path.join(out, "workload"), "aarch64")
+    d = os.path.join(WORK, "linux-boots")
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, "aarch64.json")
     if os.path.exists(path):
         os.unlink(path)
-    cmd = [os.path.join(run.QEMU, "qemu-system-aarch64"), "-M", "virt", "-cpu", "max",
+    cmd = [os.path.join(QEMU, "qemu-system-aarch64"), "-M", "virt", "-cpu", "max",
            "-smp", "2", "-m", "512", "-nographic", "-no-reboot", "-nic", "none",
            "-kernel", os.path.join(out, "vmlinuz"), "-initrd", os.path.join(out, "initrd.gz"),
            "-append", "console=ttyAMA0 quiet panic=-1 CFLOW_LOOPS=%d" % LOOPS,
-           "-plugin", ",".join([run.PLUGIN, "output=" + path, "format=json", "report=off"])]
+           "-plugin", ",".join([PLUGIN, "output=" + path, "format=json", "report=off"])]
     status, console, _ = run_boot(cmd)
     check_guest_ran({"status": status, "console": console})
     if not os.path.exists(path):
@@ -486,7 +479,7 @@ def linux_aarch64_boots_and_profiles_on_2_vcpus():
         raise AssertionError("meta.vcpus = %s" % meta.get("vcpus"))
     if "inconsistent_entries" in meta:
         raise AssertionError("inconsistent_entries = %s" % meta["inconsistent_entries"])
-    run.assert_clean(prof)
+    assert_clean(prof)
     kinds = {}
     for e in prof["edges"]:
         kinds[e["kind"]] = kinds.get(e["kind"], 0) + e["count"]
@@ -506,10 +499,10 @@ def linux_aarch64_boots_and_profiles_on_2_vcpus():
     br, top, after = syms["wl_branch"], syms["wl_top"], syms["wl_after"]
     assert_eq("aarch64: transfers out of the loop's branch (all kinds)",
               sum(e["count"] for e in prof["edges"] if int(e["from"], 16) == br), 2 * LOOPS)
-    assert_eq("aarch64: loop exits", run.edge_count(prof, br, after, "fallthrough"), 2)
-    assert_eq("aarch64: executions of the loop's branch", insn_executions(prof).get(br),
+    assert_eq("aarch64: loop exits", edge_count(prof, br, after, "fallthrough"), 2)
+    assert_eq("aarch64: executions of the loop's branch", executions(prof).get(br),
               2 * LOOPS)
-    if run.edge_count(prof, br, top, "branch") < 2 * LOOPS - 1000:
+    if edge_count(prof, br, top, "branch") < 2 * LOOPS - 1000:
         raise AssertionError("aarch64: too few taken loop branches")
     # FEATURE JSON "priv" (from CPSR): kernel half "kernel", the loop and every svc "user"
     if any("priv" not in i for i in prof["insns"]):

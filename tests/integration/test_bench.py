@@ -5,27 +5,30 @@ into each child by fork.
 """
 import os
 import sys
+import tempfile
 
-import run
+from harness import (BUILD, QEMU, TOP, WORK, assert_eq, floor_plugin, guest, profile_compare,
+                     profile_json, run, test)
 
-RSS_CHECK = os.path.join(run.TOP, "bench", "rss_check.py")
+
+RSS_CHECK = os.path.join(TOP, "bench", "rss_check.py")
 
 
-@run.test
+@test
 def bench_peak_rss_is_qemus_own():
-    r = run.run([sys.executable, RSS_CHECK, run.BUILD], timeout=300)
+    r = run([sys.executable, RSS_CHECK, BUILD], timeout=300)
     if r.returncode != 0:
         raise AssertionError(r.stdout[-3000:] + r.stderr[-3000:])
 
 
-@run.test
+@test
 def bench_exactness_check_ignores_only_block_cuts():
     """profile_compare.counts_differ (what `make bench` calls exact): one profile whose long
     block QEMU cut in two (a fall-through out of a non-transfer instruction) equals the uncut
     one; any changed edge or block count differs."""
-    pc = run.profile_compare
-    prof, r = run.profile_json("x86_64", [run.guest("x86_64", "loops")])
-    run.assert_eq("exit status", r.returncode, 0)
+    pc = profile_compare
+    prof, r = profile_json("x86_64", [guest("x86_64", "loops")])
+    assert_eq("exit status", r.returncode, 0)
     longest = max(prof["blocks"], key=lambda b: len(b["insns"]))
     n = len(longest["insns"])
     if n < 2:
@@ -36,7 +39,7 @@ def bench_exactness_check_ignores_only_block_cuts():
     cut["blocks"] += [dict(longest, insns=head), dict(longest, addr=tail[0], insns=tail)]
     cut["edges"].append({"from": head[-1], "to": tail[0], "kind": "fallthrough",
                          "count": longest["count"], "from_generation": 0})
-    run.assert_eq("cut block vs uncut", pc.counts_differ(cut, prof), None)
+    assert_eq("cut block vs uncut", pc.counts_differ(cut, prof), None)
     more = dict(prof, edges=[dict(e, count=e["count"] + (i == 0)) for i, e in
                              enumerate(prof["edges"])])
     if pc.counts_differ(more, prof) is None:
@@ -47,24 +50,12 @@ def bench_exactness_check_ignores_only_block_cuts():
         raise AssertionError("a block entered once less was not told apart")
 
 
-def floor_plugin(out_dir):
-    """bench/floor_plugin.c built as bench.py builds it (QEMU's plugin header, GLib)."""
-    so = os.path.join(out_dir, "libfloor.so")
-    glib = run.run(["pkg-config", "--cflags", "glib-2.0"]).stdout.split()
-    r = run.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I",
-                 os.path.join(run.TOP, ".deps", "qemu", "include"), "-o", so,
-                 os.path.join(run.TOP, "bench", "floor_plugin.c")] + glib)
-    if r.returncode != 0:
-        raise AssertionError("floor_plugin.c does not build:\n" + r.stderr[-3000:])
-    return so
-
-
 def op_dump(so, mode, log):
     """QEMU's optimised TCG ops for guest `loops` under the floor plugin: (blocks, plugin calls,
     ops in all)."""
-    r = run.run([os.path.join(run.QEMU, "qemu-x86_64"), "-d", "op_opt", "-D", log, "-plugin",
-                 so + ",mode=" + mode, run.guest("x86_64", "loops")])
-    run.assert_eq("exit status (mode=%s)" % mode, r.returncode, 0)
+    r = run([os.path.join(QEMU, "qemu-x86_64"), "-d", "op_opt", "-D", log, "-plugin",
+             so + ",mode=" + mode, guest("x86_64", "loops")])
+    assert_eq("exit status (mode=%s)" % mode, r.returncode, 0)
     with open(log) as f:
         lines = f.read().splitlines()
     blocks = sum(1 for ln in lines if ln.startswith("OP after"))
@@ -73,14 +64,13 @@ def op_dump(so, mode, log):
     return blocks, calls, ops
 
 
-@run.test
+@test
 def bench_floor_plugin_generates_what_it_says():
     """The yardstick of `make bench --floor` instruments every block as its modes say: no call
     for empty and count, one per block for check and edges, the add costing ops in count and
     edges; at run time the check's call never fires and mode=calls's fires at every block
     entry; an unknown mode stops QEMU."""
-    import tempfile
-    with tempfile.TemporaryDirectory(dir=run.WORK) as d:
+    with tempfile.TemporaryDirectory(dir=WORK) as d:
         so = floor_plugin(d)
         got = {m: op_dump(so, m, os.path.join(d, m + ".log"))
                for m in ("empty", "count", "check", "edges", "calls")}
@@ -88,9 +78,9 @@ def bench_floor_plugin_generates_what_it_says():
         if blocks < 3:
             raise AssertionError("too few blocks translated: %r" % (got,))
         for m, (b, calls, _) in got.items():
-            run.assert_eq("blocks translated (mode=%s)" % m, b, blocks)
-            run.assert_eq("plugin calls generated (mode=%s)" % m, calls,
-                          0 if m in ("empty", "count") else blocks)
+            assert_eq("blocks translated (mode=%s)" % m, b, blocks)
+            assert_eq("plugin calls generated (mode=%s)" % m, calls,
+                      0 if m in ("empty", "count") else blocks)
         # an inline add is a load, an add and a store at least, in every block
         for more, less in (("count", "empty"), ("edges", "check")):
             if got[more][2] < got[less][2] + 3 * blocks:
@@ -98,15 +88,15 @@ def bench_floor_plugin_generates_what_it_says():
                                      "block" % (more, got[more][2], less, got[less][2], blocks))
         # at run time: the check's call never fires, mode=calls's fires at every block entry
         # (as many as cflow counts)
-        prof, _ = run.profile_json("x86_64", [run.guest("x86_64", "loops")])
+        prof, _ = profile_json("x86_64", [guest("x86_64", "loops")])
         entries = sum(b["count"] for b in prof["blocks"])
         for m, want in (("check", 0), ("edges", 0), ("calls", entries)):
-            r = run.run([os.path.join(run.QEMU, "qemu-x86_64"), "-plugin",
-                         so + ",mode=%s,report=on" % m, run.guest("x86_64", "loops")])
-            run.assert_eq("exit status (mode=%s)" % m, r.returncode, 0)
-            run.assert_eq("calls made (mode=%s)" % m, r.stderr.strip().splitlines()[-1],
-                          "floor: %d calls" % want)
-        r = run.run([os.path.join(run.QEMU, "qemu-x86_64"), "-plugin", so + ",mode=fast",
-                     run.guest("x86_64", "loops")])
+            r = run([os.path.join(QEMU, "qemu-x86_64"), "-plugin",
+                     so + ",mode=%s,report=on" % m, guest("x86_64", "loops")])
+            assert_eq("exit status (mode=%s)" % m, r.returncode, 0)
+            assert_eq("calls made (mode=%s)" % m, r.stderr.strip().splitlines()[-1],
+                      "floor: %d calls" % want)
+        r = run([os.path.join(QEMU, "qemu-x86_64"), "-plugin", so + ",mode=fast",
+                 guest("x86_64", "loops")])
         if r.returncode == 0 or "unknown option 'mode=fast'" not in r.stderr:
             raise AssertionError("a bad mode was accepted: %d %r" % (r.returncode, r.stderr))

@@ -1,7 +1,7 @@
 """
 The QEMU patch series (qemu/patches/): each patch's effect, checked on the project's QEMU
 (.deps/qemu) against stock QEMU 10.2.2 (.deps/qemu-stock), and QEMU's own behaviour kept.
-Patches 0001-0003 (round-robin vCPU indices) are tested in suite_exec_modes.py.
+Patches 0001-0003 (round-robin vCPU indices) are tested in test_exec_modes.py.
 """
 import collections
 import json
@@ -9,34 +9,34 @@ import os
 import re
 import tempfile
 
-import run
-from run import assert_eq, test
-from suite_bench import floor_plugin
+from harness import (ARCHES, MODES, PLUGIN, QEMU, QEMU_STOCK, TOP, WORK, assert_clean, assert_eq,
+                     canonical_edges, check_expect, floor_plugin, guest, multiarch_programs, qemu,
+                     qemu_tree_plugin, run, symbols, test)
 
-STOCK = os.path.join(run.TOP, ".deps", "qemu-stock", "bin")
+
 CF_PARALLEL = 0x00008000  # include/exec/translation-block.h
 
 
 def qemu_plugin_from_tree(name, out_dir):
     """A plugin of QEMU's own tests (tests/tcg/plugins/NAME.c), built from the QEMU tree."""
-    return run.qemu_tree_plugin(os.path.join("tests", "tcg", "plugins", name + ".c"), out_dir)
+    return qemu_tree_plugin(os.path.join("tests", "tcg", "plugins", name + ".c"), out_dir)
 
 
 @test
 def qemu_patch_memory_values_still_reach_callbacks_that_read_them():
     """0004 leaves out the store of each accessed value where no callback reads it; QEMU's own
     mem plugin, which prints every access with its value, prints the same on both QEMUs."""
-    with tempfile.TemporaryDirectory(dir=run.WORK) as d:
+    with tempfile.TemporaryDirectory(dir=WORK) as d:
         so = qemu_plugin_from_tree("mem", d)
         data = os.path.join(d, "data")
         with open(data, "wb") as f:
             f.write(bytes(range(256)) * 16)
         out = {}
-        for name, qdir in (("patched", run.QEMU), ("stock", STOCK), ("stock again", STOCK)):
+        for name, qdir in (("patched", QEMU), ("stock", QEMU_STOCK), ("stock again", QEMU_STOCK)):
             log = os.path.join(d, name + ".log")
-            r = run.run([os.path.join(qdir, "qemu-x86_64"), "-plugin",
-                         so + ",print-accesses=true", "-d", "plugin", "-D", log,
-                         run.guest("c", "shmap"), data, "ro"])
+            r = run([os.path.join(qdir, "qemu-x86_64"), "-plugin",
+                     so + ",print-accesses=true", "-d", "plugin", "-D", log,
+                     guest("c", "shmap"), data, "ro"])
             assert_eq(name + " exit status", r.returncode, 0)
             with open(log) as f:
                 out[name] = [fixed(ln) for ln in f.read().splitlines() if ln.startswith("0x")]
@@ -70,8 +70,8 @@ def value_store_counts(qemu_dir, so, log):
     """From QEMU's optimised ops of guest c/rewrite under the floor plugin (mode=empty: a
     translation callback, nothing else): (guest memory accesses, Counter of the env offsets
     stored to right after one)."""
-    r = run.run([os.path.join(qemu_dir, "qemu-x86_64"), "-d", "op_opt", "-D", log, "-plugin",
-                 so + ",mode=empty", run.guest("c", "rewrite"), "10"])
+    r = run([os.path.join(qemu_dir, "qemu-x86_64"), "-d", "op_opt", "-D", log, "-plugin",
+             so + ",mode=empty", guest("c", "rewrite"), "10"])
     assert_eq("exit status", r.returncode, 0)
     with open(log) as f:
         lines = [ln.strip() for ln in f.read().splitlines() if ln.startswith(" ")]
@@ -92,27 +92,27 @@ def qemu_patch_no_memory_value_store_without_a_reader():
     """0004: stock QEMU stores the value of every guest load and store into the vCPU for a
     memory callback as soon as any plugin translates, even one that registers none; the
     patched QEMU stores none."""
-    with tempfile.TemporaryDirectory(dir=run.WORK) as d:
+    with tempfile.TemporaryDirectory(dir=WORK) as d:
         so = floor_plugin(d)
-        accesses, stock = value_store_counts(STOCK, so, os.path.join(d, "stock.log"))
+        accesses, stock = value_store_counts(QEMU_STOCK, so, os.path.join(d, "stock.log"))
         if accesses < 10 or not stock:
             raise AssertionError("stock: %d accesses, stores after them %r" % (accesses, stock))
         offset, n = stock.most_common(1)[0]
         if n < accesses // 2:
             raise AssertionError("stock: no store follows most accesses: %d of %d to %s"
                                  % (n, accesses, offset))
-        p_accesses, patched = value_store_counts(run.QEMU, so, os.path.join(d, "patched.log"))
+        p_accesses, patched = value_store_counts(QEMU, so, os.path.join(d, "patched.log"))
         assert_eq("patched: accesses", p_accesses, accesses)
         assert_eq("patched: value stores (to %s)" % offset, patched.get(offset, 0), 0)
 
 
 def traced_cflags(qemu_dir, mode, path):
     """cflags of the translation blocks that ran at shmap's after_map (QEMU's -d exec)."""
-    binary = run.guest("c", "shmap")
-    at = run.symbols(binary)["after_map"]
-    with tempfile.NamedTemporaryFile(dir=run.WORK, suffix=".log") as log:
-        r = run.run([os.path.join(qemu_dir, "qemu-x86_64"), "-d", "exec,nochain", "-D", log.name,
-                     binary, path, mode])
+    binary = guest("c", "shmap")
+    at = symbols(binary)["after_map"]
+    with tempfile.NamedTemporaryFile(dir=WORK, suffix=".log") as log:
+        r = run([os.path.join(qemu_dir, "qemu-x86_64"), "-d", "exec,nochain", "-D", log.name,
+                 binary, path, mode])
         assert_eq("shmap %s exit status (%s)" % (mode, r.stderr[-300:]), r.returncode, 0)
         with open(log.name) as f:
             text = f.read()
@@ -130,13 +130,13 @@ def qemu_patch_read_only_shared_mapping_keeps_serial_code():
     """0005: a MAP_SHARED mapping of a file opened read-only, without PROT_WRITE, no longer
     switches the process to parallel code (which doubles the cost of every inline operation
     of a plugin); a writable one still does, on both QEMUs."""
-    with tempfile.TemporaryDirectory(dir=run.WORK) as d:
+    with tempfile.TemporaryDirectory(dir=WORK) as d:
         path = os.path.join(d, "shared")
         with open(path, "wb") as f:
             f.write(bytes(range(256)) * 16)
-        for qdir, mode, parallel in ((STOCK, "ro", True), (run.QEMU, "ro", False),
-                                     (STOCK, "rw", True), (run.QEMU, "rw", True)):
-            label = "%s %s" % ("stock" if qdir == STOCK else "patched", mode)
+        for qdir, mode, parallel in ((QEMU_STOCK, "ro", True), (QEMU, "ro", False),
+                                     (QEMU_STOCK, "rw", True), (QEMU, "rw", True)):
+            label = "%s %s" % ("stock" if qdir == QEMU_STOCK else "patched", mode)
             flags = traced_cflags(qdir, mode, path)
             assert_eq(label + ": parallel code at after_map",
                       {bool(f & CF_PARALLEL) for f in flags}, {parallel})
@@ -148,21 +148,21 @@ def qemu_patches_keep_qemus_own_plugin_tests_passing():
     insn, mem, syscall; inline.c checks its inline counts against its callbacks' and aborts on
     a difference), on the patched QEMU: each of QEMU's multiarch test programs exits and
     prints as without a plugin."""
-    progs = [p for p in run.multiarch_programs()
+    progs = [p for p in multiarch_programs()
              if os.path.basename(p) in ("sha1", "sha512", "test-mmap", "linux-test",
                                         "testthread", "sigbus", "munmap-pthread")]
     if len(progs) < 5:
         raise AssertionError("only %d of QEMU's multiarch programs built: %s" % (len(progs),
                                                                                progs))
     failures = []
-    with tempfile.TemporaryDirectory(dir=run.WORK) as d:
+    with tempfile.TemporaryDirectory(dir=WORK) as d:
         plugins = {n: qemu_plugin_from_tree(n, d)
                    for n in ("bb", "empty", "inline", "insn", "mem", "syscall")}
         for exe in progs:
-            bare = run.qemu("x86_64", [exe], timeout=120)
+            bare = qemu("x86_64", [exe], timeout=120)
             for name, so in plugins.items():
-                r = run.run([os.path.join(run.QEMU, "qemu-x86_64"), "-plugin", so, "-d",
-                             "plugin", "-D", os.path.join(d, "out.log"), exe], timeout=300)
+                r = run([os.path.join(QEMU, "qemu-x86_64"), "-plugin", so, "-d",
+                         "plugin", "-D", os.path.join(d, "out.log"), exe], timeout=300)
                 if r.returncode != bare.returncode:
                     failures.append("%s under %s: status %d, %d without (%s)" % (
                         os.path.basename(exe), name, r.returncode, bare.returncode,
@@ -178,23 +178,21 @@ def qemu_patch_second_predecessor_counted_inline():
     call sites in turn, 2.5 M times each (and `next` from two places): on stock QEMU every
     other entry calls the helper; on the patched QEMU none does once re-planned, and both
     profiles are exact."""
-    binary = run.guest("x86_64", "settle")
-    expect = os.path.join(run.TOP, "tests", "guests", "x86_64", "settle.expect")
+    binary = guest("x86_64", "settle")
+    expect = os.path.join(TOP, "tests", "guests", "x86_64", "settle.expect")
     meta = {}
-    for name, qdir in (("patched", run.QEMU), ("stock", STOCK)):
-        path = os.path.join(run.WORK, "settle-%s.json" % name)
+    for name, qdir in (("patched", QEMU), ("stock", QEMU_STOCK)):
+        path = os.path.join(WORK, "settle-%s.json" % name)
         if os.path.exists(path):
             os.unlink(path)
-        r = run.run([os.path.join(qdir, "qemu-x86_64"), "-plugin",
-                     ",".join([run.PLUGIN, "output=" + path, "format=json", "report=off"]),
-                     binary])
+        r = run([os.path.join(qdir, "qemu-x86_64"), "-plugin",
+                 ",".join([PLUGIN, "output=" + path, "format=json", "report=off"]),
+                 binary])
         assert_eq(name + " exit status", r.returncode, 0)
-        c = run.run(["/usr/bin/python3", run.CHECK_EXPECT, path, binary, expect])
-        if c.returncode != 0:
-            raise AssertionError(name + ": " + c.stdout[-2000:] + c.stderr[-500:])
+        check_expect(path, binary, expect, "x86_64", name + ": ")
         with open(path) as f:
             meta[name] = json.load(f)["meta"]
-        run.assert_clean({"meta": meta[name]})
+        assert_clean({"meta": meta[name]})
     seconds = int(meta["patched"].get("second_predecessor_entries", 0))
     if seconds < 2000000:
         raise AssertionError("patched: %d entries counted as from a second predecessor" % seconds)
@@ -213,28 +211,25 @@ def stock_qemu_core_subset_exact():
     """The plugin uses what the QEMU it runs in offers and stays exact without it: the
     hand-counted guests of three architectures, in every mode, on stock QEMU 10.2.2, and the
     fast mode's profiles equal to the reference mode's."""
-    for arch in run.ARCHES:
+    for arch in ARCHES:
         for name in ("loops", "jumptable", "fault"):
-            binary = run.guest(arch, name)
-            expect = os.path.join(run.TOP, "tests", "guests", arch, name + ".expect")
+            binary = guest(arch, name)
+            expect = os.path.join(TOP, "tests", "guests", arch, name + ".expect")
             profiles = {}
-            for mode, extra in run.MODES.items():
+            for mode, extra in MODES.items():
                 what = "stock %s/%s %s" % (arch, name, mode)
-                path = os.path.join(run.WORK, "stock-%s-%s-%s.json" % (arch, name, mode))
+                path = os.path.join(WORK, "stock-%s-%s-%s.json" % (arch, name, mode))
                 if os.path.exists(path):
                     os.unlink(path)
-                r = run.run([os.path.join(STOCK, "qemu-" + arch), "-plugin",
-                             ",".join([run.PLUGIN, "output=" + path, "format=json",
-                                       "report=off"] + extra), binary])
+                r = run([os.path.join(QEMU_STOCK, "qemu-" + arch), "-plugin",
+                         ",".join([PLUGIN, "output=" + path, "format=json",
+                                   "report=off"] + extra), binary])
                 assert_eq(what + " exit status", r.returncode, 0)
                 with open(path) as f:
                     profiles[mode] = json.load(f)
-                run.assert_clean(profiles[mode])
-                c = run.run(["/usr/bin/python3", run.CHECK_EXPECT, path, binary, expect,
-                             "--nm", run.NM[arch]])
-                if c.returncode != 0:
-                    raise AssertionError(what + ": " + c.stdout[-2000:] + c.stderr[-500:])
+                assert_clean(profiles[mode])
+                check_expect(path, binary, expect, arch, what + ": ")
             for mode in ("fast", "adaptive"):
                 assert_eq("stock %s/%s %s = reference" % (arch, name, mode),
-                          run.canonical_edges(profiles[mode]),
-                          run.canonical_edges(profiles["reference"]))
+                          canonical_edges(profiles[mode]),
+                          canonical_edges(profiles["reference"]))

@@ -1,0 +1,82 @@
+"""
+`cflow export callgrind`: per-function instruction counts by hand on loops.S, and equal to the
+profile's on exportee.c, as callgrind_annotate reads them.
+"""
+import os
+import re
+
+from cflow_tool import EXPORTEE_ROUNDS, as_json, export, exportee, need, ok, record_for_export
+from harness import assert_eq, guest, relocator, run, symbols, test
+
+
+def annotate_functions(path):
+    """callgrind_annotate's per-function table: {function: Ir}."""
+    r = ok(run(["callgrind_annotate", "--threshold=100", path]), "callgrind_annotate")
+    fns = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"^\s*([\d,]+)\s+\([^)]*\)\s+(\S+):(\S+)", line)
+        if m and "PROGRAM TOTALS" not in line:
+            fns[m.group(3)] = fns.get(m.group(3), 0) + int(m.group(1).replace(",", ""))
+    return fns, r.stdout
+
+
+@test
+def export_callgrind_counts_by_hand():
+    """loops.S: each label is a function (ELF symbols); instructions x executions by hand."""
+    need("callgrind_annotate")
+    prof = record_for_export("loops-x86_64", [guest("x86_64", "loops")])
+    out = export("callgrind", prof)
+    fns, text = annotate_functions(out)
+    want = {"inner_top": 2 * 91, "inner_branch": 91, "bump": 2 * 7, "bump_branch": 7,
+            "bump_odd": 4, "bump_skip": 7, "bump_ret": 7, "outer_top": 7, "after_inner": 7,
+            "call_site": 7, "after_call": 7, "outer_branch": 7}
+    for fn, n in want.items():
+        assert_eq("Ir of %s" % fn, fns.get(fn), n)
+    with open(out) as f:
+        body = f.read()
+    for key in ("version: 1", "creator:", "positions: instr line", "events: Ir", "ob=", "fn="):
+        if key not in body:
+            raise AssertionError("no %r in the callgrind file" % key)
+    s = symbols(guest("x86_64", "loops"))
+    # the call site: calls=7 to bump; the inner branch: jcnd=84/91 to inner_top
+    if not re.search(r"calls=7 0x%x " % s["bump"], body):
+        raise AssertionError("no calls=7 to bump:\n" + body[:3000])
+    if not re.search(r"jcnd=84/91 0x%x " % s["inner_top"], body):
+        raise AssertionError("no jcnd=84/91 to inner_top")
+    if not re.search(r"jcnd=3/7 0x%x " % s["bump_skip"], body):
+        raise AssertionError("no jcnd=3/7 to bump_skip")
+
+
+@test
+def export_callgrind_c_functions_match_the_profile():
+    """exportee (x86_64 PIE, DWARF): callgrind_annotate's Ir per function equals the profile's
+    executions of the instructions in the function's symbol range; calls counted."""
+    need("callgrind_annotate")
+    binary = exportee("x86_64")
+    prof = record_for_export("exportee-o2-small", [binary, str(EXPORTEE_ROUNDS)])
+    out = export("callgrind", prof)
+    fns, _ = annotate_functions(out)
+    pj = as_json(prof)
+    reloc = relocator(pj)
+    execs = {}
+    for b in pj["blocks"]:
+        for a in b["insns"]:
+            execs[a] = execs.get(a, 0) + b["count"]
+    ranges = {}
+    for line in run(["nm", "-S", binary]).stdout.splitlines():
+        p = line.split()
+        if len(p) == 4 and p[3] in ("classify", "mix", "main"):
+            ranges[p[3]] = (int(p[0], 16), int(p[0], 16) + int(p[1], 16))
+    name = os.path.basename(binary)
+    for fn, (lo, hi) in ranges.items():
+        total = 0
+        for a, c in execs.items():
+            where = reloc(a)
+            if where.startswith(name + "+") and lo <= int(where.split("+")[1], 16) < hi:
+                total += c
+        assert_eq("Ir of %s" % fn, fns.get(fn), total)
+    with open(out) as f:
+        body = f.read()
+    m = re.search(r"cfn=\((\d+)\) classify\ncalls=(\d+) ", body)
+    if not m or int(m.group(2)) != EXPORTEE_ROUNDS:
+        raise AssertionError("calls to classify: %s" % (m.group(0) if m else None))

@@ -1,0 +1,73 @@
+"""
+`cflow export lcov`: line coverage equal to gcov's own of a native run (exportee.c built -O0 -g
+--coverage), known counts on marked lines, rendered by genhtml.
+"""
+import json
+import os
+import shutil
+import tempfile
+
+from cflow_tool import EXPORTEE, EXPORTEE_ROUNDS, marker_line, need, ok, tool
+from harness import TOOL, WORK, assert_eq, run, test
+
+
+@test
+def export_lcov_matches_gcov():
+    """-O0 -g --coverage: lines hit / not hit equal gcov's for every line gcov reports; genhtml
+    renders it; functions, branches and marked lines have their known counts."""
+    need("gcov", "genhtml")
+    d = tempfile.mkdtemp(dir=WORK)
+    src = os.path.join(d, "exportee.c")
+    shutil.copy(EXPORTEE, src)
+    ok(run(["gcc", "-O0", "-g", "--coverage", "-o", "excov", "exportee.c"], cwd=d), "build")
+    ok(run([os.path.join(d, "excov"), str(EXPORTEE_ROUNDS)], cwd=d), "native run")
+    g = ok(run(["gcov", "-i", "-t", "excov-exportee.gcda"], cwd=d), "gcov")
+    gcov = {}
+    for f in json.loads(g.stdout)["files"]:
+        if f["file"].endswith("exportee.c"):
+            gcov = {l["line_number"]: l["count"] for l in f["lines"]}
+    if len(gcov) < 20:
+        raise AssertionError("gcov reported %d lines" % len(gcov))
+    # the same binary under QEMU; its .gcda go elsewhere
+    prof = os.path.join(d, "excov.cflow")
+    env = dict(os.environ, GCOV_PREFIX=os.path.join(d, "qemu-gcda"))
+    ok(run([TOOL, "record", "-o", prof, "--", os.path.join(d, "excov"), str(EXPORTEE_ROUNDS)],
+           cwd=d, env=env), "record")
+    info = os.path.join(d, "excov.info")
+    ok(tool("export", "lcov", prof, "-o", info, "--binary", os.path.join(d, "excov")), "export")
+    da, fnda, brda, sf = {}, {}, {}, None
+    with open(info) as f:
+        text = f.read()
+    for line in text.splitlines():
+        if line.startswith("SF:"):
+            sf = line[3:]
+        elif sf == src and line.startswith("DA:"):
+            n, c = line[3:].split(",")[:2]
+            da[int(n)] = int(c)
+        elif sf == src and line.startswith("FNDA:"):
+            c, name = line[5:].split(",", 1)
+            fnda[name] = int(c)
+        elif sf == src and line.startswith("BRDA:"):
+            n, block, branch, taken = line[5:].split(",")
+            brda.setdefault(int(n), []).append(taken)
+    for key in ("TN:", "LF:", "LH:", "BRF:", "BRH:", "FNF:", "FNH:", "end_of_record"):
+        if key not in text:
+            raise AssertionError("no %s in the tracefile" % key)
+    wrong = ["line %d: gcov %d, cflow %s" % (n, c, da.get(n)) for n, c in sorted(gcov.items())
+             if n not in da or (da[n] > 0) != (c > 0)]
+    if wrong:
+        raise AssertionError("lines where cflow's coverage differs from gcov's:\n  " +
+                             "\n  ".join(wrong))
+    assert_eq("FNDA classify", fnda.get("classify"), EXPORTEE_ROUNDS)
+    assert_eq("FNDA mix", fnda.get("mix"), EXPORTEE_ROUNDS)
+    assert_eq("FNDA never_called", fnda.get("never_called"), 0)
+    assert_eq("EXPORT-MIX line", da.get(marker_line(src, "/* EXPORT-MIX */")), EXPORTEE_ROUNDS)
+    assert_eq("EXPORT-NEVER line", da.get(marker_line(src, "/* EXPORT-NEVER */")), 0)
+    assert_eq("EXPORT-DEAD line", da.get(marker_line(src, "/* EXPORT-DEAD */")), 0)
+    odd = marker_line(src, "/* EXPORT-ODD */")
+    assert_eq("EXPORT-ODD branch: taken / not taken", sorted(brda.get(odd, [])),
+              sorted([str(EXPORTEE_ROUNDS // 5), str(EXPORTEE_ROUNDS - EXPORTEE_ROUNDS // 5)]))
+    r = run(["genhtml", info, "-o", os.path.join(d, "html")], cwd=d)
+    if r.returncode != 0 or not os.path.exists(os.path.join(d, "html", "index.html")):
+        raise AssertionError("genhtml failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
+    shutil.rmtree(d)
