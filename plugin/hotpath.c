@@ -77,7 +77,7 @@ static U64Map hot_starts;          /* starts of blocks entered often enough to g
 static uint64_t translated_blocks; /* translations instrumented so far */
 static uint64_t skipped_stores;    /* id stores left out of lean blocks (translation time) */
 static bool sparse;                /* sparse blocks (BLOCK_MARK) */
-static bool x86_guest;             /* sparse x86 blocks keep some middle stores */
+static bool sparse_checks;         /* sparse blocks keep some middle stores (disas.h) */
 static uint64_t unplaced_exits;    /* hotpath_unplaced_exits; rare, atomic */
 static EdgeTable previous_seen;    /* cumulative counts at the previous re-plan */
 static bool released;              /* hotpath_release_counts: nothing merges after it */
@@ -128,7 +128,7 @@ void hotpath_init(qemu_plugin_id_t id, uint64_t after, uint64_t counter_mib, boo
     seconds_allowed = one_vcpu_snapshots && qemu_compat_cond_inline_available();
     plugin_id = id;
     sparse = sparse_blocks;
-    x86_guest = disas_x86_target();
+    sparse_checks = disas_sparse_checks();
     adapt_after = after;
     counter_budget = counter_mib << 20;
     reregister_callbacks = reregister;
@@ -452,19 +452,19 @@ uint64_t hotpath_expected_pred(uint64_t start, uint64_t *second)
 
 /*
  * Does a sparse block need its mark? Not when every instruction before its last is
- * register-only (x86, by encoding: disas_x86_register_only): nothing can then leave the block
+ * register-only (x86, by encoding: disas_register_only): nothing can then leave the block
  * (fault, signal, or QEMU running part of it again) before the last instruction, whose own
  * store names it, so the mark would never be read. 16,400 of python3's 38,400 blocks; each
  * store left out is TCG ops QEMU no longer generates code for at every translation.
  */
 static bool needs_mark(const BlockRec *b)
 {
-    if (!x86_guest) {
+    if (!sparse_checks) {
         return true;
     }
     for (uint32_t i = 0; i + 1 < b->n_insns; i++) {
         const InsnRec *r = registry_insn_by_id(b->ids[i]);
-        if (!disas_x86_register_only(registry_insn_bytes(b->ids[i]), r->size)) {
+        if (!disas_register_only(registry_insn_bytes(b->ids[i]), r->size)) {
             return true;
         }
     }
@@ -551,8 +551,8 @@ void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
         }
         if (middle && sparse) {
             const InsnRec *r = registry_insn_by_id(b->ids[i]);
-            if (!x86_guest ||
-                !disas_x86_helper_may_raise(registry_insn_bytes(b->ids[i]), r->size)) {
+            if (!sparse_checks ||
+                !disas_helper_may_raise(registry_insn_bytes(b->ids[i]), r->size)) {
                 skipped_stores++;
                 continue;
             }
