@@ -5,6 +5,7 @@
  */
 #include "arch.h"
 
+#include <elf.h>
 #include <glib.h>
 #include <string.h>
 
@@ -165,6 +166,8 @@ static const CflowSigframe arm64_sigframe = {"x0", "x2", 176 + 8 + 31 * 8 + 8, 1
 
 const CflowArch cflow_arch_aarch64 = {
     .name = "aarch64",
+    .elf_machine = EM_AARCH64,
+    .elf_class = ELFCLASS64,
     .capstone = true,
     .cs = CS_ARCH_ARM64,
     .mode = CS_MODE_LITTLE_ENDIAN,

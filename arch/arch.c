@@ -8,11 +8,11 @@
 #include <string.h>
 
 static const CflowArch *const table[] = {
-    &cflow_arch_x86_64,  &cflow_arch_i386,      &cflow_arch_aarch64,
-    &cflow_arch_riscv64, &cflow_arch_riscv32,   &cflow_arch_loongarch64,
+    &cflow_arch_x86_64,  &cflow_arch_i386,    &cflow_arch_aarch64,     &cflow_arch_riscv64,
+    &cflow_arch_riscv32, &cflow_arch_arm,     &cflow_arch_loongarch64,
 };
 
-static const CflowArch unknown = {.name = "", .execve = {-1, -1}};
+static const CflowArch unknown = {.name = ""};
 
 const CflowArch *cflow_arch_find(const char *name)
 {
@@ -24,14 +24,19 @@ const CflowArch *cflow_arch_find(const char *name)
     return &unknown;
 }
 
-bool cflow_arch_decodes_bytes(const CflowArch *arch)
+const CflowArch *cflow_arch_for_elf(unsigned machine, unsigned elf_class)
 {
-    return arch->capstone || arch->transfer_encoded;
+    for (size_t i = 0; machine && i < G_N_ELEMENTS(table); i++) {
+        if (table[i]->elf_machine == machine && table[i]->elf_class == elf_class) {
+            return table[i];
+        }
+    }
+    return NULL;
 }
 
 bool cflow_arch_is_execve(const CflowArch *arch, int64_t num)
 {
-    return num >= 0 && (num == arch->execve[0] || num == arch->execve[1]);
+    return num > 0 && (num == arch->execve[0] || num == arch->execve[1]);
 }
 
 bool cflow_decoder_open(CflowDecoder *d, const CflowArch *arch)

@@ -75,13 +75,15 @@ typedef struct {
 
 struct CflowArch {
     const char *name; /* QEMU's target name, which the plugin also writes as meta "arch" */
+    /* the ELF header's e_machine and EI_CLASS of its programs (cflow record), 0: none */
+    unsigned elf_machine, elf_class;
     /* capstone, for text (profile/disasm.c) and for decoding; false: no capstone arch */
     bool capstone;
     cs_arch cs;
     cs_mode mode;
     bool att_syntax; /* QEMU's own capstone text is AT&T on x86 */
     /* execve replaces the process image without QEMU's exit path: the plugin snapshots */
-    int64_t execve[2]; /* execve, execveat; -1 where absent */
+    int64_t execve[2]; /* execve, execveat; 0 where absent (no system call is 0 here) */
     const CflowSigframe *sigframe; /* NULL: handler entries are not checked (sigframe.h) */
     /* system mode: registers read at translation, and the level they say (privilege.h) */
     const char *priv_regs[2];
@@ -116,12 +118,13 @@ struct CflowArch {
 /* The descriptor named `name` (QEMU's target name, meta "arch"); never NULL: an unknown or
  * NULL name gives an empty descriptor (no capstone, no decoders, nothing known). */
 const CflowArch *cflow_arch_find(const char *name);
-/* Has this architecture a decoder of instruction bytes? */
-bool cflow_arch_decodes_bytes(const CflowArch *arch);
+/* The descriptor of programs with this ELF e_machine and EI_CLASS, or NULL. */
+const CflowArch *cflow_arch_for_elf(unsigned machine, unsigned elf_class);
 /* Is num one of its execve system calls? */
 bool cflow_arch_is_execve(const CflowArch *arch, int64_t num);
 
-/* Opens (true) or not the decoder's capstone handle; close it with cflow_decoder_close. */
+/* Sets d up for arch (its capstone handle, if any): true when it can decode bytes (d->open).
+ * Close it with cflow_decoder_close, whatever the answer. */
 bool cflow_decoder_open(CflowDecoder *d, const CflowArch *arch);
 void cflow_decoder_close(CflowDecoder *d);
 
@@ -154,6 +157,6 @@ static inline int64_t cflow_sext(uint64_t v, int bits)
 
 /* The descriptors, one per file; arch.c's table lists them. */
 extern const CflowArch cflow_arch_x86_64, cflow_arch_i386, cflow_arch_aarch64,
-    cflow_arch_riscv64, cflow_arch_riscv32, cflow_arch_loongarch64;
+    cflow_arch_riscv64, cflow_arch_riscv32, cflow_arch_loongarch64, cflow_arch_arm;
 
 #endif

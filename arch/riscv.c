@@ -6,6 +6,7 @@
  */
 #include "arch.h"
 
+#include <elf.h>
 #include <glib.h>
 #include <string.h>
 
@@ -163,6 +164,8 @@ static const CflowSigframe riscv64_sigframe = {"a0", "a2", 176, 134};
 
 const CflowArch cflow_arch_riscv64 = {
     .name = "riscv64",
+    .elf_machine = EM_RISCV,
+    .elf_class = ELFCLASS64,
     .execve = {221, 281},
     .sigframe = &riscv64_sigframe,
     .priv_regs = {"priv"},
@@ -175,6 +178,8 @@ const CflowArch cflow_arch_riscv64 = {
 /* riscv32: its compressed encodings differ (c.jal); only text, calls and levels are known. */
 const CflowArch cflow_arch_riscv32 = {
     .name = "riscv32",
+    .elf_machine = EM_RISCV,
+    .elf_class = ELFCLASS32,
     .execve = {221, 281},
     .priv_regs = {"priv"},
     .priv_level = riscv_priv_level,

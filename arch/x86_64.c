@@ -5,6 +5,7 @@
  */
 #include "arch.h"
 
+#include <elf.h>
 #include <glib.h>
 #include <string.h>
 
@@ -379,6 +380,8 @@ static const CflowSigframe x86_64_sigframe = {"rdi", "rdx", 40 + 16 * 8, 13};
 
 const CflowArch cflow_arch_x86_64 = {
     .name = "x86_64",
+    .elf_machine = EM_X86_64,
+    .elf_class = ELFCLASS64,
     .capstone = true,
     .cs = CS_ARCH_X86,
     .mode = CS_MODE_LITTLE_ENDIAN | CS_MODE_64,
@@ -398,6 +401,8 @@ const CflowArch cflow_arch_x86_64 = {
 /* i386: profiles keep QEMU's text; only the text decoder and the system calls are known. */
 const CflowArch cflow_arch_i386 = {
     .name = "i386",
+    .elf_machine = EM_386,
+    .elf_class = ELFCLASS32,
     .execve = {11, 358},
     .classify_text = x86_classify_text,
 };

@@ -23,7 +23,13 @@ static void test_find(void)
     g_assert_nonnull(none);
     g_assert_true(cflow_arch_find(NULL) == none);
     g_assert_false(none->capstone || none->sigframe || none->classify_text);
-    g_assert_false(cflow_arch_is_execve(none, -1));
+    g_assert_false(cflow_arch_is_execve(none, 0));
+    g_assert_false(cflow_arch_is_execve(cflow_arch_find("arm"), 0));
+    g_assert_true(cflow_arch_for_elf(EM_X86_64, ELFCLASS64) == &cflow_arch_x86_64);
+    g_assert_true(cflow_arch_for_elf(EM_RISCV, ELFCLASS32) == cflow_arch_find("riscv32"));
+    g_assert_true(cflow_arch_for_elf(EM_ARM, ELFCLASS32) == cflow_arch_find("arm"));
+    g_assert_null(cflow_arch_for_elf(EM_X86_64, ELFCLASS32));
+    g_assert_null(cflow_arch_for_elf(0, ELFCLASS64));
     g_assert_true(cflow_arch_is_execve(&cflow_arch_x86_64, 59));
     g_assert_true(cflow_arch_is_execve(&cflow_arch_x86_64, 322));
     g_assert_false(cflow_arch_is_execve(&cflow_arch_x86_64, 221));
