@@ -86,15 +86,11 @@ static void arm64_transfer_decoded(const cs_insn *insn, CflowTransfer *out)
                                               ARM64_GRP_BRANCH_RELATIVE, ARM64_GRP_INVALID};
     static const uint8_t target_groups[] = {ARM64_GRP_JUMP, ARM64_GRP_CALL,
                                             ARM64_GRP_BRANCH_RELATIVE, ARM64_GRP_INVALID};
-    bool transfers = cflow_arch_in_groups(insn, transfer_groups);
-    switch (insn->id) {
-    case ARM64_INS_SVC: case ARM64_INS_HVC: case ARM64_INS_SMC: case ARM64_INS_BRK:
-    case ARM64_INS_HLT: case ARM64_INS_ERET:
-        transfers = true;
-        break;
-    default:
-        break;
-    }
+    /* calls to the kernel, hypervisor, firmware, a debugger, and exception returns */
+    bool transfers = cflow_arch_in_groups(insn, transfer_groups) || insn->id == ARM64_INS_SVC ||
+                     insn->id == ARM64_INS_HVC || insn->id == ARM64_INS_SMC ||
+                     insn->id == ARM64_INS_BRK || insn->id == ARM64_INS_HLT ||
+                     insn->id == ARM64_INS_ERET;
     *out = CFLOW_XFER(arm64_class_decoded(insn), transfers);
     const cs_arm64 *a = &insn->detail->arm64;
     if (cflow_arch_in_groups(insn, target_groups) && a->op_count >= 1 &&

@@ -156,10 +156,13 @@ static CflowPriv riscv_priv_level(const bool ok[2], const uint64_t value[2])
     if (!ok[0]) {
         return CFLOW_PRIV_UNKNOWN;
     }
-    return value[0] == 0 ? CFLOW_PRIV_USER : value[0] == 1 ? CFLOW_PRIV_KERNEL : CFLOW_PRIV_FIRMWARE;
+    return value[0] == 0   ? CFLOW_PRIV_USER
+           : value[0] == 1 ? CFLOW_PRIV_KERNEL
+                           : CFLOW_PRIV_FIRMWARE;
 }
 
-/* QEMU's linux-user frame: 128 bytes of signal mask, then the 16-aligned mcontext (176), pc first */
+/* QEMU's linux-user frame: 128 bytes of signal mask, then the 16-aligned mcontext (176),
+ * pc first */
 static const CflowSigframe riscv64_sigframe = {"a0", "a2", 176, 134};
 
 const CflowArch cflow_arch_riscv64 = {

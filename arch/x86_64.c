@@ -103,6 +103,20 @@ static bool x86_transfer_encoded(uint64_t addr, const uint8_t *b, uint32_t size,
     return true;
 }
 
+/* Instructions that leave for the kernel or a trap handler, whatever capstone's groups say. */
+static bool x86_traps(unsigned id)
+{
+    switch (id) {
+    case X86_INS_SYSCALL: case X86_INS_SYSENTER: case X86_INS_SYSRET:
+    case X86_INS_INT: case X86_INS_INT1: case X86_INS_INT3: case X86_INS_INTO:
+    case X86_INS_UD2: case X86_INS_UD0: case X86_INS_HLT:
+    case X86_INS_IRET: case X86_INS_IRETQ:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Capstone's view of whether a decoded instruction moves control, and where to. */
 static void x86_transfer_decoded(const cs_insn *insn, CflowTransfer *out)
 {
@@ -110,17 +124,7 @@ static void x86_transfer_decoded(const cs_insn *insn, CflowTransfer *out)
                                               X86_GRP_INT, X86_GRP_IRET, X86_GRP_BRANCH_RELATIVE,
                                               X86_GRP_PRIVILEGE, X86_GRP_INVALID};
     static const uint8_t target_groups[] = {X86_GRP_JUMP, X86_GRP_CALL, X86_GRP_INVALID};
-    bool transfers = cflow_arch_in_groups(insn, transfer_groups);
-    switch (insn->id) {
-    case X86_INS_SYSCALL: case X86_INS_SYSENTER: case X86_INS_SYSRET:
-    case X86_INS_INT: case X86_INS_INT1: case X86_INS_INT3: case X86_INS_INTO:
-    case X86_INS_UD2: case X86_INS_UD0: case X86_INS_HLT:
-    case X86_INS_IRET: case X86_INS_IRETQ:
-        transfers = true;
-        break;
-    default:
-        break;
-    }
+    bool transfers = cflow_arch_in_groups(insn, transfer_groups) || x86_traps(insn->id);
     *out = CFLOW_XFER(x86_class_decoded(insn->id), transfers);
     const cs_x86 *x = &insn->detail->x86;
     if (cflow_arch_in_groups(insn, target_groups) && x->op_count == 1 &&
@@ -172,9 +176,9 @@ static bool x86_stays_decoded(const cs_insn *insn)
         }
         if (x->operands[i].type == X86_OP_REG) {
             x86_reg r = x->operands[i].reg;
-            if ((r >= X86_REG_CR0 && r <= X86_REG_CR15) || (r >= X86_REG_DR0 && r <= X86_REG_DR15) ||
-                r == X86_REG_CS || r == X86_REG_DS || r == X86_REG_ES || r == X86_REG_FS ||
-                r == X86_REG_GS || r == X86_REG_SS) {
+            if ((r >= X86_REG_CR0 && r <= X86_REG_CR15) ||
+                (r >= X86_REG_DR0 && r <= X86_REG_DR15) || r == X86_REG_CS || r == X86_REG_DS ||
+                r == X86_REG_ES || r == X86_REG_FS || r == X86_REG_GS || r == X86_REG_SS) {
                 return false;
             }
         }
@@ -197,7 +201,8 @@ static bool x86_0f_safe(uint8_t op)
         return true;
     default:
         /* cmovcc, jcc, setcc, bswap */
-        return (op >= 0x40 && op <= 0x4f) || (op >= 0x80 && op <= 0x9f) || (op >= 0xc8 && op <= 0xcf);
+        return (op >= 0x40 && op <= 0x4f) || (op >= 0x80 && op <= 0x9f) ||
+               (op >= 0xc8 && op <= 0xcf);
     }
 }
 

@@ -220,7 +220,9 @@ static gboolean objdump_line(char *line, uint64_t *addr, uint8_t b[4], uint32_t 
     g_strstrip(tab1 + 1);
     *size = (uint32_t)strlen(tab1 + 1) / 2;
     uint32_t w = (uint32_t)strtoul(tab1 + 1, NULL, 16);
-    b[0] = (uint8_t)w, b[1] = (uint8_t)(w >> 8), b[2] = (uint8_t)(w >> 16), b[3] = (uint8_t)(w >> 24);
+    for (int i = 0; i < 4; i++) {
+        b[i] = (uint8_t)(w >> (8 * i));
+    }
     *text = g_strdelimit(tab2 + 1, "\t", ' ');
     return *size == 2 || *size == 4;
 }
