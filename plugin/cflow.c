@@ -28,7 +28,6 @@ char cflow_tsan_exclusive;
 
 static CflowOptions opts;
 static qemu_info_t info_copy;
-static char *target_name;
 static qemu_plugin_id_t plugin_id;
 static const CflowModeOps *mode; /* looked up once, at install */
 
@@ -110,17 +109,7 @@ static void plugin_exit(qemu_plugin_id_t id, void *udata)
 /* execve replaces the process image without running QEMU's exit path: snapshot first. */
 static bool is_execve(int64_t num)
 {
-    if (strcmp(target_name, "x86_64") == 0) {
-        return num == 59 || num == 322;
-    }
-    if (strcmp(target_name, "aarch64") == 0 || strcmp(target_name, "riscv64") == 0 ||
-        strcmp(target_name, "riscv32") == 0 || strcmp(target_name, "loongarch64") == 0) {
-        return num == 221 || num == 281;
-    }
-    if (strcmp(target_name, "i386") == 0) {
-        return num == 11 || num == 358;
-    }
-    return false;
+    return cflow_arch_is_execve(disas_arch(), num);
 }
 
 static void vcpu_syscall(qemu_plugin_id_t id, unsigned int cpu, int64_t num, uint64_t a1,
@@ -226,7 +215,6 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         return -1;
     }
     info_copy = *info;
-    target_name = g_strdup(info->target_name);
     plugin_id = id;
     registry_init(info->system_emulation);
     privilege_init(info->target_name, info->system_emulation);

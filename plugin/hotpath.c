@@ -19,7 +19,7 @@ uint64_t translated_blocks;
 
 static uint32_t second_slots;       /* slot2 values handed out; under the registry lock */
 static uint64_t skipped_stores;    /* id stores left out of lean blocks (translation time) */
-static bool x86_guest;             /* sparse x86 blocks keep some middle stores */
+static bool sparse_checks;         /* sparse blocks keep some middle stores (disas.h) */
 
 /*
  * Sparse blocks in user mode. Second predecessors only where no profile is ever written while
@@ -34,7 +34,7 @@ static void hotpath_init(const CflowModeSetup *setup)
                                                                    info->system.max_vcpus == 1));
     seconds_allowed = one_vcpu_snapshots && qemu_compat_cond_inline_available();
     sparse = !info->system_emulation;
-    x86_guest = disas_x86_target();
+    sparse_checks = disas_sparse_checks();
     adapt_after = setup->opts->adapt_after;
     adapt_init(setup->id, setup->opts->counter_mib, setup->reregister);
     vcpus_init();
@@ -86,19 +86,19 @@ static uint64_t hotpath_expected_pred(uint64_t start, bool signal_entry, uint64_
 
 /*
  * Does a sparse block need its mark? Not when every instruction before its last is
- * register-only (x86, by encoding: disas_x86_register_only): nothing can then leave the block
+ * register-only (x86, by encoding: disas_register_only): nothing can then leave the block
  * (fault, signal, or QEMU running part of it again) before the last instruction, whose own
  * store names it, so the mark would never be read. 16,400 of python3's 38,400 blocks; each
  * store left out is TCG ops QEMU no longer generates code for at every translation.
  */
 static bool needs_mark(const BlockRec *b)
 {
-    if (!x86_guest) {
+    if (!sparse_checks) {
         return true;
     }
     for (uint32_t i = 0; i + 1 < b->n_insns; i++) {
         const InsnRec *r = registry_insn_by_id(b->ids[i]);
-        if (!disas_x86_register_only(registry_insn_bytes(b->ids[i]), r->size)) {
+        if (!disas_register_only(registry_insn_bytes(b->ids[i]), r->size)) {
             return true;
         }
     }
@@ -185,8 +185,8 @@ static void hotpath_instrument(struct qemu_plugin_tb *tb, BlockRec *b)
         }
         if (middle && sparse) {
             const InsnRec *r = registry_insn_by_id(b->ids[i]);
-            if (!x86_guest ||
-                !disas_x86_helper_may_raise(registry_insn_bytes(b->ids[i]), r->size)) {
+            if (!sparse_checks ||
+                !disas_helper_may_raise(registry_insn_bytes(b->ids[i]), r->size)) {
                 skipped_stores++;
                 continue;
             }

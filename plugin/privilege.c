@@ -2,25 +2,20 @@
 #include "privilege.h"
 
 #include <pthread.h>
-#include <string.h>
 
+#include "arch.h"
 #include "guest_regs.h"
 
-typedef enum { ARCH_OTHER, ARCH_X86_64, ARCH_AARCH64, ARCH_RISCV } Arch;
-
-static Arch arch;
+static const CflowArch *arch;
 static bool system_mode;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct qemu_plugin_register *reg_a, *reg_b; /* x86: cs, cr0; aarch64: cpsr; riscv: priv */
+static struct qemu_plugin_register *regs[2]; /* the architecture's priv_regs */
 static bool looked_up;
 
 void privilege_init(const char *target_name, bool system_emulation)
 {
     system_mode = system_emulation;
-    arch = strcmp(target_name, "x86_64") == 0    ? ARCH_X86_64
-           : strcmp(target_name, "aarch64") == 0 ? ARCH_AARCH64
-           : strncmp(target_name, "riscv", 5) == 0 ? ARCH_RISCV
-                                                   : ARCH_OTHER;
+    arch = cflow_arch_find(target_name);
 }
 
 void privilege_vcpu_init(void)
@@ -32,8 +27,9 @@ void privilege_vcpu_init(void)
     pthread_mutex_lock(&lock);
     if (!looked_up) {
         looked_up = true;
-        reg_a = guest_reg_find(arch == ARCH_X86_64 ? "cs" : arch == ARCH_AARCH64 ? "cpsr" : "priv");
-        reg_b = arch == ARCH_X86_64 ? guest_reg_find("cr0") : NULL;
+        for (int i = 0; i < 2; i++) {
+            regs[i] = arch->priv_regs[i] ? guest_reg_find(arch->priv_regs[i]) : NULL;
+        }
     }
     pthread_mutex_unlock(&lock);
 }
@@ -43,35 +39,13 @@ CflowPriv privilege_now(void)
     if (!system_mode) {
         return CFLOW_PRIV_USER;
     }
-    uint64_t a, b;
-    switch (arch) {
-    case ARCH_X86_64:
-        if (guest_reg_read(reg_b, &b) && !(b & 1)) {
-            return CFLOW_PRIV_FIRMWARE; /* CR0.PE clear: real mode, the BIOS */
-        }
-        if (!guest_reg_read(reg_a, &a)) {
-            return CFLOW_PRIV_UNKNOWN;
-        }
-        return (a & 3) == 3 ? CFLOW_PRIV_USER : CFLOW_PRIV_KERNEL;
-    case ARCH_AARCH64:
-        if (!guest_reg_read(reg_a, &a)) {
-            return CFLOW_PRIV_UNKNOWN;
-        }
-        if (a & 0x10) {
-            return (a & 0xf) == 0 ? CFLOW_PRIV_USER : CFLOW_PRIV_KERNEL; /* AArch32 */
-        }
-        switch ((a >> 2) & 3) {
-        case 0: return CFLOW_PRIV_USER;
-        case 1: return CFLOW_PRIV_KERNEL;
-        case 2: return CFLOW_PRIV_HYPERVISOR;
-        default: return CFLOW_PRIV_FIRMWARE;
-        }
-    case ARCH_RISCV:
-        if (!guest_reg_read(reg_a, &a)) {
-            return CFLOW_PRIV_UNKNOWN;
-        }
-        return a == 0 ? CFLOW_PRIV_USER : a == 1 ? CFLOW_PRIV_KERNEL : CFLOW_PRIV_FIRMWARE;
-    default:
+    if (!arch->priv_level) {
         return CFLOW_PRIV_UNKNOWN;
     }
+    bool ok[2];
+    uint64_t value[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        ok[i] = guest_reg_read(regs[i], &value[i]);
+    }
+    return arch->priv_level(ok, value);
 }

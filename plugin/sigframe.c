@@ -8,30 +8,10 @@
 
 #include <qemu-plugin.h>
 
+#include "arch.h"
 #include "guest_regs.h"
 
-typedef struct {
-    const char *arch;
-    const char *signo_reg; /* the handler's first argument: the signal number */
-    const char *uc_reg;    /* its third: the ucontext QEMU built */
-    uint32_t pc_offset;    /* of the saved program counter in the ucontext */
-    int64_t rt_sigaction;  /* syscall number */
-} FrameLayout;
-
-/*
- * Offsets from QEMU's linux-user signal frames (10.2), which follow the kernel's:
- * x86_64 uc_flags, uc_link, uc_stack (40 bytes), then sigcontext r8..r15, rdi, rsi, rbp, rbx,
- * rdx, rax, rcx, rsp, rip; aarch64 and riscv64 put 128 bytes of signal mask before a
- * 16-aligned mcontext (176), whose pc is after fault_address, x0-x30 and sp on aarch64 and
- * first on riscv64.
- */
-static const FrameLayout layouts[] = {
-    {"x86_64", "rdi", "rdx", 40 + 16 * 8, 13},
-    {"aarch64", "x0", "x2", 176 + 8 + 31 * 8 + 8, 134},
-    {"riscv64", "a0", "a2", 176, 134},
-};
-
-static const FrameLayout *layout;
+static const CflowSigframe *layout; /* the guest architecture's (arch.h), in user mode */
 static struct qemu_plugin_register *signo_reg, *uc_reg;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static GHashTable *handlers; /* addresses, under lock */
@@ -43,11 +23,7 @@ void sigframe_init(const char *target_name, bool system_emulation)
     if (system_emulation) {
         return;
     }
-    for (size_t i = 0; i < G_N_ELEMENTS(layouts); i++) {
-        if (strcmp(layouts[i].arch, target_name) == 0) {
-            layout = &layouts[i];
-        }
-    }
+    layout = cflow_arch_find(target_name)->sigframe;
 }
 
 void sigframe_vcpu_init(void)

@@ -22,12 +22,12 @@
 /*
  * Sparse blocks (user mode): a block's first instruction stores BLOCK_MARK | its record's
  * slot ("inside this block, not yet complete"), its last one its id | LAST_FLAG, and the ones
- * in between store nothing (but for the few x86 instructions of disas_x86_helper_may_raise).
+ * in between store nothing (but for the few x86 instructions of disas_helper_may_raise).
  * A block left early leaves the mark in the cursor, and the helper places the exit on the
  * instruction from where execution went on: a user-mode block is left mid-way only by a
  * signal (the frame's saved PC names the instruction, sigframe.h) or by QEMU running part of
  * it again (the next block starts at the instruction). An x86 block whose instructions before
- * the last are all register-only (disas_x86_register_only) cannot be left mid-way and stores
+ * the last are all register-only (disas_register_only) cannot be left mid-way and stores
  * no mark. See docs/design.md.
  */
 #define BLOCK_MARK (1ull << 55)

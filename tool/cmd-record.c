@@ -20,19 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "cflow.h"
 
 #define CMD "record"
-
-static const struct {
-    unsigned machine;
-    unsigned elf_class;
-    const char *arch;
-} arches[] = {
-    {EM_X86_64, ELFCLASS64, "x86_64"}, {EM_AARCH64, ELFCLASS64, "aarch64"},
-    {EM_RISCV, ELFCLASS64, "riscv64"}, {EM_RISCV, ELFCLASS32, "riscv32"},
-    {EM_386, ELFCLASS32, "i386"},      {EM_ARM, ELFCLASS32, "arm"},
-};
 
 /* The QEMU architecture name of an ELF file's e_machine, or NULL with a message. */
 static const char *elf_arch(const char *path)
@@ -51,10 +42,9 @@ static const char *elf_arch(const char *path)
     }
     unsigned machine = h[EI_DATA] == ELFDATA2MSB ? (unsigned)h[18] << 8 | h[19]
                                                  : (unsigned)h[19] << 8 | h[18];
-    for (size_t i = 0; i < G_N_ELEMENTS(arches); i++) {
-        if (arches[i].machine == machine && arches[i].elf_class == h[EI_CLASS]) {
-            return arches[i].arch;
-        }
+    const CflowArch *arch = cflow_arch_for_elf(machine, h[EI_CLASS]);
+    if (arch) {
+        return arch->name;
     }
     cflow_error(CMD, "%s: unknown ELF machine %u: say which QEMU to use with --arch", path,
                 machine);

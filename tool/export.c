@@ -62,6 +62,7 @@ CflowExport *cflow_export_new(const CflowProfile *p)
     x->st = cflow_insn_stats(p);
     x->arch = cflow_profile_get_meta(p, "arch");
     x->arch = x->arch ? x->arch : "";
+    cflow_decoder_open(&x->decoder, cflow_arch_find(x->arch));
     x->strings = g_string_chunk_new(1024);
     x->modules = g_array_new(FALSE, FALSE, sizeof(CflowExportModule));
     g_autoptr(GHashTable) by_path = g_hash_table_new(g_str_hash, g_str_equal);
@@ -119,6 +120,7 @@ void cflow_export_free(CflowExport *x)
         return;
     }
     cflow_srcline_free(x->s);
+    cflow_decoder_close(&x->decoder);
     g_free(x->st);
     g_free(x->module_of);
     g_free(x->vaddr);
@@ -181,104 +183,20 @@ uint32_t cflow_export_select(CflowExport *x, GError **error)
     return CFLOW_NO_MODULE;
 }
 
-/* The mnemonic (lower case, prefixes such as notrack/bnd/rep dropped) and the operand text. */
-static const char *mnemonic(const char *disas, char *buf, size_t size)
-{
-    static const char *const prefixes[] = {"notrack", "bnd", "rep", "repz", "repe", "lock",
-                                           "ds", "cs"};
-    const char *s = disas;
-    for (;;) {
-        while (*s == ' ' || *s == '\t') {
-            s++;
-        }
-        size_t len = strcspn(s, " \t");
-        size_t n = MIN(len, size - 1);
-        for (size_t i = 0; i < n; i++) {
-            buf[i] = g_ascii_tolower(s[i]);
-        }
-        buf[n] = 0;
-        s += len;
-        bool prefix = false;
-        for (size_t i = 0; i < G_N_ELEMENTS(prefixes) && !prefix; i++) {
-            prefix = strcmp(buf, prefixes[i]) == 0 && *s;
-        }
-        if (!prefix) {
-            while (*s == ' ' || *s == '\t') {
-                s++;
-            }
-            return s;
-        }
-    }
-}
-
+/*
+ * From the bytes where the profile keeps them (as cflow_profile_insn_disas makes its text from
+ * them: the instruction has no text of its own), else from the text; arch.h's one classifier.
+ */
 CflowInsnClass cflow_export_classify(const CflowExport *x, uint32_t insn)
 {
-    const char *disas = cflow_profile_insn_disas(x->p, insn);
-    char m[32];
-    const char *ops = mnemonic(disas ? disas : "", m, sizeof m);
-    if (strcmp(x->arch, "x86_64") == 0 || strcmp(x->arch, "i386") == 0) {
-        if (g_str_has_prefix(m, "call") || strcmp(m, "lcall") == 0) {
-            return CFLOW_INSN_CALL;
-        }
-        if (g_str_has_prefix(m, "ret") || g_str_has_prefix(m, "iret") || strcmp(m, "lret") == 0) {
-            return CFLOW_INSN_RETURN;
-        }
-        if (g_str_has_prefix(m, "jmp") || strcmp(m, "ljmp") == 0) {
-            return CFLOW_INSN_JUMP;
-        }
-        if (m[0] == 'j' || g_str_has_prefix(m, "loop")) {
-            return CFLOW_INSN_COND; /* jcc, jrcxz, loop, loope, loopne */
-        }
-        return CFLOW_INSN_OTHER;
-    }
-    if (strcmp(x->arch, "aarch64") == 0) {
-        if (strcmp(m, "bl") == 0 || g_str_has_prefix(m, "blr")) {
-            return CFLOW_INSN_CALL; /* bl, blr, blraa, blraaz, blrab, blrabz */
-        }
-        if (g_str_has_prefix(m, "ret") || g_str_has_prefix(m, "eret")) {
-            return CFLOW_INSN_RETURN;
-        }
-        if (g_str_has_prefix(m, "b.") || g_str_has_prefix(m, "bc.") || strcmp(m, "cbz") == 0 ||
-            strcmp(m, "cbnz") == 0 || strcmp(m, "tbz") == 0 || strcmp(m, "tbnz") == 0) {
-            return CFLOW_INSN_COND;
-        }
-        if (strcmp(m, "b") == 0 || g_str_has_prefix(m, "br")) {
-            return CFLOW_INSN_JUMP; /* b, br, braa ... */
-        }
-        return CFLOW_INSN_OTHER;
-    }
-    if (g_str_has_prefix(x->arch, "riscv")) {
-        const char *r = g_str_has_prefix(m, "c.") ? m + 2 : m;
-        bool one_operand = !strchr(ops, ',');
-        if (strcmp(r, "call") == 0 || strcmp(r, "tail") == 0) {
-            return strcmp(r, "call") == 0 ? CFLOW_INSN_CALL : CFLOW_INSN_JUMP;
-        }
-        if (strcmp(r, "ret") == 0) {
-            return CFLOW_INSN_RETURN;
-        }
-        if (strcmp(r, "jal") == 0 || strcmp(r, "jalr") == 0) {
-            /* "jal OFFSET" / "jalr REG" link to ra; otherwise the first operand is rd */
-            if (one_operand || g_str_has_prefix(ops, "ra") || g_str_has_prefix(ops, "x1,")) {
-                return CFLOW_INSN_CALL;
-            }
-            if (strcmp(r, "jalr") == 0 && (strstr(ops, "ra") || strstr(ops, "x1")) &&
-                (g_str_has_prefix(ops, "zero") || g_str_has_prefix(ops, "x0"))) {
-                return CFLOW_INSN_RETURN;
-            }
-            return CFLOW_INSN_JUMP;
-        }
-        if (strcmp(r, "j") == 0 || strcmp(r, "jr") == 0) {
-            return strcmp(r, "jr") == 0 && strcmp(ops, "ra") == 0 ? CFLOW_INSN_RETURN
-                                                                  : CFLOW_INSN_JUMP;
-        }
-        if (r[0] == 'b' && (g_str_has_prefix(r, "beq") || g_str_has_prefix(r, "bne") ||
-                            g_str_has_prefix(r, "blt") || g_str_has_prefix(r, "bge") ||
-                            g_str_has_prefix(r, "bgt") || g_str_has_prefix(r, "ble"))) {
-            return CFLOW_INSN_COND;
-        }
-        return CFLOW_INSN_OTHER;
-    }
-    return CFLOW_INSN_OTHER;
+    const CflowInsn *in = cflow_profile_insn(x->p, insn);
+    const uint8_t *bytes = cflow_profile_insn_bytes(x->p, insn);
+    bool from_bytes = x->decoder.open && bytes && in->disas == 0 && in->size != 0 &&
+                      in->size <= CFLOW_INSN_BYTES;
+    CflowTransfer t;
+    cflow_arch_classify(&x->decoder, in->addr, from_bytes ? bytes : NULL, in->size,
+                        from_bytes ? NULL : cflow_profile_insn_disas(x->p, insn), &t);
+    return t.cls;
 }
 
 uint64_t cflow_export_execs_at(CflowExport *x, uint32_t m, uint64_t vaddr)

@@ -2,7 +2,7 @@
  * export.h: what `cflow export` (cmd-export.c) gives each format's writer (export-<format>.c):
  * the profile with its per-instruction figures, the mapped files ("modules") the run executed
  * code from, every instruction's module and link-time address in that module's file, and the
- * classification of instructions (call, return, conditional branch) from their disassembly.
+ * classification of instructions (call, return, conditional branch: arch.h).
  *
  * Addresses in an export are file-relative wherever the consumer works on files (BOLT, lcov,
  * callgrind): the ELF vaddr of the instruction in its own file, found through the profile's
@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 
+#include "arch.h"
 #include "profile.h"
 #include "srcline.h"
 #include "stats.h"
@@ -27,19 +28,12 @@ typedef struct {
     uint64_t executed; /* instruction executions in it */
 } CflowExportModule;
 
-typedef enum {
-    CFLOW_INSN_OTHER,
-    CFLOW_INSN_COND,   /* conditional branch: b.cond, cbz, tbz, jcc, beq ... */
-    CFLOW_INSN_JUMP,   /* unconditional jump, direct or indirect */
-    CFLOW_INSN_CALL,   /* call, bl, blr, jal/jalr ra */
-    CFLOW_INSN_RETURN, /* ret */
-} CflowInsnClass;
-
 typedef struct {
     const CflowProfile *p;
     CflowSrcline *s;
     CflowInsnStats *st;
     const char *arch;     /* meta.arch, "" if absent */
+    CflowDecoder decoder; /* its byte decoder, for cflow_export_classify */
     GArray *modules;      /* CflowExportModule, in meta.maps order (the guest first if no maps) */
     uint32_t *module_of;  /* insn index -> module index, or CFLOW_NO_MODULE */
     uint64_t *vaddr;      /* insn index -> link-time address in its module (run-time if none) */
@@ -75,7 +69,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CflowExport, cflow_export_free)
  */
 uint32_t cflow_export_select(CflowExport *x, GError **error);
 
-/* What the instruction does, from its disassembly and the profile's architecture. */
+/* What the instruction does (arch.h's class), from its bytes or its disassembly, by the
+ * profile's architecture. */
 CflowInsnClass cflow_export_classify(const CflowExport *x, uint32_t insn);
 
 /* Executions of the instructions at link-time address vaddr of module m (all generations). */

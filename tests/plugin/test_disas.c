@@ -2,7 +2,8 @@
  * disas_transfer's encodings of common branches (x86-64, aarch64) against capstone's full
  * decoding (disas_transfer_decoded): the same answer for every form it handles, at the
  * limits of their displacements, and for everything else (random bytes, this program's own
- * machine code) by falling back. And the x86 register-only classifier (disas_x86_register_only,
+ * machine code) by falling back; the same class too wherever the bytes are one instruction of
+ * that size. And the x86 register-only classifier (disas_register_only,
  * by encoding, at translation time) against the capstone decoding the lean blocks use: never
  * "register-only" where that decoding says the instruction may leave its block.
  */
@@ -12,21 +13,34 @@
 
 #include "disas.h"
 
+static csh whole; /* is a byte string one instruction? (classes are compared only then) */
+
+static bool one_insn(const uint8_t *b, uint32_t size)
+{
+    cs_insn *insn = NULL;
+    bool one = cs_disasm(whole, b, size, 0x1000, 1, &insn) == 1 && insn->size == size;
+    if (insn) {
+        cs_free(insn, 1);
+    }
+    return one;
+}
+
 static void agree(uint64_t addr, const uint8_t *b, uint32_t size)
 {
     DisasTransfer fast, slow;
     disas_transfer(addr, b, size, &fast);
     disas_transfer_decoded(addr, b, size, &slow);
     if (fast.may_transfer != slow.may_transfer || fast.has_target != slow.has_target ||
-        (fast.has_target && fast.target != slow.target)) {
+        (fast.has_target && fast.target != slow.target) ||
+        (fast.cls != slow.cls && one_insn(b, size))) {
         GString *hex = g_string_new(NULL);
         for (uint32_t i = 0; i < size; i++) {
             g_string_append_printf(hex, "%02x ", b[i]);
         }
         g_error("disagree at 0x%" G_GINT64_MODIFIER "x on %s: fast %d/%d/0x%" G_GINT64_MODIFIER
-                "x, capstone %d/%d/0x%" G_GINT64_MODIFIER "x",
-                addr, hex->str, fast.may_transfer, fast.has_target, fast.target,
-                slow.may_transfer, slow.has_target, slow.target);
+                "x class %d, capstone %d/%d/0x%" G_GINT64_MODIFIER "x class %d",
+                addr, hex->str, fast.may_transfer, fast.has_target, fast.target, fast.cls,
+                slow.may_transfer, slow.has_target, slow.target, slow.cls);
     }
 }
 
@@ -120,7 +134,7 @@ static bool register_only_checked(csh cs, const uint8_t *b, size_t avail)
     }
     uint32_t size = insn->size;
     cs_free(insn, 1);
-    bool fast = disas_x86_register_only(b, size);
+    bool fast = disas_register_only(b, size);
     if (fast && disas_may_leave_block(0x401000, b, size)) {
         GString *hex = g_string_new(NULL);
         for (uint32_t i = 0; i < size; i++) {
@@ -168,11 +182,11 @@ static void test_x86_register_only(void)
         {2, 0x8e, 0xd8},             /* mov %eax,%ds */
     };
     for (guint k = 0; k < G_N_ELEMENTS(yes); k++) {
-        g_assert_true(disas_x86_register_only(yes[k] + 1, yes[k][0]));
+        g_assert_true(disas_register_only(yes[k] + 1, yes[k][0]));
         g_assert_true(register_only_checked(cs, yes[k] + 1, yes[k][0]));
     }
     for (guint k = 0; k < G_N_ELEMENTS(no); k++) {
-        g_assert_false(disas_x86_register_only(no[k] + 1, no[k][0]));
+        g_assert_false(disas_register_only(no[k] + 1, no[k][0]));
     }
     /* every two-byte opcode after each prefix mix, with every ModRM, then random bytes */
     static const uint8_t prefixes[][3] = {{0}, {1, 0x48}, {1, 0x66}, {2, 0x66, 0x41}, {1, 0xf3},
@@ -249,9 +263,11 @@ int main(int argc, char **argv)
     /* one process per architecture: disas_init sets the classifier up once */
     if (argc > 1 && strcmp(argv[1], "aarch64") == 0) {
         g_assert_true(disas_init("aarch64", false, true));
+        g_assert_cmpint(cs_open(CS_ARCH_ARM64, CS_MODE_LITTLE_ENDIAN, &whole), ==, CS_ERR_OK);
         g_test_add_func("/disas/arm64-branches", test_arm64);
     } else {
         g_assert_true(disas_init("x86_64", false, true));
+        g_assert_cmpint(cs_open(CS_ARCH_X86, CS_MODE_64, &whole), ==, CS_ERR_OK);
         g_test_add_func("/disas/x86-branches", test_x86);
         g_test_add_func("/disas/x86-register-only", test_x86_register_only);
     }
