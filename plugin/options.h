@@ -8,7 +8,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "report.h"
+#include "sort.h"
 
 typedef enum { FORMAT_BINARY, FORMAT_JSON } CflowFormat;
 typedef enum { MODE_FAST, MODE_REFERENCE } CflowMode;
@@ -32,6 +32,8 @@ typedef struct {
 /* Fills `opts` from argv; on a bad key or value returns false with a message naming it. */
 bool cflow_options_parse(CflowOptions *opts, int argc, char **argv, GError **error);
 void cflow_options_clear(CflowOptions *opts);
+/* Every option with a line of help, one a line (newly allocated). */
+char *cflow_options_help(void);
 
 /* PATH with every %p replaced by pid (and %% by %). */
 char *cflow_expand_output_path(const char *pattern, long pid);

@@ -96,24 +96,18 @@ static void out_addr(Out *o, uint64_t v)
 static size_t utf8_len(const unsigned char *s)
 {
     unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xbf;
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
     size_t n;
     if (c >= 0xc2 && c <= 0xdf) {
         n = 2;
     } else if (c >= 0xe0 && c <= 0xef) {
         n = 3;
-        if (c == 0xe0) {
-            lo = 0xa0;
-        } else if (c == 0xed) {
-            hi = 0x9f;
-        }
+        lo = c == 0xe0 ? 0xa0 : lo; /* overlong */
+        hi = c == 0xed ? 0x9f : hi; /* surrogates */
     } else if (c >= 0xf0 && c <= 0xf4) {
         n = 4;
-        if (c == 0xf0) {
-            lo = 0x90;
-        } else if (c == 0xf4) {
-            hi = 0x8f;
-        }
+        lo = c == 0xf0 ? 0x90 : lo; /* overlong */
+        hi = c == 0xf4 ? 0x8f : hi; /* above U+10FFFF */
     } else {
         return 0;
     }

@@ -140,22 +140,25 @@ static int create_temporary(int dirfd, char name[64])
     return -1;
 }
 
+/* "cannot write output '<path>': <why>", as the plugin says it at start. */
+static bool output_error(GError **error, const CflowPlace *place, int code, const char *why)
+{
+    g_set_error(error, G_FILE_ERROR, code, "cannot write output '%s': %s", place->shown, why);
+    return false;
+}
+
 bool cflow_place_check(const CflowPlace *place, GError **error)
 {
     const char *why = NULL;
     int kind = target_kind(place->dirfd, place->name, &why);
     if (kind < 0) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot write output '%s': %s",
-                    place->shown, why);
-        return false;
+        return output_error(error, place, G_FILE_ERROR_INVAL, why);
     }
     if (kind == 1) {
         /* written in place at exit. Not opened now: a FIFO's reader would see end-of-file. */
         if (faccessat(place->dirfd, place->name, W_OK, 0) != 0) {
             int e = errno;
-            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                        "cannot write output '%s': %s", place->shown, g_strerror(e));
-            return false;
+            return output_error(error, place, g_file_error_from_errno(e), g_strerror(e));
         }
         return true;
     }
@@ -165,18 +168,14 @@ bool cflow_place_check(const CflowPlace *place, GError **error)
     int fd = create_temporary(place->dirfd, probe);
     if (fd < 0) {
         int e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot write output '%s': %s", place->shown, g_strerror(e));
-        return false;
+        return output_error(error, place, g_file_error_from_errno(e), g_strerror(e));
     }
     close(fd);
     unlinkat(place->dirfd, probe, 0);
     if (faccessat(place->dirfd, place->name, F_OK, 0) == 0 &&
         faccessat(place->dirfd, place->name, W_OK, 0) != 0) {
         int e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot write output '%s': %s", place->shown, g_strerror(e));
-        return false;
+        return output_error(error, place, g_file_error_from_errno(e), g_strerror(e));
     }
     return true;
 }

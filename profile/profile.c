@@ -2,7 +2,7 @@
  * profile.c: the in-memory profile model: construction, string interning, metadata, edge kind
  * names and the invariant checker every reader runs before handing a profile out.
  */
-#include "profile.h"
+#include "format.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -451,60 +451,54 @@ bool cflow_edge_kind_parse(const char *name, CflowEdgeKind *kind)
     return false;
 }
 
-static bool invalid(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static bool invalid(GError **error, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_set_error_literal(error, CFLOW_PROFILE_ERROR, CFLOW_PROFILE_ERROR_FORMAT, msg);
-    g_free(msg);
-    return false;
-}
+/* A profile that breaks an invariant: FORMAT, as the reader reports damaged input. */
+#define invalid(error, ...) cflow_profile_fail(error, CFLOW_PROFILE_ERROR_FORMAT, __VA_ARGS__)
 
-bool cflow_profile_validate(const CflowProfile *p, GError **error)
+/* The pool names terminated strings, offset 0 the empty one. */
+static bool validate_pool(const GByteArray *strings, GError **error)
 {
-    if (p == NULL || p->meta == NULL || p->insns == NULL || p->edges == NULL ||
-        p->blocks == NULL || p->block_insns == NULL || p->strings == NULL) {
-        return invalid(error, "profile is incomplete (missing arrays)");
-    }
-    const guint8 *pool = p->strings->data;
-    const guint pool_len = p->strings->len;
-    if (pool_len == 0 || pool[0] != 0) {
+    if (strings->len == 0 || strings->data[0] != 0) {
         return invalid(error, "strings: the pool must start with the empty string");
     }
-    if (pool[pool_len - 1] != 0) {
+    if (strings->data[strings->len - 1] != 0) {
         return invalid(error, "strings: the last string is not NUL-terminated");
     }
+    return true;
+}
 
-    /* Keys must be unique (get_meta finds the first). A hash set: the meta count of a
-     * damaged file can be large, a quadratic check would be a denial of service. */
-    GHashTable *keys = g_hash_table_new(g_str_hash, g_str_equal);
+/*
+ * Meta strings in the pool, keys unique (get_meta finds the first). A hash set: the meta count
+ * of a damaged file can be large, a quadratic check would be a denial of service.
+ */
+static bool validate_meta(const CflowProfile *p, GError **error)
+{
+    const guint8 *pool = p->strings->data;
+    const guint pool_len = p->strings->len;
+    g_autoptr(GHashTable) keys = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < p->meta->len; i++) {
         const CflowMeta *m = &g_array_index(p->meta, CflowMeta, i);
         if (m->key >= pool_len || m->value >= pool_len) {
-            g_hash_table_unref(keys);
             return invalid(error, "meta %u: string offset %" PRIu32 " outside the pool (%u bytes)",
                            i, m->key >= pool_len ? m->key : m->value, pool_len);
         }
         const char *key = (const char *)pool + m->key;
         gpointer prev = NULL;
         if (g_hash_table_lookup_extended(keys, key, NULL, &prev)) {
-            g_hash_table_unref(keys);
             /* The key came from a file: escape it and keep the message short. */
-            char *shown = g_strndup(key, 64);
-            char *esc = g_strescape(shown, NULL);
-            invalid(error, "meta %u: duplicate key \"%s\" (also meta %u)", i, esc,
-                    GPOINTER_TO_UINT(prev));
-            g_free(esc);
-            g_free(shown);
-            return false;
+            g_autofree char *shown = g_strndup(key, 64);
+            g_autofree char *esc = g_strescape(shown, NULL);
+            return invalid(error, "meta %u: duplicate key \"%s\" (also meta %u)", i, esc,
+                           GPOINTER_TO_UINT(prev));
         }
         g_hash_table_insert(keys, (gpointer)key, GUINT_TO_POINTER(i));
     }
-    g_hash_table_unref(keys);
+    return true;
+}
 
+/* Instructions: strings in the pool, bytes and privilege levels one per instruction. */
+static bool validate_insns(const CflowProfile *p, GError **error)
+{
+    const guint pool_len = p->strings->len;
     const CflowInsn *insns = (const CflowInsn *)(void *)p->insns->data;
     const guint n_insns = p->insns->len;
     for (guint i = 0; i < n_insns; i++) {
@@ -520,7 +514,6 @@ bool cflow_profile_validate(const CflowProfile *p, GError **error)
                            i, insns[i].symbol, pool_len);
         }
     }
-
     if (p->insn_bytes && p->insn_bytes->len > 0 &&
         p->insn_bytes->len != (size_t)n_insns * CFLOW_INSN_BYTES) {
         return invalid(error, "insn_bytes: %u bytes for %u insns of %u bytes", p->insn_bytes->len,
@@ -538,7 +531,13 @@ bool cflow_profile_validate(const CflowProfile *p, GError **error)
             }
         }
     }
+    return true;
+}
 
+/* Edges, block_insns and blocks: every index in range, every kind known. */
+static bool validate_indices(const CflowProfile *p, GError **error)
+{
+    const guint n_insns = p->insns->len;
     const CflowEdge *edges = (const CflowEdge *)(void *)p->edges->data;
     for (guint i = 0; i < p->edges->len; i++) {
         if (edges[i].from >= n_insns) {
@@ -569,4 +568,14 @@ bool cflow_profile_validate(const CflowProfile *p, GError **error)
         }
     }
     return true;
+}
+
+bool cflow_profile_validate(const CflowProfile *p, GError **error)
+{
+    if (p == NULL || p->meta == NULL || p->insns == NULL || p->edges == NULL ||
+        p->blocks == NULL || p->block_insns == NULL || p->strings == NULL) {
+        return invalid(error, "profile is incomplete (missing arrays)");
+    }
+    return validate_pool(p->strings, error) && validate_meta(p, error) &&
+           validate_insns(p, error) && validate_indices(p, error);
 }

@@ -1,5 +1,6 @@
-/* report.c: text views of a profile (see report.h). */
+/* report.c: text views of a profile (see report.h), ranked by the keys of sort.c. */
 #include "report.h"
+#include "sort.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -7,85 +8,21 @@
 /* What one source instruction did, summed over its out-edges. */
 typedef struct {
     uint32_t insn;
-    uint64_t kind_total[CFLOW_EDGE_KIND_COUNT];
-    uint32_t branch_dests;
-    GArray *edges; /* uint32_t edge indices */
+    CflowSortCounts c; /* transfers out by kind, distinct branch destinations */
+    GArray *edges;     /* uint32_t edge indices */
 } Source;
-
-static const char *sort_names[] = {"hottest", "early", "exceptions", "popular", "edges", "bias"};
-
-const char *cflow_sort_name(CflowSort sort)
-{
-    return sort_names[sort];
-}
-
-bool cflow_sort_parse(const char *name, CflowSort *sort)
-{
-    for (int s = 0; s < CFLOW_SORT_COUNT; s++) {
-        if (strcmp(name, sort_names[s]) == 0) {
-            *sort = s;
-            return true;
-        }
-    }
-    return false;
-}
-
-static uint64_t exc_total(const Source *s)
-{
-    return s->kind_total[CFLOW_EDGE_EXCEPTION] + s->kind_total[CFLOW_EDGE_INTERRUPT] +
-           s->kind_total[CFLOW_EDGE_HOSTCALL];
-}
-
-static double taken_ratio(const Source *s)
-{
-    uint64_t t = s->kind_total[CFLOW_EDGE_BRANCH], f = s->kind_total[CFLOW_EDGE_FALLTHROUGH];
-    return t + f ? (double)t / (double)(t + f) : 0.0;
-}
-
-static int cmp_u64_desc(uint64_t a, uint64_t b)
-{
-    return a > b ? -1 : a < b ? 1 : 0;
-}
 
 typedef struct {
     const CflowProfile *p;
-    CflowSort sort;
+    const CflowSortKey *key;
 } SortCtx;
 
+/* By the key, then by address and generation. */
 static int cmp_source(gconstpointer a, gconstpointer b, gpointer data)
 {
     const Source *x = *(Source *const *)a, *y = *(Source *const *)b;
     const SortCtx *ctx = data;
-    int c = 0;
-    switch (ctx->sort) {
-    case CFLOW_SORT_HOTTEST:
-        c = cmp_u64_desc(x->kind_total[CFLOW_EDGE_BRANCH], y->kind_total[CFLOW_EDGE_BRANCH]);
-        break;
-    case CFLOW_SORT_EARLY:
-        c = cmp_u64_desc(x->kind_total[CFLOW_EDGE_EARLY_EXIT],
-                         y->kind_total[CFLOW_EDGE_EARLY_EXIT]);
-        break;
-    case CFLOW_SORT_EXCEPTIONS:
-        c = cmp_u64_desc(exc_total(x), exc_total(y));
-        break;
-    case CFLOW_SORT_POPULAR:
-        c = cmp_u64_desc(x->branch_dests, y->branch_dests);
-        if (!c) {
-            c = cmp_u64_desc(x->kind_total[CFLOW_EDGE_BRANCH], y->kind_total[CFLOW_EDGE_BRANCH]);
-        }
-        break;
-    case CFLOW_SORT_BIAS: {
-        double rx = taken_ratio(x), ry = taken_ratio(y);
-        c = rx > ry ? -1 : rx < ry ? 1 : 0;
-        if (!c) {
-            c = cmp_u64_desc(x->kind_total[CFLOW_EDGE_BRANCH] + x->kind_total[CFLOW_EDGE_FALLTHROUGH],
-                             y->kind_total[CFLOW_EDGE_BRANCH] + y->kind_total[CFLOW_EDGE_FALLTHROUGH]);
-        }
-        break;
-    }
-    case CFLOW_SORT_EDGES:
-        break;
-    }
+    int c = ctx->key->insn_compare(&x->c, &y->c);
     if (!c) {
         const CflowInsn *ix = cflow_profile_insn(ctx->p, x->insn);
         const CflowInsn *iy = cflow_profile_insn(ctx->p, y->insn);
@@ -97,32 +34,13 @@ static int cmp_source(gconstpointer a, gconstpointer b, gpointer data)
     return c;
 }
 
-static bool source_selected(const Source *s, CflowSort sort, uint64_t bias_floor)
-{
-    switch (sort) {
-    case CFLOW_SORT_HOTTEST:
-    case CFLOW_SORT_POPULAR:
-        return s->kind_total[CFLOW_EDGE_BRANCH] > 0;
-    case CFLOW_SORT_EARLY:
-        return s->kind_total[CFLOW_EDGE_EARLY_EXIT] > 0;
-    case CFLOW_SORT_EXCEPTIONS:
-        return exc_total(s) > 0;
-    case CFLOW_SORT_BIAS:
-        return s->kind_total[CFLOW_EDGE_BRANCH] > 0 && s->kind_total[CFLOW_EDGE_FALLTHROUGH] > 0 &&
-               s->kind_total[CFLOW_EDGE_BRANCH] + s->kind_total[CFLOW_EDGE_FALLTHROUGH] >=
-                   bias_floor;
-    case CFLOW_SORT_EDGES:
-        return false;
-    }
-    return false;
-}
-
+/* By count, most first, then by source address, target and kind. */
 static int cmp_edge_by_count(gconstpointer a, gconstpointer b, gpointer data)
 {
     const CflowProfile *p = data;
     const CflowEdge *x = cflow_profile_edge(p, *(const uint32_t *)a);
     const CflowEdge *y = cflow_profile_edge(p, *(const uint32_t *)b);
-    int c = cmp_u64_desc(x->count, y->count);
+    int c = x->count > y->count ? -1 : x->count < y->count ? 1 : 0;
     if (!c) {
         const CflowInsn *ix = cflow_profile_insn(p, x->from), *iy = cflow_profile_insn(p, y->from);
         c = ix->addr < iy->addr ? -1 : ix->addr > iy->addr;
@@ -167,7 +85,7 @@ static void describe_dest(GString *out, const CflowProfile *p, GHashTable *by_ad
 }
 
 static void describe_source(GString *out, const CflowProfile *p, GHashTable *by_addr,
-                            const Source *s, CflowSort sort)
+                            const Source *s, const CflowSortKey *key)
 {
     g_string_append(out, "  ");
     describe_insn(out, p, s->insn);
@@ -177,17 +95,17 @@ static void describe_source(GString *out, const CflowProfile *p, GHashTable *by_
                                    "hostcalls", "early exits"};
     bool first = true;
     for (int k = 0; k < CFLOW_EDGE_KIND_COUNT; k++) {
-        if (s->kind_total[k]) {
+        if (s->c.out[k]) {
             g_string_append_printf(out, "%s%s %" PRIu64, first ? "" : ", ", labels[k],
-                                   s->kind_total[k]);
+                                   s->c.out[k]);
             first = false;
         }
     }
-    if (sort == CFLOW_SORT_BIAS) {
-        g_string_append_printf(out, ", taken ratio %.1f%%", 100.0 * taken_ratio(s));
+    if (key->insn_print) {
+        key->insn_print(out, &s->c);
     }
-    g_string_append_printf(out, ", %u branch destination%s\n", s->branch_dests,
-                           s->branch_dests == 1 ? "" : "s");
+    g_string_append_printf(out, ", %u branch destination%s\n", s->c.branch_dests,
+                           s->c.branch_dests == 1 ? "" : "s");
     g_array_sort_with_data(s->edges, cmp_edge_by_count, (gpointer)p);
     guint shown = MIN(s->edges->len, 8u);
     for (guint i = 0; i < shown; i++) {
@@ -216,8 +134,8 @@ static Source *collect_sources(const CflowProfile *p, uint64_t *kind_count, uint
         }
         uint32_t idx = i;
         g_array_append_val(s->edges, idx);
-        s->kind_total[e->kind] += e->count;
-        s->branch_dests += e->kind == CFLOW_EDGE_BRANCH;
+        s->c.out[e->kind] += e->count;
+        s->c.branch_dests += e->kind == CFLOW_EDGE_BRANCH;
         if (kind_count) {
             kind_count[e->kind]++;
             kind_total[e->kind] += e->count;
@@ -295,31 +213,31 @@ static GArray *rank_edges(const CflowProfile *p, unsigned topn)
 }
 
 /*
- * The selected sources of a source sort, ranked. bias: a conditional branch is an instruction
- * seen both taken and falling through. Rare ones would crowd the top with 1-of-2 ratios, so
- * only those run at least 0.1% as often as all conditional branches together are ranked.
+ * The sources `key` selects, ranked. A key with a floor (bias) ranks only the conditional
+ * branches run at least 0.1% as often as all of them together (see sort.h).
  */
 static GPtrArray *rank_sources(const CflowProfile *p, Source *sources, CflowSort sort,
                                uint64_t *floor_out, uint64_t *cond_out)
 {
+    const CflowSortKey *key = &cflow_sort_keys[sort];
     uint64_t cond_total = 0;
-    for (guint i = 0; i < p->insns->len; i++) {
-        if (sources[i].edges && source_selected(&sources[i], CFLOW_SORT_BIAS, 0)) {
-            cond_total += sources[i].kind_total[CFLOW_EDGE_BRANCH] +
-                          sources[i].kind_total[CFLOW_EDGE_FALLTHROUGH];
+    for (guint i = 0; i < p->insns->len && key->insn_floor; i++) {
+        if (sources[i].edges && cflow_sort_conditional(&sources[i].c, 0)) {
+            cond_total +=
+                sources[i].c.out[CFLOW_EDGE_BRANCH] + sources[i].c.out[CFLOW_EDGE_FALLTHROUGH];
         }
     }
-    uint64_t bias_floor = cond_total / 1000;
+    uint64_t floor = cond_total / 1000;
     GPtrArray *ranked = g_ptr_array_new();
     for (guint i = 0; i < p->insns->len; i++) {
-        if (sources[i].edges && source_selected(&sources[i], sort, bias_floor)) {
+        if (sources[i].edges && cflow_sort_selects(sort, &sources[i].c, floor)) {
             g_ptr_array_add(ranked, &sources[i]);
         }
     }
-    SortCtx ctx = {p, sort};
+    SortCtx ctx = {p, key};
     g_ptr_array_sort_with_data(ranked, cmp_source, &ctx);
     if (floor_out) {
-        *floor_out = bias_floor;
+        *floor_out = floor;
         *cond_out = cond_total;
     }
     return ranked;
@@ -328,7 +246,7 @@ static GPtrArray *rank_sources(const CflowProfile *p, Source *sources, CflowSort
 GArray *cflow_report_rank(const CflowProfile *p, CflowSort sort, unsigned topn)
 {
     GArray *out;
-    if (sort == CFLOW_SORT_EDGES) {
+    if (cflow_sort_ranks_edges(sort)) {
         out = rank_edges(p, topn);
     } else {
         Source *sources = collect_sources(p, NULL, NULL);
@@ -346,12 +264,10 @@ GArray *cflow_report_rank(const CflowProfile *p, CflowSort sort, unsigned topn)
     return out;
 }
 
-GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
+/* The first lines: sizes, the guest, and edges and transfers by kind. */
+static void summary(GString *out, const CflowProfile *p, const uint64_t *kind_count,
+                    const uint64_t *kind_total)
 {
-    GString *out = g_string_new(NULL);
-    uint64_t kind_count[CFLOW_EDGE_KIND_COUNT] = {0}, kind_total[CFLOW_EDGE_KIND_COUNT] = {0};
-    Source *sources = collect_sources(p, kind_count, kind_total);
-
     const char *arch = cflow_profile_get_meta(p, "arch");
     const char *guest = cflow_profile_get_meta(p, "guest");
     g_string_append_printf(out, "cflow: %u edges, %u instructions, %u blocks", p->edges->len,
@@ -367,44 +283,57 @@ GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
                                    cflow_edge_kind_name(k), kind_count[k], kind_total[k]);
         }
     }
+}
 
-    static const char *titles[] = {
-        "source instructions with the most branches taken",
-        "source instructions with the most early exits",
-        "source instructions with the most exceptions, interrupts and host calls",
-        "source instructions with the most distinct branch destinations",
-        "hottest edges",
-        "conditional branches by taken ratio",
-    };
-    g_string_append_printf(out, "top %u %s (sort=%s):\n", topn, titles[sort], sort_names[sort]);
+static void top_edges(GString *out, const CflowProfile *p, GHashTable *by_addr, unsigned topn)
+{
+    GArray *all = rank_edges(p, topn);
+    for (guint i = 0; i < all->len && i < topn; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, g_array_index(all, uint32_t, i));
+        g_string_append_printf(out, "  %14" PRIu64 " %-11s ", e->count,
+                               cflow_edge_kind_name(e->kind));
+        describe_insn(out, p, e->from);
+        g_string_append(out, " -> ");
+        describe_dest(out, p, by_addr, e->to);
+        g_string_append_c(out, '\n');
+    }
+    g_array_free(all, TRUE);
+}
+
+static void top_sources(GString *out, const CflowProfile *p, GHashTable *by_addr, Source *sources,
+                        CflowSort sort, unsigned topn)
+{
+    const CflowSortKey *key = &cflow_sort_keys[sort];
+    uint64_t floor, cond_total;
+    GPtrArray *ranked = rank_sources(p, sources, sort, &floor, &cond_total);
+    if (key->insn_floor) {
+        g_string_append_printf(out,
+                               "  (conditional branches run at least %" PRIu64
+                               " times: 0.1%% of all %" PRIu64 " conditional executions)\n",
+                               floor, cond_total);
+    }
+    for (guint i = 0; i < ranked->len && i < topn; i++) {
+        describe_source(out, p, by_addr, g_ptr_array_index(ranked, i), key);
+    }
+    if (ranked->len == 0) {
+        g_string_append(out, "  (none)\n");
+    }
+    g_ptr_array_free(ranked, TRUE);
+}
+
+GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
+{
+    const CflowSortKey *key = &cflow_sort_keys[sort];
+    GString *out = g_string_new(NULL);
+    uint64_t kind_count[CFLOW_EDGE_KIND_COUNT] = {0}, kind_total[CFLOW_EDGE_KIND_COUNT] = {0};
+    Source *sources = collect_sources(p, kind_count, kind_total);
+    summary(out, p, kind_count, kind_total);
+    g_string_append_printf(out, "top %u %s (sort=%s):\n", topn, key->insn_title, key->name);
     GHashTable *by_addr = insn_by_addr(p);
-    if (sort == CFLOW_SORT_EDGES) {
-        GArray *all = rank_edges(p, topn);
-        for (guint i = 0; i < all->len && i < topn; i++) {
-            const CflowEdge *e = cflow_profile_edge(p, g_array_index(all, uint32_t, i));
-            g_string_append_printf(out, "  %14" PRIu64 " %-11s ", e->count,
-                                   cflow_edge_kind_name(e->kind));
-            describe_insn(out, p, e->from);
-            g_string_append(out, " -> ");
-            describe_dest(out, p, by_addr, e->to);
-            g_string_append_c(out, '\n');
-        }
-        g_array_free(all, TRUE);
+    if (cflow_sort_ranks_edges(sort)) {
+        top_edges(out, p, by_addr, topn);
     } else {
-        uint64_t bias_floor, cond_total;
-        GPtrArray *ranked = rank_sources(p, sources, sort, &bias_floor, &cond_total);
-        if (sort == CFLOW_SORT_BIAS) {
-            g_string_append_printf(out, "  (conditional branches run at least %" PRIu64
-                                   " times: 0.1%% of all %" PRIu64 " conditional executions)\n",
-                                   bias_floor, cond_total);
-        }
-        for (guint i = 0; i < ranked->len && i < topn; i++) {
-            describe_source(out, p, by_addr, g_ptr_array_index(ranked, i), sort);
-        }
-        if (ranked->len == 0) {
-            g_string_append(out, "  (none)\n");
-        }
-        g_ptr_array_free(ranked, TRUE);
+        top_sources(out, p, by_addr, sources, sort, topn);
     }
     g_hash_table_destroy(by_addr);
     free_sources(p, sources);

@@ -9,39 +9,21 @@
 #include "cflow.h"
 #include "emit.h"
 #include "report.h"
+#include "sort.h"
 #include "srcline.h"
 #include "stats.h"
 
 #define CMD "report"
 
-/* What a sort ranks groups (functions, lines) by; the names are report.c's, plus two. */
-typedef enum {
-    KEY_BRANCHES, KEY_EARLY, KEY_EXCEPTIONS, KEY_DESTS, KEY_TRANSFERS, KEY_BIAS, KEY_ENTRIES,
-    KEY_EXECS,
-} GroupKey;
-
-static const struct {
-    const char *name;
-    GroupKey key;
-    const char *title;
-} group_sorts[] = {
-    {"hottest", KEY_BRANCHES, "branches taken"},
-    {"early", KEY_EARLY, "early exits"},
-    {"exceptions", KEY_EXCEPTIONS, "exceptions, interrupts, host calls and early exits"},
-    {"popular", KEY_DESTS, "distinct branch destinations"},
-    {"edges", KEY_TRANSFERS, "control transfers of every kind"},
-    {"bias", KEY_BIAS, "the bias of their most biased conditional branch"},
-    {"entries", KEY_ENTRIES, "entries"},
-    {"execs", KEY_EXECS, "instructions executed"},
-};
-
-static uint64_t transfers(const CflowGroup *g)
+/* A group's figures, as the sort keys (profile/sort.c) rank them. */
+static CflowSortCounts group_counts(const CflowGroup *g)
 {
-    uint64_t t = 0;
-    for (int k = 0; k < CFLOW_EDGE_KIND_COUNT; k++) {
-        t += g->out[k];
-    }
-    return t;
+    CflowSortCounts c = {.branch_dests = g->branch_dests,
+                         .entries = g->entries,
+                         .execs = g->execs,
+                         .bias = cflow_group_bias(g)};
+    memcpy(c.out, g->out, sizeof c.out);
+    return c;
 }
 
 static uint64_t exceptions(const CflowGroup *g)
@@ -50,35 +32,15 @@ static uint64_t exceptions(const CflowGroup *g)
            g->out[CFLOW_EDGE_HOSTCALL] + g->out[CFLOW_EDGE_EARLY_EXIT];
 }
 
-static uint64_t key_value(const CflowGroup *g, GroupKey key)
-{
-    switch (key) {
-    case KEY_BRANCHES: return g->out[CFLOW_EDGE_BRANCH];
-    case KEY_EARLY: return g->out[CFLOW_EDGE_EARLY_EXIT];
-    case KEY_EXCEPTIONS: return exceptions(g);
-    case KEY_DESTS: return g->branch_dests;
-    case KEY_TRANSFERS: return transfers(g);
-    case KEY_ENTRIES: return g->entries;
-    case KEY_EXECS: return g->execs;
-    case KEY_BIAS: break;
-    }
-    return 0;
-}
-
+/* By the key, then by instructions executed, then by address. */
 static int cmp_group(gconstpointer a, gconstpointer b, gpointer data)
 {
     const CflowGroup *x = *(CflowGroup *const *)a, *y = *(CflowGroup *const *)b;
-    GroupKey key = *(const GroupKey *)data;
-    if (key == KEY_BIAS) {
-        double bx = cflow_group_bias(x), by = cflow_group_bias(y);
-        if (bx != by) {
-            return bx > by ? -1 : 1;
-        }
-    } else {
-        uint64_t vx = key_value(x, key), vy = key_value(y, key);
-        if (vx != vy) {
-            return vx > vy ? -1 : 1;
-        }
+    const CflowSortKey *key = data;
+    CflowSortCounts cx = group_counts(x), cy = group_counts(y);
+    int c = key->group_compare(&cx, &cy);
+    if (c) {
+        return c;
     }
     if (x->execs != y->execs) {
         return x->execs > y->execs ? -1 : 1;
@@ -99,11 +61,11 @@ static void biased_text(GString *out, const CflowProfile *p, const CflowGroup *g
 }
 
 static void groups_text(GString *out, const CflowProfile *p, GPtrArray *groups, CflowGroupBy by,
-                        unsigned sort, unsigned shown)
+                        const CflowSortKey *key, unsigned shown)
 {
     g_string_append_printf(out, "cflow: %u %s, top %u by %s (sort=%s)\n", groups->len,
                            by == CFLOW_GROUP_LINE ? "source lines" : "functions", shown,
-                           group_sorts[sort].title, group_sorts[sort].name);
+                           key->group_title, key->name);
     g_string_append_printf(out, "%14s %14s %12s %10s %14s  %s%s  most biased branch\n",
                            "branches", "fallthroughs", "entries", "exceptions", "executed",
                            by == CFLOW_GROUP_LINE ? "line / " : "", "function");
@@ -126,10 +88,10 @@ static void groups_text(GString *out, const CflowProfile *p, GPtrArray *groups, 
 }
 
 static void groups_json(GString *out, const CflowProfile *p, GPtrArray *groups, CflowGroupBy by,
-                        unsigned sort, unsigned shown)
+                        const CflowSortKey *key, unsigned shown)
 {
     g_string_append_printf(out, "{\"by\": \"%s\", \"sort\": \"%s\", \"groups\": [",
-                           by == CFLOW_GROUP_LINE ? "line" : "function", group_sorts[sort].name);
+                           by == CFLOW_GROUP_LINE ? "line" : "function", key->name);
     for (guint i = 0; i < shown; i++) {
         const CflowGroup *g = g_ptr_array_index(groups, i);
         g_string_append(out, i ? ",\n  {\"function\": " : "\n  {\"function\": ");
@@ -185,110 +147,172 @@ static void groups_csv(GString *out, const CflowProfile *p, GPtrArray *groups, u
     }
 }
 
+/* One edge of the edges view, as JSON or CSV. */
+static void insn_edge_row(GString *out, const CflowProfile *p, CflowSrcline *s, const CflowEdge *e,
+                          bool json, bool first)
+{
+    if (json) {
+        g_string_append(out, first ? "\n  " : ",\n  ");
+        cflow_emit_json_edge(out, p, e);
+        return;
+    }
+    const CflowLoc *loc = cflow_srcline_insn(s, e->from);
+    g_string_append_printf(out, "0x%" PRIx64 ",0x%" PRIx64 ",%s,%" PRIu64 ",%u,",
+                           cflow_profile_insn(p, e->from)->addr, e->to,
+                           cflow_edge_kind_name((CflowEdgeKind)e->kind), e->count,
+                           cflow_profile_insn(p, e->from)->generation);
+    cflow_emit_csv_field(out, loc->function);
+    g_string_append_c(out, ',');
+    cflow_emit_csv_field(out, cflow_srcline_short(s, loc));
+    g_string_append_c(out, '\n');
+}
+
+static void insn_source_csv(GString *out, const CflowProfile *p, CflowSrcline *s, uint32_t idx,
+                            const CflowInsnStats *is)
+{
+    const CflowInsn *in = cflow_profile_insn(p, idx);
+    const CflowLoc *loc = cflow_srcline_insn(s, idx);
+    g_string_append_printf(out, "0x%" PRIx64 ",%u,", in->addr, in->generation);
+    cflow_emit_csv_field(out, loc->function);
+    g_string_append_c(out, ',');
+    cflow_emit_csv_field(out, cflow_srcline_short(s, loc));
+    g_string_append_printf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%u,",
+                           is->execs, is->out[CFLOW_EDGE_BRANCH], is->out[CFLOW_EDGE_FALLTHROUGH],
+                           cflow_stats_exceptions(is) - is->out[CFLOW_EDGE_EARLY_EXIT],
+                           is->out[CFLOW_EDGE_EARLY_EXIT], is->branch_dests);
+    cflow_emit_csv_field(out, cflow_profile_insn_disas(p, idx));
+    g_string_append_c(out, '\n');
+}
+
+/* A source instruction as JSON, with its out-edges (`edges`: const CflowEdge *). */
+static void insn_source_json(GString *out, const CflowProfile *p, CflowSrcline *s, uint32_t idx,
+                             const CflowInsnStats *is, GPtrArray *edges, bool first)
+{
+    const CflowInsn *in = cflow_profile_insn(p, idx);
+    const CflowLoc *loc = cflow_srcline_insn(s, idx);
+    g_string_append(out, first ? "\n  {\"addr\": " : ",\n  {\"addr\": ");
+    cflow_emit_json_addr(out, in->addr);
+    g_string_append_printf(out, ", \"generation\": %u, \"disas\": ", in->generation);
+    cflow_emit_json_string(out, cflow_profile_insn_disas(p, idx));
+    g_string_append(out, ", \"function\": ");
+    cflow_emit_json_string(out, loc->function);
+    g_string_append(out, ", \"file\": ");
+    cflow_emit_json_string(out, loc->file);
+    g_string_append_printf(
+        out,
+        ", \"line\": %u, \"executed\": %" PRIu64 ", \"taken\": %" PRIu64
+        ", \"fallthrough\": %" PRIu64 ", \"exceptions\": %" PRIu64 ", \"early_exits\": %" PRIu64
+        ", \"branch_destinations\": %u, \"edges\": [",
+        loc->line, is->execs, is->out[CFLOW_EDGE_BRANCH], is->out[CFLOW_EDGE_FALLTHROUGH],
+        cflow_stats_exceptions(is) - is->out[CFLOW_EDGE_EARLY_EXIT],
+        is->out[CFLOW_EDGE_EARLY_EXIT], is->branch_dests);
+    for (guint k = 0; k < edges->len; k++) {
+        g_string_append(out, k ? ", " : "");
+        cflow_emit_json_edge(out, p, g_ptr_array_index(edges, k));
+    }
+    g_string_append(out, "]}");
+}
+
+/* The out-edges of each ranked source, by source index + 1. */
+static GHashTable *edges_of(const CflowProfile *p, const GArray *ranked)
+{
+    GHashTable *out_edges =
+        g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
+    for (guint i = 0; i < ranked->len; i++) {
+        g_hash_table_insert(out_edges, GUINT_TO_POINTER(g_array_index(ranked, uint32_t, i) + 1),
+                            g_ptr_array_new());
+    }
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        GPtrArray *a = g_hash_table_lookup(out_edges, GUINT_TO_POINTER(e->from + 1));
+        if (a) {
+            g_ptr_array_add(a, (gpointer)e);
+        }
+    }
+    return out_edges;
+}
+
 /* The instruction view as JSON or CSV: the entries cflow_report ranks, with their edges. */
 static void insns_machine(GString *out, const CflowProfile *p, CflowSrcline *s, CflowSort sort,
                           unsigned topn, CflowFormat format)
 {
     g_autoptr(GArray) ranked = cflow_report_rank(p, sort, topn);
     g_autofree CflowInsnStats *st = cflow_insn_stats(p);
-    bool json = format == CFLOW_FORMAT_JSON;
+    bool json = format == CFLOW_FORMAT_JSON, edges = cflow_sort_ranks_edges(sort);
     if (json) {
         g_string_append_printf(out, "{\"by\": \"insn\", \"sort\": \"%s\", \"%s\": [",
-                               cflow_sort_name(sort), sort == CFLOW_SORT_EDGES ? "edges"
-                                                                                : "sources");
+                               cflow_sort_name(sort), edges ? "edges" : "sources");
     } else {
-        g_string_append(out, sort == CFLOW_SORT_EDGES
-                                 ? "from,to,kind,count,from_generation,function,where\n"
-                                 : "addr,generation,function,where,executed,taken,fallthrough,"
-                                   "exceptions,early_exits,branch_destinations,disas\n");
+        g_string_append(out, edges ? "from,to,kind,count,from_generation,function,where\n"
+                                   : "addr,generation,function,where,executed,taken,fallthrough,"
+                                     "exceptions,early_exits,branch_destinations,disas\n");
     }
-    /* edges of each source, for the source sorts */
-    g_autoptr(GHashTable) out_edges = NULL;
-    if (sort != CFLOW_SORT_EDGES && json) {
-        out_edges = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
-        for (guint i = 0; i < ranked->len; i++) {
-            g_hash_table_insert(out_edges,
-                                GUINT_TO_POINTER(g_array_index(ranked, uint32_t, i) + 1),
-                                g_ptr_array_new());
-        }
-        for (guint i = 0; i < p->edges->len; i++) {
-            const CflowEdge *e = cflow_profile_edge(p, i);
-            GPtrArray *a = g_hash_table_lookup(out_edges, GUINT_TO_POINTER(e->from + 1));
-            if (a) {
-                g_ptr_array_add(a, (gpointer)e);
-            }
-        }
-    }
+    g_autoptr(GHashTable) out_edges = !edges && json ? edges_of(p, ranked) : NULL;
     for (guint r = 0; r < ranked->len; r++) {
         uint32_t idx = g_array_index(ranked, uint32_t, r);
-        if (sort == CFLOW_SORT_EDGES) {
-            const CflowEdge *e = cflow_profile_edge(p, idx);
-            if (json) {
-                g_string_append(out, r ? ",\n  " : "\n  ");
-                cflow_emit_json_edge(out, p, e);
-                continue;
-            }
-            const CflowLoc *loc = cflow_srcline_insn(s, e->from);
-            g_string_append_printf(out, "0x%" PRIx64 ",0x%" PRIx64 ",%s,%" PRIu64 ",%u,",
-                                   cflow_profile_insn(p, e->from)->addr, e->to,
-                                   cflow_edge_kind_name((CflowEdgeKind)e->kind), e->count,
-                                   cflow_profile_insn(p, e->from)->generation);
-            cflow_emit_csv_field(out, loc->function);
-            g_string_append_c(out, ',');
-            cflow_emit_csv_field(out, cflow_srcline_short(s, loc));
-            g_string_append_c(out, '\n');
-            continue;
+        if (edges) {
+            insn_edge_row(out, p, s, cflow_profile_edge(p, idx), json, r == 0);
+        } else if (json) {
+            insn_source_json(out, p, s, idx, &st[idx],
+                             g_hash_table_lookup(out_edges, GUINT_TO_POINTER(idx + 1)), r == 0);
+        } else {
+            insn_source_csv(out, p, s, idx, &st[idx]);
         }
-        const CflowInsn *in = cflow_profile_insn(p, idx);
-        const CflowInsnStats *is = &st[idx];
-        const CflowLoc *loc = cflow_srcline_insn(s, idx);
-        if (!json) {
-            g_string_append_printf(out, "0x%" PRIx64 ",%u,", in->addr, in->generation);
-            cflow_emit_csv_field(out, loc->function);
-            g_string_append_c(out, ',');
-            cflow_emit_csv_field(out, cflow_srcline_short(s, loc));
-            g_string_append_printf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                                   ",%" PRIu64 ",%u,",
-                                   is->execs, is->out[CFLOW_EDGE_BRANCH],
-                                   is->out[CFLOW_EDGE_FALLTHROUGH],
-                                   cflow_stats_exceptions(is) - is->out[CFLOW_EDGE_EARLY_EXIT],
-                                   is->out[CFLOW_EDGE_EARLY_EXIT], is->branch_dests);
-            cflow_emit_csv_field(out, cflow_profile_insn_disas(p, cflow_profile_insn_index(p, in)));
-            g_string_append_c(out, '\n');
-            continue;
-        }
-        g_string_append(out, r ? ",\n  {\"addr\": " : "\n  {\"addr\": ");
-        cflow_emit_json_addr(out, in->addr);
-        g_string_append_printf(out, ", \"generation\": %u, \"disas\": ", in->generation);
-        cflow_emit_json_string(out, cflow_profile_insn_disas(p, cflow_profile_insn_index(p, in)));
-        g_string_append(out, ", \"function\": ");
-        cflow_emit_json_string(out, loc->function);
-        g_string_append(out, ", \"file\": ");
-        cflow_emit_json_string(out, loc->file);
-        g_string_append_printf(out, ", \"line\": %u, \"executed\": %" PRIu64
-                               ", \"taken\": %" PRIu64 ", \"fallthrough\": %" PRIu64
-                               ", \"exceptions\": %" PRIu64 ", \"early_exits\": %" PRIu64
-                               ", \"branch_destinations\": %u, \"edges\": [",
-                               loc->line, is->execs, is->out[CFLOW_EDGE_BRANCH],
-                               is->out[CFLOW_EDGE_FALLTHROUGH],
-                               cflow_stats_exceptions(is) - is->out[CFLOW_EDGE_EARLY_EXIT],
-                               is->out[CFLOW_EDGE_EARLY_EXIT], is->branch_dests);
-        GPtrArray *edges = g_hash_table_lookup(out_edges, GUINT_TO_POINTER(idx + 1));
-        for (guint k = 0; k < edges->len; k++) {
-            g_string_append(out, k ? ", " : "");
-            cflow_emit_json_edge(out, p, g_ptr_array_index(edges, k));
-        }
-        g_string_append(out, "]}");
     }
     if (json) {
         g_string_append(out, ranked->len ? "\n]}\n" : "]}\n");
     }
 }
 
+/* The instruction view: cflow_report's, or as JSON or CSV; with `function`, only its edges. */
+static void report_insns(GString *out, const CflowProfile *p, CflowSrcline *s,
+                         const char *function, CflowSort sort, unsigned topn, CflowFormat format)
+{
+    /* a view of p with only the edges out of the function's instructions */
+    CflowProfile view = *p;
+    g_autoptr(GArray) kept = NULL;
+    if (function) {
+        kept = g_array_new(FALSE, FALSE, sizeof(CflowEdge));
+        for (guint i = 0; i < p->edges->len; i++) {
+            const CflowEdge *e = cflow_profile_edge(p, i);
+            if (strcmp(cflow_srcline_insn(s, e->from)->function, function) == 0) {
+                g_array_append_vals(kept, e, 1);
+            }
+        }
+        view.edges = kept;
+    }
+    if (format == CFLOW_FORMAT_TEXT) {
+        GString *r =
+            cflow_report(&view, sort, topn ? topn : MAX(view.edges->len, view.insns->len));
+        g_string_append(out, r->str);
+        g_string_free(r, TRUE);
+    } else {
+        insns_machine(out, &view, s, sort, topn, format);
+    }
+}
+
+/* The function or line view. */
+static void report_groups(GString *out, const CflowProfile *p, CflowSrcline *s, CflowGroupBy by,
+                          const char *function, CflowSort sort, unsigned topn, CflowFormat format)
+{
+    const CflowSortKey *key = &cflow_sort_keys[sort];
+    g_autofree CflowInsnStats *st = cflow_insn_stats(p);
+    g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, by, function);
+    g_ptr_array_sort_with_data(groups, cmp_group, (gpointer)key);
+    unsigned shown = topn && topn < groups->len ? topn : groups->len;
+    if (format == CFLOW_FORMAT_TEXT) {
+        groups_text(out, p, groups, by, key, shown);
+    } else if (format == CFLOW_FORMAT_JSON) {
+        groups_json(out, p, groups, by, key, shown);
+    } else {
+        groups_csv(out, p, groups, shown);
+    }
+}
+
 static const char summary[] =
     "Print the profile FILE's hottest instructions, edges, functions or source lines.";
 
-static const char description[] =
+static const char description_views[] =
     "Views (--by):\n"
     "  insn      the plugin's report: source instructions (or, with --sort=edges, the edges\n"
     "            themselves) ranked by --sort; the default\n"
@@ -298,13 +322,10 @@ static const char description[] =
     "            transfers to its entry address; line: transfers into it from another line),\n"
     "            exceptions (exceptions, interrupts, host calls and early exits), instructions\n"
     "            executed, and the most biased conditional branch (taken ratio furthest from\n"
-    "            1/2).\n"
-    "\n"
-    "Sorts (--sort): hottest (branches taken; default), early (early exits), exceptions,\n"
-    "popular (distinct branch destinations), edges (insn view: the hottest edges; groups: all\n"
-    "transfers), bias (conditional branches by taken ratio, those run at least 0.1% as often\n"
-    "as all conditional branches; groups: by their most biased branch), and for --by\n"
-    "function/line also entries and execs.\n"
+    "            1/2).\n";
+
+/* After the sort keys, which come from their table (profile/sort.c). */
+static const char description_end[] =
     "\n"
     "Formats (--format): text (default); json: one object, {\"by\", \"sort\", and \"edges\" (the\n"
     "plugin's JSON edge objects) or \"sources\" or \"groups\"}; csv: a header row, then rows.\n"
@@ -318,6 +339,27 @@ static const char description[] =
     "  cflow report --sort bias --topn 5 cflow.data\n"
     "  cflow report --by line --topn 0 --format csv cflow.data > lines.csv\n"
     "  cflow report --by insn --function main --sort edges cflow.data\n";
+
+/* The view --by names and the key --sort names in it; false, after a message, if none. */
+static bool choose_view(const char *by_name, const char *sort_name, bool *by_insn,
+                        CflowGroupBy *by, CflowSort *sort)
+{
+    *by_insn = !by_name || strcmp(by_name, "insn") == 0;
+    *by = CFLOW_GROUP_FUNCTION;
+    if (by_name && strcmp(by_name, "line") == 0) {
+        *by = CFLOW_GROUP_LINE;
+    } else if (!*by_insn && strcmp(by_name, "function") != 0) {
+        cflow_error(CMD, "unknown view '%s' (insn, function or line)", by_name);
+        return false;
+    }
+    *sort = CFLOW_SORT_HOTTEST;
+    CflowSortView view = *by_insn ? CFLOW_SORT_VIEW_INSN : CFLOW_SORT_VIEW_GROUP;
+    if (sort_name && !cflow_sort_find(sort_name, view, sort)) {
+        cflow_error(CMD, "unknown sort '%s' (see 'cflow report --help')", sort_name);
+        return false;
+    }
+    return true;
+}
 
 static int run(int argc, char **argv)
 {
@@ -334,6 +376,9 @@ static int run(int argc, char **argv)
         {"format", 0, 0, G_OPTION_ARG_STRING, &format_name, "text (default), json or csv", "F"},
         {NULL},
     };
+    g_autofree char *sorts = cflow_sort_help(2);
+    g_autofree char *description =
+        g_strconcat(description_views, "\nSorts (--sort):\n", sorts, description_end, NULL);
     if (!cflow_parse_options(&argc, &argv, "FILE", summary, description, entries, false)) {
         return CFLOW_EXIT_USAGE;
     }
@@ -346,35 +391,12 @@ static int run(int argc, char **argv)
         return CFLOW_EXIT_USAGE;
     }
     CflowFormat format = CFLOW_FORMAT_TEXT;
-    if (format_name && !cflow_parse_format(CMD, format_name, &format)) {
+    bool by_insn;
+    CflowGroupBy by;
+    CflowSort sort;
+    if ((format_name && !cflow_parse_format(CMD, format_name, &format)) ||
+        !choose_view(by_name, sort_name, &by_insn, &by, &sort)) {
         return CFLOW_EXIT_USAGE;
-    }
-    bool by_insn = !by_name || strcmp(by_name, "insn") == 0;
-    CflowGroupBy by = CFLOW_GROUP_FUNCTION;
-    if (by_name && strcmp(by_name, "line") == 0) {
-        by = CFLOW_GROUP_LINE;
-    } else if (!by_insn && strcmp(by_name, "function") != 0) {
-        cflow_error(CMD, "unknown view '%s' (insn, function or line)", by_name);
-        return CFLOW_EXIT_USAGE;
-    }
-    CflowSort sort = CFLOW_SORT_HOTTEST;
-    unsigned group_sort = 0;
-    if (sort_name) {
-        bool ok = false;
-        if (by_insn) {
-            ok = cflow_sort_parse(sort_name, &sort);
-        } else {
-            for (unsigned i = 0; i < G_N_ELEMENTS(group_sorts) && !ok; i++) {
-                if (strcmp(sort_name, group_sorts[i].name) == 0) {
-                    group_sort = i;
-                    ok = true;
-                }
-            }
-        }
-        if (!ok) {
-            cflow_error(CMD, "unknown sort '%s' (see 'cflow report --help')", sort_name);
-            return CFLOW_EXIT_USAGE;
-        }
     }
 
     g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
@@ -384,40 +406,9 @@ static int run(int argc, char **argv)
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
     GString *out = g_string_new(NULL);
     if (by_insn) {
-        /* a view of p with only the edges out of the function's instructions */
-        CflowProfile view = *p;
-        g_autoptr(GArray) kept = NULL;
-        if (function) {
-            kept = g_array_new(FALSE, FALSE, sizeof(CflowEdge));
-            for (guint i = 0; i < p->edges->len; i++) {
-                const CflowEdge *e = cflow_profile_edge(p, i);
-                if (strcmp(cflow_srcline_insn(s, e->from)->function, function) == 0) {
-                    g_array_append_vals(kept, e, 1);
-                }
-            }
-            view.edges = kept;
-        }
-        if (format == CFLOW_FORMAT_TEXT) {
-            GString *r = cflow_report(&view, sort,
-                                       topn ? (unsigned)topn : MAX(view.edges->len, view.insns->len));
-            g_string_append(out, r->str);
-            g_string_free(r, TRUE);
-        } else {
-            insns_machine(out, &view, s, sort, (unsigned)topn, format);
-        }
+        report_insns(out, p, s, function, sort, (unsigned)topn, format);
     } else {
-        g_autofree CflowInsnStats *st = cflow_insn_stats(p);
-        g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, by, function);
-        GroupKey key = group_sorts[group_sort].key;
-        g_ptr_array_sort_with_data(groups, cmp_group, &key);
-        unsigned shown = topn && (unsigned)topn < groups->len ? (unsigned)topn : groups->len;
-        if (format == CFLOW_FORMAT_TEXT) {
-            groups_text(out, p, groups, by, group_sort, shown);
-        } else if (format == CFLOW_FORMAT_JSON) {
-            groups_json(out, p, groups, by, group_sort, shown);
-        } else {
-            groups_csv(out, p, groups, shown);
-        }
+        report_groups(out, p, s, by, function, sort, (unsigned)topn, format);
     }
     if (function && out->len == 0) {
         cflow_error(CMD, "no function '%s' in %s", function, argv[1]);

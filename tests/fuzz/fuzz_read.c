@@ -175,6 +175,10 @@ static void check_names(const uint8_t *data, size_t size)
         FUZZ_CHECK((unsigned)sort < CFLOW_SORT_COUNT && strcmp(cflow_sort_name(sort), name) == 0,
                    "\"%s\" parses as sort %d", name, sort);
     }
+    if (cflow_sort_find(name, CFLOW_SORT_VIEW_GROUP, &sort)) {
+        FUZZ_CHECK((unsigned)sort < CFLOW_SORT_KEYS && strcmp(cflow_sort_name(sort), name) == 0,
+                   "\"%s\" finds group sort %d", name, sort);
+    }
     g_free(name);
 }
 

@@ -63,6 +63,47 @@ static void test_errors(void)
     expect_error("report=maybe", "'maybe'");
     expect_error("output=", "output");
     expect_error("verbose", "'verbose'");
+    expect_error("adapt_after=1099511627777", "from 0 to 1099511627776");
+    expect_error("dump=+1", "'+1'");
+    expect_error("disas=capstone", "auto|qemu");
+    expect_error("priv=root", "all|user|kernel");
+    expect_error("format=xml", "cflow|binary|json");
+    expect_error("symbols=/nonexistent", "is not a readable file");
+}
+
+/* The table: every option has help, and the unknown-option message names every one. */
+static void test_table(void)
+{
+    static const char *names[] = {"sort",        "topn",   "output",  "format",
+                                  "mode",        "report", "disas",   "adapt_after",
+                                  "counter_mib", "priv",   "symbols", "dump"};
+    g_autofree char *help = cflow_options_help();
+    CflowOptions o;
+    g_autoptr(GError) err = NULL;
+    g_assert_false(parse(&o, "colour=red", &err));
+    g_assert_cmpstr(err->message, ==,
+                    "cflow: unknown option 'colour' (known: sort, topn, output, format, mode, "
+                    "report, disas, adapt_after, counter_mib, priv, symbols, dump)");
+    g_auto(GStrv) lines = g_strsplit(help, "\n", -1);
+    g_assert_cmpuint(g_strv_length(lines), ==, G_N_ELEMENTS(names) + 1); /* and "" at the end */
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_auto(GStrv) words = g_strsplit_set(g_strstrip(lines[i]), " ", 2);
+        g_assert_cmpstr(words[0], ==, names[i]);
+        g_assert_true(words[1] && *g_strstrip(words[1]));
+    }
+    /* each kind of parser stores into its own field */
+    g_assert_true(parse(&o,
+                        "disas=qemu,priv=kernel,adapt_after=0,counter_mib=7,dump=3,"
+                        "report=no",
+                        NULL));
+    g_assert_true(o.qemu_disas);
+    g_assert_cmpint(o.priv, ==, PRIV_KERNEL);
+    g_assert_cmpuint(o.adapt_after, ==, 0);
+    g_assert_cmpuint(o.counter_mib, ==, 7);
+    g_assert_cmpuint(o.dump_seconds, ==, 3);
+    g_assert_false(o.report);
+    g_assert_true(o.sort == CFLOW_SORT_HOTTEST && o.topn == 10 && o.mode == MODE_FAST);
+    cflow_options_clear(&o);
 }
 
 static void test_output_paths(void)
@@ -91,6 +132,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/options/defaults_and_values", test_defaults_and_values);
     g_test_add_func("/options/errors", test_errors);
+    g_test_add_func("/options/table", test_table);
     g_test_add_func("/options/output_paths", test_output_paths);
     return g_test_run();
 }
