@@ -93,7 +93,7 @@ uint64_t fixture_offset(const char *path, uint64_t vaddr)
 unsigned fixture_line(const char *name)
 {
     g_autofree char *marker = g_strdup_printf("/* MARK %s */", name);
-    const char *files[] = {"fixture.c", "fixture-inline.c"};
+    const char *files[] = {"fixture.c", "fixture-inline.c", "fixture-switch.c"};
     for (guint f = 0; f < G_N_ELEMENTS(files); f++) {
         g_autofree char *path = g_build_filename(env_path("CFLOW_TEST_FIXTURE_SOURCES"),
                                                  files[f], NULL);

@@ -21,8 +21,8 @@ uint64_t fixture_symbol(const char *path, const char *name, uint64_t *size);
 /* The file offset of link-time address vaddr, from the fixture's program headers. */
 uint64_t fixture_offset(const char *path, uint64_t vaddr);
 /*
- * The line of the fixture's sources (fixture.c, else fixture-inline.c) that holds "MARK name":
- * each function of the fixture is one line.
+ * The line of the fixture's sources (fixture.c, fixture-inline.c, fixture-switch.c) that holds
+ * "MARK name" (each function of fixture.c and fixture-inline.c is one line).
  */
 unsigned fixture_line(const char *name);
 

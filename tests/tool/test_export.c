@@ -227,6 +227,48 @@ static void test_lcov(void)
     run_clear(&run);
 }
 
+/* A line's count in an lcov record ("DA:LINE,COUNT"), or -1 if the line is not listed. */
+static int64_t lcov_count(const char *text, unsigned line)
+{
+    g_autofree char *da = g_strdup_printf("\nDA:%u,", line);
+    const char *at = strstr(text, da);
+    return at ? (int64_t)g_ascii_strtoull(at + strlen(da), NULL, 10) : -1;
+}
+
+/*
+ * Case labels (fixture-switch.c): no code of their own in the line table, yet listed with
+ * the count of the line they lead to, as gcov lists them: "case 1:" with "return 10;" (run 5
+ * times), "default:" with "return 20;" (never run).
+ */
+static void test_lcov_case_labels(void)
+{
+    const char *path = fixture_path();
+    g_autoptr(CflowProfile) p = cflow_profile_new();
+    cflow_profile_set_meta(p, "arch", "x86_64");
+    cflow_profile_set_meta(p, "guest", path);
+    uint64_t size = 0, entry = fixture_symbol(path, "fixture_switch", &size);
+    unsigned ten = fixture_line("return_ten");
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    uint64_t addr = entry;
+    while (addr < entry + size && cflow_srcline_lookup(s, addr, NULL)->line != ten) {
+        addr++;
+    }
+    g_assert_cmphex(addr, <, entry + size);
+    uint32_t i = cflow_profile_add_insn(p, addr, 1, 0, "mov $10, %eax", NULL);
+    cflow_profile_add_block(p, addr, 5, &i, 1);
+    g_autoptr(CflowExport) x = cflow_export_new(p);
+    x->test_name = "unit";
+    g_autofree char *got = export_ok(&cflow_export_lcov, x, NULL);
+    g_assert_true(g_str_has_prefix(got, "TN:unit\nSF:"));
+    g_assert_nonnull(strstr(got, "/tests/tool/fixture-switch.c\nFN:"));
+    g_assert_null(strstr(got, "fixture.c\n")); /* the units that did not run are left out */
+    g_assert_cmpint(lcov_count(got, ten), ==, 5);
+    g_assert_cmpint(lcov_count(got, fixture_line("case_one")), ==, 5);
+    g_assert_cmpint(lcov_count(got, fixture_line("return_twenty")), ==, 0);
+    g_assert_cmpint(lcov_count(got, fixture_line("default")), ==, 0);
+    g_assert_cmpint(lcov_count(got, 1), ==, -1); /* the header comment is no code */
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -236,5 +278,6 @@ int main(int argc, char **argv)
     g_test_add_func("/export/callgrind", test_callgrind);
     g_test_add_func("/export/drcov", test_drcov);
     g_test_add_func("/export/lcov", test_lcov);
+    g_test_add_func("/export/lcov-case-labels", test_lcov_case_labels);
     return g_test_run();
 }
