@@ -1,6 +1,22 @@
 /* cfg.c: basic blocks from translation blocks and edges (see cfg.h). */
 #include "cfg.h"
 
+#include <string.h>
+
+bool *cflow_cfg_select_function(const CflowProfile *p, CflowSrcline *s, const char *function)
+{
+    bool *selected = g_new0(bool, p->insns->len ? p->insns->len : 1);
+    bool any = false;
+    for (guint i = 0; i < p->insns->len; i++) {
+        selected[i] = strcmp(cflow_srcline_insn(s, i)->function, function) == 0;
+        any |= selected[i];
+    }
+    if (!any) {
+        g_free(selected);
+        return NULL;
+    }
+    return selected;
+}
 
 CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const bool *selected)
 {

@@ -11,6 +11,7 @@
 #define CFLOW_CFG_H
 
 #include "profile.h"
+#include "srcline.h"
 #include "stats.h"
 
 typedef struct {
@@ -35,6 +36,12 @@ typedef struct {
     GArray *edges;  /* CflowCfgEdge */
     uint32_t *block_of; /* instruction index -> basic block, or CFLOW_CFG_OUTSIDE */
 } CflowCfg;
+
+/*
+ * The instructions of the function named `function` (as srcline names them), for
+ * cflow_cfg_build: selected[i] for each instruction of p (g_free it); NULL when none is.
+ */
+bool *cflow_cfg_select_function(const CflowProfile *p, CflowSrcline *s, const char *function);
 
 /* `selected[i]` says whether instruction i belongs in the graph (NULL: all of them). */
 CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const bool *selected);

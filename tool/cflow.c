@@ -45,6 +45,22 @@ bool cflow_parse_options(int *argc, char ***argv, const char *params, const char
     return true;
 }
 
+bool cflow_parse_usage(int *argc, char ***argv, const CflowUsage *u,
+                       const GOptionEntry *entries, bool stop_at_first_arg)
+{
+    static const GOptionEntry none[] = {{NULL}};
+    return cflow_parse_options(argc, argv, u->params, u->summary, u->description,
+                               entries ? entries : none, stop_at_first_arg);
+}
+
+bool cflow_check_args(const char *cmd, const CflowUsage *u, bool ok)
+{
+    if (!ok) {
+        cflow_error(cmd, "%s (see 'cflow %s --help')", u->expected, cmd);
+    }
+    return ok;
+}
+
 CflowProfile *cflow_load(const char *cmd, const char *path)
 {
     g_autoptr(GError) err = NULL;

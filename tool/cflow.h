@@ -44,6 +44,24 @@ bool cflow_parse_options(int *argc, char ***argv, const char *params, const char
                          const char *description, const GOptionEntry *entries,
                          bool stop_at_first_arg);
 
+/* What a command's --help shows, and what it says to a command line it cannot use. */
+typedef struct {
+    const char *params;      /* the positional arguments, e.g. "FILE FUNCTION" */
+    const char *summary;     /* one line under the usage */
+    const char *description; /* after the options, before the exit codes */
+    const char *expected;    /* e.g. "expected FILE FUNCTION": the message for wrong arguments */
+} CflowUsage;
+
+/* cflow_parse_options with a command's usage; `entries` NULL for a command without options. */
+bool cflow_parse_usage(int *argc, char ***argv, const CflowUsage *u,
+                       const GOptionEntry *entries, bool stop_at_first_arg);
+
+/*
+ * The check of the arguments after parsing: when `ok` is false, prints
+ * "cflow NAME: EXPECTED (see 'cflow NAME --help')" and returns false (exit 1).
+ */
+bool cflow_check_args(const char *cmd, const CflowUsage *u, bool ok);
+
 /* Prints "cflow NAME: message" to stderr. */
 void cflow_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 

@@ -56,44 +56,25 @@ static const char description[] =
     "Example:\n"
     "  cflow annotate cflow.data main | less\n";
 
-static int run(int argc, char **argv)
+static const CflowUsage usage = {
+    "FILE FUNCTION", "Show a function's instructions with execution and branch counts.",
+    description, "expected FILE FUNCTION"};
+
+/* What the listing is made from, and the source line it printed last. */
+typedef struct {
+    const CflowProfile *p;
+    CflowSrcline *s;
+    const CflowInsnStats *st;
+    GHashTable *outs; /* insn + 1 -> GPtrArray of its out-edges */
+    uint64_t total;   /* instruction executions in the function */
+    const char *last_file;
+    unsigned last_line;
+} Listing;
+
+/* The out-edges of each selected instruction. */
+static GHashTable *out_edges(const CflowProfile *p, const bool *selected)
 {
-    GOptionEntry entries[] = {{NULL}};
-    if (!cflow_parse_options(&argc, &argv, "FILE FUNCTION",
-                             "Show a function's instructions with execution and branch counts.",
-                             description, entries, false)) {
-        return CFLOW_EXIT_USAGE;
-    }
-    if (argc != 3) {
-        cflow_error(CMD, "expected FILE FUNCTION (see 'cflow annotate --help')");
-        return CFLOW_EXIT_USAGE;
-    }
-    const char *function = argv[2];
-    g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
-    if (!p) {
-        return CFLOW_EXIT_BAD_INPUT;
-    }
-    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
-    g_autofree CflowInsnStats *st = cflow_insn_stats(p);
-    g_autofree bool *selected = g_new0(bool, p->insns->len ? p->insns->len : 1);
-    uint64_t total = 0;
-    bool any = false;
-    for (guint i = 0; i < p->insns->len; i++) {
-        selected[i] = strcmp(cflow_srcline_insn(s, i)->function, function) == 0;
-        if (selected[i]) {
-            any = true;
-            total += st[i].execs;
-        }
-    }
-    if (!any) {
-        cflow_error(CMD, "no function '%s' in %s (see 'cflow report --by function')", function,
-                    argv[1]);
-        return CFLOW_EXIT_USAGE;
-    }
-    g_autoptr(CflowCfg) g = cflow_cfg_build(p, st, selected);
-    /* out-edges per instruction */
-    g_autoptr(GHashTable) outs =
-        g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
+    GHashTable *outs = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
     for (guint i = 0; i < p->edges->len; i++) {
         const CflowEdge *e = cflow_profile_edge(p, i);
         if (!selected[e->from]) {
@@ -106,51 +87,81 @@ static int run(int argc, char **argv)
         }
         g_ptr_array_add(a, (gpointer)e);
     }
+    return outs;
+}
 
+/* One instruction: its source line if new, its count and text, then where control went. */
+static void list_insn(GString *out, Listing *l, uint32_t i)
+{
+    const CflowInsn *in = cflow_profile_insn(l->p, i);
+    const CflowLoc *loc = cflow_srcline_insn(l->s, i);
+    if (loc->line && (loc->file != l->last_file || loc->line != l->last_line)) {
+        g_autofree char *text = g_strdup(cflow_srcline_text(l->s, loc->file, loc->line));
+        g_string_append_printf(out, "  %s%s%s\n", cflow_srcline_short(l->s, loc),
+                               text ? "    " : "", text ? g_strstrip(text) : "");
+        l->last_file = loc->file;
+        l->last_line = loc->line;
+    }
+    uint64_t execs = l->st[i].execs;
+    g_string_append_printf(out, "%12" PRIu64 " %6.2f  0x%" PRIx64, execs,
+                           l->total ? 100.0 * (double)execs / (double)l->total : 0.0, in->addr);
+    if (in->generation) {
+        g_string_append_printf(out, "#%u", in->generation);
+    }
+    g_string_append_printf(out, ": %s\n",
+                           cflow_profile_insn_disas(l->p, cflow_profile_insn_index(l->p, in)));
+    GPtrArray *edges = g_hash_table_lookup(l->outs, GUINT_TO_POINTER(i + 1));
+    if (!edges) {
+        return;
+    }
+    g_ptr_array_sort(edges, cmp_edge_count);
+    for (guint j = 0; j < edges->len; j++) {
+        const CflowEdge *e = g_ptr_array_index(edges, j);
+        g_string_append_printf(out, "%22s %s %" PRIu64 " -> ", "",
+                               e->kind == CFLOW_EDGE_BRANCH
+                                   ? "taken"
+                                   : cflow_edge_kind_name((CflowEdgeKind)e->kind),
+                               e->count);
+        target_text(out, l->s, e->to);
+        g_string_append_c(out, '\n');
+    }
+}
+
+static int run(int argc, char **argv)
+{
+    if (!cflow_parse_usage(&argc, &argv, &usage, NULL, false) ||
+        !cflow_check_args(CMD, &usage, argc == 3)) {
+        return CFLOW_EXIT_USAGE;
+    }
+    const char *function = argv[2];
+    g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
+    if (!p) {
+        return CFLOW_EXIT_BAD_INPUT;
+    }
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    g_autofree CflowInsnStats *st = cflow_insn_stats(p);
+    g_autofree bool *selected = cflow_cfg_select_function(p, s, function);
+    if (!selected) {
+        cflow_error(CMD, "no function '%s' in %s (see 'cflow report --by function')", function,
+                    argv[1]);
+        return CFLOW_EXIT_USAGE;
+    }
+    g_autoptr(CflowCfg) g = cflow_cfg_build(p, st, selected);
+    g_autoptr(GHashTable) outs = out_edges(p, selected);
+    Listing l = {p, s, st, outs, 0, NULL, 0};
+    for (guint k = 0; k < g->order->len; k++) {
+        l.total += st[g_array_index(g->order, uint32_t, k)].execs;
+    }
     GString *out = g_string_new(NULL);
     g_string_append_printf(out, "%s in %s: %u instructions in %u basic blocks, %" PRIu64
                            " instruction executions\n",
-                           function, argv[1], g->order->len, g->blocks->len, total);
+                           function, argv[1], g->order->len, g->blocks->len, l.total);
     g_string_append(out, "    executed      %  address: instruction\n");
-    const char *last_file = NULL;
-    unsigned last_line = 0;
     for (guint b = 0; b < g->blocks->len; b++) {
         const CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
         g_string_append_c(out, '\n');
         for (uint32_t k = 0; k < bb->n; k++) {
-            uint32_t i = g_array_index(g->order, uint32_t, bb->first + k);
-            const CflowInsn *in = cflow_profile_insn(p, i);
-            const CflowLoc *loc = cflow_srcline_insn(s, i);
-            if (loc->line && (loc->file != last_file || loc->line != last_line)) {
-                g_autofree char *text = g_strdup(cflow_srcline_text(s, loc->file, loc->line));
-                g_string_append_printf(out, "  %s%s%s\n", cflow_srcline_short(s, loc),
-                                       text ? "    " : "", text ? g_strstrip(text) : "");
-                last_file = loc->file;
-                last_line = loc->line;
-            }
-            g_string_append_printf(out, "%12" PRIu64 " %6.2f  0x%" PRIx64, st[i].execs,
-                                   total ? 100.0 * (double)st[i].execs / (double)total : 0.0,
-                                   in->addr);
-            if (in->generation) {
-                g_string_append_printf(out, "#%u", in->generation);
-            }
-            g_string_append_printf(out, ": %s\n",
-                                   cflow_profile_insn_disas(p, cflow_profile_insn_index(p, in)));
-            GPtrArray *edges = g_hash_table_lookup(outs, GUINT_TO_POINTER(i + 1));
-            if (!edges) {
-                continue;
-            }
-            g_ptr_array_sort(edges, cmp_edge_count);
-            for (guint j = 0; j < edges->len; j++) {
-                const CflowEdge *e = g_ptr_array_index(edges, j);
-                g_string_append_printf(out, "%22s %s %" PRIu64 " -> ", "",
-                                       e->kind == CFLOW_EDGE_BRANCH
-                                           ? "taken"
-                                           : cflow_edge_kind_name((CflowEdgeKind)e->kind),
-                                       e->count);
-                target_text(out, s, e->to);
-                g_string_append_c(out, '\n');
-            }
+            list_insn(out, &l, g_array_index(g->order, uint32_t, bb->first + k));
         }
     }
     fwrite(out->str, 1, out->len, stdout);

@@ -14,16 +14,13 @@ static const char description[] =
     "Example:\n"
     "  cflow check cflow.data || echo damaged\n";
 
+static const CflowUsage usage = {"FILE...", "Validate profiles; exit 2 if any is damaged.",
+                                 description, "expected at least one FILE"};
+
 static int run(int argc, char **argv)
 {
-    GOptionEntry entries[] = {{NULL}};
-    if (!cflow_parse_options(&argc, &argv, "FILE...",
-                             "Validate profiles; exit 2 if any is damaged.", description,
-                             entries, false)) {
-        return CFLOW_EXIT_USAGE;
-    }
-    if (argc < 2) {
-        cflow_error(CMD, "expected at least one FILE (see 'cflow check --help')");
+    if (!cflow_parse_usage(&argc, &argv, &usage, NULL, false) ||
+        !cflow_check_args(CMD, &usage, argc >= 2)) {
         return CFLOW_EXIT_USAGE;
     }
     int status = CFLOW_EXIT_OK;

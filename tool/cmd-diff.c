@@ -103,7 +103,7 @@ static int cmp_branch_row(gconstpointer a, gconstpointer b)
     return c;
 }
 
-/* The side (A, else B) an instruction of a row is named from, and its index there. */
+/* The side (A, else B) a row is named from, and its instruction or edge index there. */
 static Side *named(Side *sides, const int64_t *idx, uint32_t *insn)
 {
     int k = idx[0] >= 0 ? 0 : 1;
@@ -147,32 +147,252 @@ static const char description[] =
     "  cflow record -o old.cflow -- ./prog input1; cflow record -o new.cflow -- ./prog input2\n"
     "  cflow diff old.cflow new.cflow\n";
 
-static int run(int argc, char **argv)
+/*
+ * A row of one ranking, made on first sight of its key: an edge's or a branch's. Both row
+ * types start with the index of their record in A and in B (-1: not in that profile).
+ */
+static gpointer row_for(GHashTable *rows, char *key, gsize size)
 {
-    int topn = 10;
+    int64_t *r = g_hash_table_lookup(rows, key);
+    if (r) {
+        g_free(key);
+        return r;
+    }
+    r = g_malloc0(size);
+    r[0] = r[1] = -1;
+    g_hash_table_insert(rows, key, r);
+    return r;
+}
+
+/* Side k's edges and branch instructions into the rows, by their run-independent key. */
+static void add_side(Side *d, int k, GHashTable *erows, GHashTable *brows)
+{
+    for (guint i = 0; i < d->p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(d->p, i);
+        EdgeRow *r = row_for(erows, edge_key(d, e), sizeof(EdgeRow));
+        r->edge[k] = i;
+        r->count[k] += e->count;
+    }
+    for (guint i = 0; i < d->p->insns->len; i++) {
+        const CflowInsnStats *is = &d->st[i];
+        if (!is->out[CFLOW_EDGE_BRANCH] && !is->out[CFLOW_EDGE_FALLTHROUGH]) {
+            continue;
+        }
+        BranchRow *r = row_for(brows, insn_key(d, i), sizeof(BranchRow));
+        r->insn[k] = i;
+        r->taken[k] = is->out[CFLOW_EDGE_BRANCH];
+        r->fall[k] = is->out[CFLOW_EDGE_FALLTHROUGH];
+    }
+}
+
+/* An edge row's change of rate; every edge of either side is ranked. */
+static bool score_edge(const Side *sides, gpointer row)
+{
+    EdgeRow *r = row;
+    r->change = rate(&sides[1], r->count[1]) - rate(&sides[0], r->count[0]);
+    return true;
+}
+
+/* A branch row's change of taken ratio, if it is a conditional branch run often enough in both. */
+static bool score_branch(const Side *sides, gpointer row)
+{
+    BranchRow *r = row;
+    uint64_t n0 = r->taken[0] + r->fall[0], n1 = r->taken[1] + r->fall[1];
+    bool cond = (r->taken[0] && r->fall[0]) || (r->taken[1] && r->fall[1]);
+    bool enough = n0 >= sides[0].cond / 1000 || n1 >= sides[1].cond / 1000;
+    if (!n0 || !n1 || !cond || !enough) {
+        return false;
+    }
+    r->change = (double)r->taken[1] / (double)n1 - (double)r->taken[0] / (double)n0;
+    return true;
+}
+
+/* The rows `score` keeps, copied into an array of rows of `size` bytes, sorted by `cmp`. */
+static GArray *rank(GHashTable *rows, guint size, const Side *sides,
+                    bool (*score)(const Side *, gpointer), GCompareFunc cmp)
+{
+    GArray *ranked = g_array_new(FALSE, FALSE, size);
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, rows);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        if (score(sides, value)) {
+            g_array_append_vals(ranked, value, 1);
+        }
+    }
+    g_array_sort(ranked, cmp);
+    return ranked;
+}
+
+/* The two rankings of a diff, and what their rows are read with. */
+typedef struct {
+    Side sides[2];
+    const char *path[2];
+    GArray *edges;    /* EdgeRow, ranked */
+    GArray *branches; /* BranchRow, ranked */
+    guint ne, nb;     /* rows shown of each */
+} Diff;
+
+/* The side an edge row is named from (A, else B), and its edge there. */
+static const CflowEdge *row_edge(Diff *df, const EdgeRow *r, Side **d)
+{
+    uint32_t edge;
+    *d = named(df->sides, r->edge, &edge);
+    return cflow_profile_edge((*d)->p, edge);
+}
+
+static void text_branches(GString *out, Diff *df)
+{
+    g_string_append_printf(out, "top %u conditional branches by change of taken ratio:\n"
+                           "  taken A  taken B   change  executions A -> B   branch\n", df->nb);
+    for (guint i = 0; i < df->nb; i++) {
+        const BranchRow *r = &g_array_index(df->branches, BranchRow, i);
+        uint64_t n0 = r->taken[0] + r->fall[0], n1 = r->taken[1] + r->fall[1];
+        g_string_append_printf(out, "  %6.1f%%  %6.1f%%  %+6.1f%%  %10" PRIu64 " -> %-10"
+                               PRIu64 " ",
+                               100.0 * (double)r->taken[0] / (double)n0,
+                               100.0 * (double)r->taken[1] / (double)n1, 100.0 * r->change,
+                               n0, n1);
+        uint32_t insn;
+        Side *d = named(df->sides, r->insn, &insn);
+        describe(out, d, insn);
+        g_string_append_c(out, '\n');
+    }
+    if (!df->nb) {
+        g_string_append(out, "  (none)\n");
+    }
+}
+
+static void text_edges(GString *out, Diff *df)
+{
+    Side *sides = df->sides;
+    g_string_append_printf(out, "top %u edges by change of rate (per 1000 block entries):\n"
+                           "   rate A    rate B    change       count A ->    count B  "
+                           "kind         edge\n", df->ne);
+    for (guint i = 0; i < df->ne; i++) {
+        const EdgeRow *r = &g_array_index(df->edges, EdgeRow, i);
+        Side *d;
+        const CflowEdge *edge = row_edge(df, r, &d);
+        g_string_append_printf(out, "  %8.3f  %8.3f  %+8.3f  %12" PRIu64 " -> %10" PRIu64
+                               "  %-11s  ",
+                               1000 * rate(&sides[0], r->count[0]),
+                               1000 * rate(&sides[1], r->count[1]), 1000 * r->change,
+                               r->count[0], r->count[1],
+                               cflow_edge_kind_name((CflowEdgeKind)edge->kind));
+        describe(out, d, edge->from);
+        g_string_append_printf(out, " -> 0x%" PRIx64 "\n", edge->to);
+    }
+}
+
+static void text_diff(GString *out, Diff *df)
+{
+    g_string_append_printf(out, "cflow diff: A %s (%" PRIu64 " block entries) -> B %s (%"
+                           PRIu64 " block entries)\n",
+                           df->path[0], df->sides[0].entries, df->path[1],
+                           df->sides[1].entries);
+    text_branches(out, df);
+    text_edges(out, df);
+}
+
+static void json_branches(GString *out, Diff *df)
+{
+    for (guint i = 0; i < df->nb; i++) {
+        const BranchRow *r = &g_array_index(df->branches, BranchRow, i);
+        uint32_t insn;
+        Side *d = named(df->sides, r->insn, &insn);
+        g_string_append(out, i ? ",\n  {\"addr\": " : "\n  {\"addr\": ");
+        cflow_emit_json_addr(out, cflow_profile_insn(d->p, insn)->addr);
+        g_string_append(out, ", ");
+        json_loc(out, d, insn);
+        g_string_append_printf(out, ", \"taken_a\": %" PRIu64 ", \"fallthrough_a\": %" PRIu64
+                               ", \"taken_b\": %" PRIu64 ", \"fallthrough_b\": %" PRIu64
+                               ", \"ratio_change\": %.6f}",
+                               r->taken[0], r->fall[0], r->taken[1], r->fall[1], r->change);
+    }
+}
+
+static void json_edges(GString *out, Diff *df)
+{
+    Side *sides = df->sides;
+    for (guint i = 0; i < df->ne; i++) {
+        const EdgeRow *r = &g_array_index(df->edges, EdgeRow, i);
+        Side *d;
+        const CflowEdge *edge = row_edge(df, r, &d);
+        g_string_append(out, i ? ",\n  {\"edge\": " : "\n  {\"edge\": ");
+        CflowEdge shown = *edge;
+        shown.count = r->count[1];
+        cflow_emit_json_edge(out, d->p, &shown);
+        g_string_append_printf(out, ", \"count_a\": %" PRIu64 ", \"count_b\": %" PRIu64
+                               ", \"rate_a\": %.9g, \"rate_b\": %.9g, \"rate_change\": %.9g, ",
+                               r->count[0], r->count[1], rate(&sides[0], r->count[0]),
+                               rate(&sides[1], r->count[1]), r->change);
+        json_loc(out, d, edge->from);
+        g_string_append(out, "}");
+    }
+}
+
+static void json_diff(GString *out, Diff *df)
+{
+    g_string_append(out, "{\"a\": {\"path\": ");
+    cflow_emit_json_string(out, df->path[0]);
+    g_string_append_printf(out, ", \"block_entries\": %" PRIu64 "}, \"b\": {\"path\": ",
+                           df->sides[0].entries);
+    cflow_emit_json_string(out, df->path[1]);
+    g_string_append_printf(out, ", \"block_entries\": %" PRIu64 "},\n\"branches\": [",
+                           df->sides[1].entries);
+    json_branches(out, df);
+    g_string_append(out, df->nb ? "\n],\n\"edges\": [" : "],\n\"edges\": [");
+    json_edges(out, df);
+    g_string_append(out, df->ne ? "\n]}\n" : "]}\n");
+}
+
+/* Matches the records of the two sides and ranks them; topn 0 shows every row. */
+static void diff_rank(Diff *df, int topn)
+{
+    g_autoptr(GHashTable) erows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autoptr(GHashTable) brows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (int k = 0; k < 2; k++) {
+        add_side(&df->sides[k], k, erows, brows);
+    }
+    df->edges = rank(erows, sizeof(EdgeRow), df->sides, score_edge, cmp_edge_row);
+    df->branches = rank(brows, sizeof(BranchRow), df->sides, score_branch, cmp_branch_row);
+    df->nb = topn && (guint)topn < df->branches->len ? (guint)topn : df->branches->len;
+    df->ne = topn && (guint)topn < df->edges->len ? (guint)topn : df->edges->len;
+}
+
+/* The options: --topn and --format (text or json); false after a message (exit 1). */
+static bool parse_args(int *argc, char ***argv, int *topn, CflowFormat *format)
+{
+    static const CflowUsage usage = {
+        "A B",
+        "Show the branches and edges whose bias or rate changed most from profile A to "
+        "profile B.",
+        description, "expected two profiles A B"};
     g_autofree char *format_name = NULL;
     GOptionEntry entries[] = {
-        {"topn", 'n', 0, G_OPTION_ARG_INT, &topn, "Rows per ranking (default 10, 0 = all)",
-         "N"},
+        {"topn", 'n', 0, G_OPTION_ARG_INT, topn, "Rows per ranking (default 10, 0 = all)", "N"},
         {"format", 0, 0, G_OPTION_ARG_STRING, &format_name, "text (default) or json", "F"},
         {NULL},
     };
-    if (!cflow_parse_options(&argc, &argv, "A B",
-                             "Show the branches and edges whose bias or rate changed most "
-                             "from profile A to profile B.",
-                             description, entries, false)) {
-        return CFLOW_EXIT_USAGE;
+    if (!cflow_parse_usage(argc, argv, &usage, entries, false)) {
+        return false;
     }
-    CflowFormat format = CFLOW_FORMAT_TEXT;
-    if (format_name && (!cflow_parse_format(CMD, format_name, &format) ||
-                        format == CFLOW_FORMAT_CSV)) {
-        if (format == CFLOW_FORMAT_CSV) {
+    *format = CFLOW_FORMAT_TEXT;
+    if (format_name && (!cflow_parse_format(CMD, format_name, format) ||
+                        *format == CFLOW_FORMAT_CSV)) {
+        if (*format == CFLOW_FORMAT_CSV) {
             cflow_error(CMD, "csv is not offered by diff (text or json)");
         }
-        return CFLOW_EXIT_USAGE;
+        return false;
     }
-    if (argc != 3 || topn < 0) {
-        cflow_error(CMD, "expected two profiles A B (see 'cflow diff --help')");
+    return cflow_check_args(CMD, &usage, *argc == 3 && *topn >= 0);
+}
+
+static int run(int argc, char **argv)
+{
+    int topn = 10;
+    CflowFormat format;
+    if (!parse_args(&argc, &argv, &topn, &format)) {
         return CFLOW_EXIT_USAGE;
     }
     g_autoptr(CflowProfile) pa = cflow_load(CMD, argv[1]);
@@ -187,160 +407,23 @@ static int run(int argc, char **argv)
     if (ga && gb && strcmp(ga, gb) != 0) {
         fprintf(stderr, "cflow diff: note: different programs (%s, %s)\n", ga, gb);
     }
-    Side sides[2];
-    side_init(&sides[0], pa);
-    side_init(&sides[1], pb);
-
-    /* edges and branch instructions of both sides, by their run-independent key */
-    g_autoptr(GHashTable) erows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    g_autoptr(GHashTable) brows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    for (int k = 0; k < 2; k++) {
-        Side *d = &sides[k];
-        for (guint i = 0; i < d->p->edges->len; i++) {
-            const CflowEdge *e = cflow_profile_edge(d->p, i);
-            char *key = edge_key(d, e);
-            EdgeRow *r = g_hash_table_lookup(erows, key);
-            if (!r) {
-                r = g_new0(EdgeRow, 1);
-                r->edge[0] = r->edge[1] = -1;
-                g_hash_table_insert(erows, key, r);
-            } else {
-                g_free(key);
-            }
-            r->edge[k] = i;
-            r->count[k] += e->count;
-        }
-        for (guint i = 0; i < d->p->insns->len; i++) {
-            const CflowInsnStats *is = &d->st[i];
-            if (!is->out[CFLOW_EDGE_BRANCH] && !is->out[CFLOW_EDGE_FALLTHROUGH]) {
-                continue;
-            }
-            char *key = insn_key(d, i);
-            BranchRow *r = g_hash_table_lookup(brows, key);
-            if (!r) {
-                r = g_new0(BranchRow, 1);
-                r->insn[0] = r->insn[1] = -1;
-                g_hash_table_insert(brows, key, r);
-            } else {
-                g_free(key);
-            }
-            r->insn[k] = i;
-            r->taken[k] = is->out[CFLOW_EDGE_BRANCH];
-            r->fall[k] = is->out[CFLOW_EDGE_FALLTHROUGH];
-        }
-    }
-    g_autoptr(GArray) edges = g_array_new(FALSE, FALSE, sizeof(EdgeRow));
-    GHashTableIter it;
-    gpointer value;
-    g_hash_table_iter_init(&it, erows);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        EdgeRow *r = value;
-        r->change = rate(&sides[1], r->count[1]) - rate(&sides[0], r->count[0]);
-        g_array_append_vals(edges, r, 1);
-    }
-    g_array_sort(edges, cmp_edge_row);
-    g_autoptr(GArray) branches = g_array_new(FALSE, FALSE, sizeof(BranchRow));
-    g_hash_table_iter_init(&it, brows);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        BranchRow *r = value;
-        uint64_t n0 = r->taken[0] + r->fall[0], n1 = r->taken[1] + r->fall[1];
-        bool cond = (r->taken[0] && r->fall[0]) || (r->taken[1] && r->fall[1]);
-        bool enough = n0 >= sides[0].cond / 1000 || n1 >= sides[1].cond / 1000;
-        if (!n0 || !n1 || !cond || !enough) {
-            continue;
-        }
-        r->change = (double)r->taken[1] / (double)n1 - (double)r->taken[0] / (double)n0;
-        g_array_append_vals(branches, r, 1);
-    }
-    g_array_sort(branches, cmp_branch_row);
-    guint nb = topn && (guint)topn < branches->len ? (guint)topn : branches->len;
-    guint ne = topn && (guint)topn < edges->len ? (guint)topn : edges->len;
-
+    Diff df = {.path = {argv[1], argv[2]}};
+    side_init(&df.sides[0], pa);
+    side_init(&df.sides[1], pb);
+    diff_rank(&df, topn);
     GString *out = g_string_new(NULL);
     if (format == CFLOW_FORMAT_TEXT) {
-        g_string_append_printf(out, "cflow diff: A %s (%" PRIu64 " block entries) -> B %s (%"
-                               PRIu64 " block entries)\n",
-                               argv[1], sides[0].entries, argv[2], sides[1].entries);
-        g_string_append_printf(out, "top %u conditional branches by change of taken ratio:\n"
-                               "  taken A  taken B   change  executions A -> B   branch\n", nb);
-        for (guint i = 0; i < nb; i++) {
-            const BranchRow *r = &g_array_index(branches, BranchRow, i);
-            uint64_t n0 = r->taken[0] + r->fall[0], n1 = r->taken[1] + r->fall[1];
-            g_string_append_printf(out, "  %6.1f%%  %6.1f%%  %+6.1f%%  %10" PRIu64 " -> %-10"
-                                   PRIu64 " ",
-                                   100.0 * (double)r->taken[0] / (double)n0,
-                                   100.0 * (double)r->taken[1] / (double)n1, 100.0 * r->change,
-                                   n0, n1);
-            uint32_t insn;
-            Side *d = named(sides, r->insn, &insn);
-            describe(out, d, insn);
-            g_string_append_c(out, '\n');
-        }
-        if (!nb) {
-            g_string_append(out, "  (none)\n");
-        }
-        g_string_append_printf(out, "top %u edges by change of rate (per 1000 block entries):\n"
-                               "   rate A    rate B    change       count A ->    count B  "
-                               "kind         edge\n", ne);
-        for (guint i = 0; i < ne; i++) {
-            const EdgeRow *r = &g_array_index(edges, EdgeRow, i);
-            uint32_t e = (uint32_t)(r->edge[0] >= 0 ? r->edge[0] : r->edge[1]);
-            Side *d = &sides[r->edge[0] >= 0 ? 0 : 1];
-            const CflowEdge *edge = cflow_profile_edge(d->p, e);
-            g_string_append_printf(out, "  %8.3f  %8.3f  %+8.3f  %12" PRIu64 " -> %10" PRIu64
-                                   "  %-11s  ",
-                                   1000 * rate(&sides[0], r->count[0]),
-                                   1000 * rate(&sides[1], r->count[1]), 1000 * r->change,
-                                   r->count[0], r->count[1],
-                                   cflow_edge_kind_name((CflowEdgeKind)edge->kind));
-            describe(out, d, edge->from);
-            g_string_append_printf(out, " -> 0x%" PRIx64 "\n", edge->to);
-        }
+        text_diff(out, &df);
     } else {
-        g_string_append(out, "{\"a\": {\"path\": ");
-        cflow_emit_json_string(out, argv[1]);
-        g_string_append_printf(out, ", \"block_entries\": %" PRIu64 "}, \"b\": {\"path\": ",
-                               sides[0].entries);
-        cflow_emit_json_string(out, argv[2]);
-        g_string_append_printf(out, ", \"block_entries\": %" PRIu64 "},\n\"branches\": [",
-                               sides[1].entries);
-        for (guint i = 0; i < nb; i++) {
-            const BranchRow *r = &g_array_index(branches, BranchRow, i);
-            uint32_t insn;
-            Side *d = named(sides, r->insn, &insn);
-            g_string_append(out, i ? ",\n  {\"addr\": " : "\n  {\"addr\": ");
-            cflow_emit_json_addr(out, cflow_profile_insn(d->p, insn)->addr);
-            g_string_append(out, ", ");
-            json_loc(out, d, insn);
-            g_string_append_printf(out, ", \"taken_a\": %" PRIu64 ", \"fallthrough_a\": %" PRIu64
-                                   ", \"taken_b\": %" PRIu64 ", \"fallthrough_b\": %" PRIu64
-                                   ", \"ratio_change\": %.6f}",
-                                   r->taken[0], r->fall[0], r->taken[1], r->fall[1], r->change);
-        }
-        g_string_append(out, nb ? "\n],\n\"edges\": [" : "],\n\"edges\": [");
-        for (guint i = 0; i < ne; i++) {
-            const EdgeRow *r = &g_array_index(edges, EdgeRow, i);
-            Side *d = &sides[r->edge[0] >= 0 ? 0 : 1];
-            const CflowEdge *edge =
-                cflow_profile_edge(d->p, (uint32_t)(r->edge[0] >= 0 ? r->edge[0] : r->edge[1]));
-            g_string_append(out, i ? ",\n  {\"edge\": " : "\n  {\"edge\": ");
-            CflowEdge shown = *edge;
-            shown.count = r->count[1];
-            cflow_emit_json_edge(out, d->p, &shown);
-            g_string_append_printf(out, ", \"count_a\": %" PRIu64 ", \"count_b\": %" PRIu64
-                                   ", \"rate_a\": %.9g, \"rate_b\": %.9g, \"rate_change\": %.9g, ",
-                                   r->count[0], r->count[1], rate(&sides[0], r->count[0]),
-                                   rate(&sides[1], r->count[1]), r->change);
-            json_loc(out, d, edge->from);
-            g_string_append(out, "}");
-        }
-        g_string_append(out, ne ? "\n]}\n" : "]}\n");
+        json_diff(out, &df);
     }
     fwrite(out->str, 1, out->len, stdout);
     g_string_free(out, TRUE);
+    g_array_free(df.edges, TRUE);
+    g_array_free(df.branches, TRUE);
     for (int k = 0; k < 2; k++) {
-        cflow_srcline_free(sides[k].s);
-        g_free(sides[k].st);
+        cflow_srcline_free(df.sides[k].s);
+        g_free(df.sides[k].st);
     }
     return CFLOW_EXIT_OK;
 }

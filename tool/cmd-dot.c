@@ -165,13 +165,11 @@ static int run(int argc, char **argv)
          "OUT.svg"},
         {NULL},
     };
-    if (!cflow_parse_options(&argc, &argv, "FILE",
-                             "Draw the control-flow graph of a profile as Graphviz dot.",
-                             description, entries, false)) {
-        return CFLOW_EXIT_USAGE;
-    }
-    if (argc != 2 || min_count < 0) {
-        cflow_error(CMD, "expected one profile FILE (see 'cflow dot --help')");
+    static const CflowUsage usage = {
+        "FILE", "Draw the control-flow graph of a profile as Graphviz dot.", description,
+        "expected one profile FILE"};
+    if (!cflow_parse_usage(&argc, &argv, &usage, entries, false) ||
+        !cflow_check_args(CMD, &usage, argc == 2 && min_count >= 0)) {
         return CFLOW_EXIT_USAGE;
     }
     g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
@@ -180,18 +178,10 @@ static int run(int argc, char **argv)
     }
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
     g_autofree CflowInsnStats *st = cflow_insn_stats(p);
-    g_autofree bool *selected = NULL;
-    if (function) {
-        selected = g_new0(bool, p->insns->len ? p->insns->len : 1);
-        bool any = false;
-        for (guint i = 0; i < p->insns->len; i++) {
-            selected[i] = strcmp(cflow_srcline_insn(s, i)->function, function) == 0;
-            any |= selected[i];
-        }
-        if (!any) {
-            cflow_error(CMD, "no function '%s' in %s", function, argv[1]);
-            return CFLOW_EXIT_USAGE;
-        }
+    g_autofree bool *selected = function ? cflow_cfg_select_function(p, s, function) : NULL;
+    if (function && !selected) {
+        cflow_error(CMD, "no function '%s' in %s", function, argv[1]);
+        return CFLOW_EXIT_USAGE;
     }
     g_autoptr(CflowCfg) g = cflow_cfg_build(p, st, selected);
     g_autofree char *title = g_strdup_printf("%s%s%s", function ? function : "",

@@ -77,6 +77,16 @@ static const char description[] =
     "      Load File > Code coverage file...)\n"
     "  cflow export bolt --binary libfoo.so prof.cflow -o libfoo.fdata   (one library)\n";
 
+static const CflowExportFormat *find_format(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
+        if (strcmp(formats[i]->name, name) == 0) {
+            return formats[i];
+        }
+    }
+    return NULL;
+}
+
 static int run(int argc, char **argv)
 {
     g_autofree char *out = NULL, *binary = NULL, *hits = NULL, *test_name = NULL;
@@ -101,22 +111,15 @@ static int run(int argc, char **argv)
     }
     g_string_append_c(params, ')');
     g_autofree char *params_text = g_string_free(params, FALSE);
-    if (!cflow_parse_options(&argc, &argv, params_text,
-                             "Write the profile PROFILE in another tool's format: BOLT, lcov, "
-                             "callgrind, drcov.",
-                             description, entries, false)) {
+    const CflowUsage usage = {
+        params_text,
+        "Write the profile PROFILE in another tool's format: BOLT, lcov, callgrind, drcov.",
+        description, "expected FORMAT PROFILE"};
+    if (!cflow_parse_usage(&argc, &argv, &usage, entries, false) ||
+        !cflow_check_args(CMD, &usage, argc == 3)) {
         return CFLOW_EXIT_USAGE;
     }
-    if (argc != 3) {
-        cflow_error(CMD, "expected FORMAT PROFILE (see 'cflow export --help')");
-        return CFLOW_EXIT_USAGE;
-    }
-    const CflowExportFormat *format = NULL;
-    for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
-        if (strcmp(formats[i]->name, argv[1]) == 0) {
-            format = formats[i];
-        }
-    }
+    const CflowExportFormat *format = find_format(argv[1]);
     if (!format) {
         cflow_error(CMD, "unknown format '%s' (bolt, lcov, callgrind or drcov)", argv[1]);
         return CFLOW_EXIT_USAGE;

@@ -14,16 +14,14 @@ static const char description[] =
     "Example:\n"
     "  cflow json cflow.data | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"edges\"]))'\n";
 
+static const CflowUsage usage = {
+    "FILE [OUT]", "Convert the profile FILE to JSON, on standard output or into OUT.",
+    description, "expected FILE [OUT]"};
+
 static int run(int argc, char **argv)
 {
-    GOptionEntry entries[] = {{NULL}};
-    if (!cflow_parse_options(&argc, &argv, "FILE [OUT]",
-                             "Convert the profile FILE to JSON, on standard output or into OUT.",
-                             description, entries, false)) {
-        return CFLOW_EXIT_USAGE;
-    }
-    if (argc < 2 || argc > 3) {
-        cflow_error(CMD, "expected FILE [OUT] (see 'cflow json --help')");
+    if (!cflow_parse_usage(&argc, &argv, &usage, NULL, false) ||
+        !cflow_check_args(CMD, &usage, argc >= 2 && argc <= 3)) {
         return CFLOW_EXIT_USAGE;
     }
     g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);

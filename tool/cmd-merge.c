@@ -42,13 +42,11 @@ static int run(int argc, char **argv)
          "Add profiles of different binaries, architectures or layouts anyway", NULL},
         {NULL},
     };
-    if (!cflow_parse_options(&argc, &argv, "-o OUT FILE...",
-                             "Sum profiles of the same program into one.", description,
-                             entries, false)) {
-        return CFLOW_EXIT_USAGE;
-    }
-    if (!out || argc < 2) {
-        cflow_error(CMD, "expected -o OUT and at least one FILE (see 'cflow merge --help')");
+    static const CflowUsage usage = {"-o OUT FILE...",
+                                     "Sum profiles of the same program into one.", description,
+                                     "expected -o OUT and at least one FILE"};
+    if (!cflow_parse_usage(&argc, &argv, &usage, entries, false) ||
+        !cflow_check_args(CMD, &usage, out && argc >= 2)) {
         return CFLOW_EXIT_USAGE;
     }
     CflowMerge *m = cflow_merge_new();

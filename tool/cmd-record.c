@@ -215,102 +215,136 @@ static const char description[] =
     "  cflow record -o run1.cflow --plugin-opt mode=reference -- ./prog -v\n"
     "  cflow record --qemu-opt -L --qemu-opt /usr/aarch64-linux-gnu -- ./arm-prog\n";
 
-static int run(int argc, char **argv)
+/* What the command line asks for. */
+typedef struct {
+    char *out, *arch, *qemu, *plugin; /* -o, --arch, --qemu, --plugin (NULL: not given) */
+    GStrv plugin_opts, qemu_args;     /* --plugin-opt, --qemu-opt */
+    char *prog;                       /* the guest program's path */
+    int first;                        /* argv index of the guest program */
+} Request;
+
+static void request_clear(Request *r)
 {
-    g_autofree char *out = NULL, *arch = NULL, *qemu_opt = NULL, *plugin_opt = NULL;
-    g_auto(GStrv) plugin_opts = NULL, qemu_args = NULL;
+    g_free(r->out);
+    g_free(r->arch);
+    g_free(r->qemu);
+    g_free(r->plugin);
+    g_strfreev(r->plugin_opts);
+    g_strfreev(r->qemu_args);
+    g_free(r->prog);
+}
+
+/* The options, and the guest program found (on PATH if it has no '/'); false: exit 1. */
+static bool parse_args(int *argc, char ***argv, Request *r)
+{
+    static const CflowUsage usage = {
+        "[-o FILE] [--] PROGRAM [ARGS...]",
+        "Run a program under QEMU with the cflow plugin and write its profile.", description,
+        "no program to run"};
     GOptionEntry entries[] = {
-        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the profile to FILE",
-         "FILE"},
-        {"arch", 'a', 0, G_OPTION_ARG_STRING, &arch, "QEMU architecture (default: from ELF)",
+        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &r->out, "Write the profile to FILE", "FILE"},
+        {"arch", 'a', 0, G_OPTION_ARG_STRING, &r->arch, "QEMU architecture (default: from ELF)",
          "ARCH"},
-        {"plugin-opt", 'O', 0, G_OPTION_ARG_STRING_ARRAY, &plugin_opts,
+        {"plugin-opt", 'O', 0, G_OPTION_ARG_STRING_ARRAY, &r->plugin_opts,
          "A plugin option, e.g. mode=reference (repeatable)", "K=V"},
-        {"qemu-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qemu_args,
+        {"qemu-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &r->qemu_args,
          "An argument for QEMU before the program, e.g. -L (repeatable)", "ARG"},
-        {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &qemu_opt, "The QEMU binary to run", "PATH"},
-        {"plugin", 0, 0, G_OPTION_ARG_FILENAME, &plugin_opt, "The plugin (libcflow.so)",
+        {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &r->qemu, "The QEMU binary to run", "PATH"},
+        {"plugin", 0, 0, G_OPTION_ARG_FILENAME, &r->plugin, "The plugin (libcflow.so)",
          "PATH"},
         {NULL},
     };
-    if (!cflow_parse_options(&argc, &argv, "[-o FILE] [--] PROGRAM [ARGS...]",
-                             "Run a program under QEMU with the cflow plugin and write its "
-                             "profile.",
-                             description, entries, true)) {
-        return CFLOW_EXIT_USAGE;
+    if (!cflow_parse_usage(argc, argv, &usage, entries, true)) {
+        return false;
     }
-    int first = 1;
-    if (first < argc && strcmp(argv[first], "--") == 0) {
-        first++;
+    r->first = 1;
+    if (r->first < *argc && strcmp((*argv)[r->first], "--") == 0) {
+        r->first++;
     }
-    if (first >= argc) {
-        cflow_error(CMD, "no program to run (see 'cflow record --help')");
-        return CFLOW_EXIT_USAGE;
+    if (!cflow_check_args(CMD, &usage, r->first < *argc)) {
+        return false;
     }
-    const char *prog_arg = argv[first];
-    g_autofree char *prog = strchr(prog_arg, '/') ? g_strdup(prog_arg)
-                                                  : g_find_program_in_path(prog_arg);
-    if (!prog || !g_file_test(prog, G_FILE_TEST_IS_REGULAR)) {
+    const char *prog_arg = (*argv)[r->first];
+    r->prog = strchr(prog_arg, '/') ? g_strdup(prog_arg) : g_find_program_in_path(prog_arg);
+    if (!r->prog || !g_file_test(r->prog, G_FILE_TEST_IS_REGULAR)) {
         cflow_error(CMD, "%s: no such program", prog_arg);
-        return CFLOW_EXIT_USAGE;
+        return false;
     }
-    if (!arch) {
-        const char *a = elf_arch(prog);
-        if (!a) {
-            return CFLOW_EXIT_USAGE;
-        }
-        arch = g_strdup(a);
-    }
-    g_autofree char *qemu = find_qemu(qemu_opt, arch);
-    g_autofree char *plugin = find_plugin(plugin_opt);
-    if (!g_file_test(qemu, G_FILE_TEST_IS_EXECUTABLE)) {
-        cflow_error(CMD, "%s: no such QEMU (--qemu or CFLOW_QEMU name another)", qemu);
-        return CFLOW_EXIT_USAGE;
-    }
-    if (!g_file_test(plugin, G_FILE_TEST_EXISTS)) {
-        cflow_error(CMD, "%s: no such plugin (--plugin or CFLOW_PLUGIN name another)", plugin);
-        return CFLOW_EXIT_USAGE;
-    }
-    if (!out) {
-        out = g_strdup("cflow.data");
-    }
-    g_autofree char *out_abs = g_canonicalize_filename(out, NULL);
+    return true;
+}
 
+/* The architecture, QEMU, the plugin and the output, defaults filled in; false: exit 1. */
+static bool resolve(Request *r)
+{
+    if (!r->arch) {
+        const char *a = elf_arch(r->prog);
+        if (!a) {
+            return false;
+        }
+        r->arch = g_strdup(a);
+    }
+    char *qemu = find_qemu(r->qemu, r->arch), *plugin = find_plugin(r->plugin);
+    g_free(r->qemu);
+    g_free(r->plugin);
+    r->qemu = qemu;
+    r->plugin = plugin;
+    if (!g_file_test(r->qemu, G_FILE_TEST_IS_EXECUTABLE)) {
+        cflow_error(CMD, "%s: no such QEMU (--qemu or CFLOW_QEMU name another)", r->qemu);
+        return false;
+    }
+    if (!g_file_test(r->plugin, G_FILE_TEST_EXISTS)) {
+        cflow_error(CMD, "%s: no such plugin (--plugin or CFLOW_PLUGIN name another)",
+                    r->plugin);
+        return false;
+    }
+    if (!r->out) {
+        r->out = g_strdup("cflow.data");
+    }
+    return true;
+}
+
+/* QEMU's command line: QEMU [--qemu-opt...] -plugin SPEC PROGRAM ARGS..., NULL-terminated. */
+static GPtrArray *qemu_command(const Request *r, const char *out_abs, int argc, char **argv)
+{
     /* -plugin PLUGIN,report=off,output=FILE[,opts...]: '%' doubled (the plugin expands %p) */
     GString *spec = g_string_new(NULL);
-    append_escaped(spec, plugin);
+    append_escaped(spec, r->plugin);
     g_string_append(spec, ",report=off,output=");
     g_auto(GStrv) pieces = g_strsplit(out_abs, "%", -1);
     g_autofree char *no_pct = g_strjoinv("%%", pieces);
     append_escaped(spec, no_pct);
-    for (int i = 0; plugin_opts && plugin_opts[i]; i++) {
+    for (int i = 0; r->plugin_opts && r->plugin_opts[i]; i++) {
         g_string_append_c(spec, ',');
-        append_escaped(spec, plugin_opts[i]);
+        append_escaped(spec, r->plugin_opts[i]);
     }
     GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
-    g_ptr_array_add(args, g_strdup(qemu));
-    for (int i = 0; qemu_args && qemu_args[i]; i++) {
-        g_ptr_array_add(args, g_strdup(qemu_args[i]));
+    g_ptr_array_add(args, g_strdup(r->qemu));
+    for (int i = 0; r->qemu_args && r->qemu_args[i]; i++) {
+        g_ptr_array_add(args, g_strdup(r->qemu_args[i]));
     }
     g_ptr_array_add(args, g_strdup("-plugin"));
     g_ptr_array_add(args, g_string_free(spec, FALSE));
-    g_ptr_array_add(args, g_strdup(prog));
-    for (int i = first + 1; i < argc; i++) {
+    g_ptr_array_add(args, g_strdup(r->prog));
+    for (int i = r->first + 1; i < argc; i++) {
         g_ptr_array_add(args, g_strdup(argv[i]));
     }
     g_ptr_array_add(args, NULL);
+    return args;
+}
 
-    /* an unchanged old profile must not pass for this run's */
-    struct stat before;
-    bool had_before = stat(out_abs, &before) == 0;
-
+/*
+ * Starts QEMU as our child with the terminal's signals (SIGINT, SIGQUIT) left to it and
+ * SIGTERM and SIGHUP passed on. Returns its pid, or -1 after a message; *exec_errno is exec's
+ * error when it could not run QEMU (the child then exits 127), else 0.
+ */
+static pid_t spawn(const char *qemu, GPtrArray *args, int *exec_errno)
+{
     /* exec errors come back through a close-on-exec pipe: EOF means the exec worked */
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
         cflow_error(CMD, "pipe: %s", g_strerror(errno));
-        return CFLOW_EXIT_USAGE;
+        return -1;
     }
-    bool live = isatty(STDERR_FILENO);
     struct sigaction ignore = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
     struct sigaction old_int, old_quit, old_term, old_hup;
     sigaction(SIGINT, &ignore, &old_int);
@@ -331,24 +365,53 @@ static int run(int argc, char **argv)
         _exit(127);
     }
     close(pipefd[1]);
-    g_ptr_array_free(args, TRUE);
     if (pid < 0) {
         cflow_error(CMD, "fork: %s", g_strerror(errno));
         close(pipefd[0]);
-        return CFLOW_EXIT_USAGE;
+        return -1;
     }
     child_pid = pid;
-    int exec_errno = 0;
+    *exec_errno = 0;
     ssize_t got;
     do {
-        got = read(pipefd[0], &exec_errno, sizeof exec_errno);
+        got = read(pipefd[0], exec_errno, sizeof *exec_errno);
     } while (got < 0 && errno == EINTR);
     close(pipefd[0]);
-    g_autofree char *prog_name = g_path_get_basename(prog);
+    if (got != (ssize_t)sizeof *exec_errno) {
+        *exec_errno = 0;
+    }
+    return pid;
+}
+
+/* Is there a profile at path that was not there as `before` (an old one must not pass)? */
+static bool newly_written(const char *path, bool had_before, const struct stat *before)
+{
+    struct stat after;
+    return stat(path, &after) == 0 &&
+           (!had_before || after.st_ino != before->st_ino ||
+            after.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+            after.st_mtim.tv_nsec != before->st_mtim.tv_nsec);
+}
+
+/* Runs QEMU and waits for it; the exit status as record's (the guest's), see description. */
+static int record(const Request *r, int argc, char **argv)
+{
+    g_autofree char *out_abs = g_canonicalize_filename(r->out, NULL);
+    GPtrArray *args = qemu_command(r, out_abs, argc, argv);
+    struct stat before;
+    bool had_before = stat(out_abs, &before) == 0;
+    bool live = isatty(STDERR_FILENO);
+    int exec_errno;
+    pid_t pid = spawn(r->qemu, args, &exec_errno);
+    g_ptr_array_free(args, TRUE);
+    if (pid < 0) {
+        return CFLOW_EXIT_USAGE;
+    }
+    g_autofree char *prog_name = g_path_get_basename(r->prog);
     int status = wait_child(pid, live, prog_name);
     child_pid = 0;
-    if (got == (ssize_t)sizeof exec_errno) {
-        cflow_error(CMD, "cannot run %s: %s", qemu, g_strerror(exec_errno));
+    if (exec_errno) {
+        cflow_error(CMD, "cannot run %s: %s", r->qemu, g_strerror(exec_errno));
         return CFLOW_EXIT_USAGE;
     }
     if (status < 0) {
@@ -356,14 +419,8 @@ static int run(int argc, char **argv)
     }
     int code = WIFEXITED(status) ? WEXITSTATUS(status)
                                  : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
-
-    struct stat after;
-    bool written = stat(out_abs, &after) == 0 &&
-                   (!had_before || after.st_ino != before.st_ino ||
-                    after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
-                    after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
-    if (!written) {
-        cflow_error(CMD, "no profile was written to %s", out);
+    if (!newly_written(out_abs, had_before, &before)) {
+        cflow_error(CMD, "no profile was written to %s", r->out);
         return code ? code : CFLOW_EXIT_USAGE;
     }
     if (live) {
@@ -371,8 +428,17 @@ static int run(int argc, char **argv)
             fprintf(stderr, "cflow record: %s died of signal %d (%s)\n", prog_name,
                     WTERMSIG(status), g_strsignal(WTERMSIG(status)));
         }
-        fprintf(stderr, "cflow record: profile written to %s\n", out);
+        fprintf(stderr, "cflow record: profile written to %s\n", r->out);
     }
+    return code;
+}
+
+static int run(int argc, char **argv)
+{
+    Request r = {0};
+    int code = parse_args(&argc, &argv, &r) && resolve(&r) ? record(&r, argc, argv)
+                                                            : CFLOW_EXIT_USAGE;
+    request_clear(&r);
     return code;
 }
 

@@ -93,11 +93,10 @@ static bool write_bolt(CflowExport *x, FILE *out, GError **error)
     }
     for (guint b = 0; b < p->blocks->len; b++) {
         const CflowBlock *blk = cflow_profile_block(p, b);
-        if (!blk->n_insns || !blk->count) {
+        uint32_t first, last;
+        if (!cflow_export_block_ran(p, blk, &first, &last)) {
             continue;
         }
-        uint32_t first = g_array_index(p->block_insns, uint32_t, blk->first);
-        uint32_t last = g_array_index(p->block_insns, uint32_t, blk->first + blk->n_insns - 1);
         if (x->module_of[first] == m && x->module_of[last] == m) {
             add(records, 'F', x->vaddr[first], x->vaddr[last], blk->count);
         }
@@ -113,11 +112,7 @@ static bool write_bolt(CflowExport *x, FILE *out, GError **error)
             fprintf(out, "F %" PRIx64 " %" PRIx64 " %" PRIu64 "\n", k->from, k->to, count);
         }
     }
-    if (ferror(out)) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "write error");
-        return false;
-    }
-    return true;
+    return cflow_export_written(out, error);
 }
 
 const CflowExportFormat cflow_export_bolt = {

@@ -224,30 +224,30 @@ static void target_pos(Graph *g, uint64_t to, int64_t t, uint64_t *addr, unsigne
     *line = loc->line;
 }
 
-static bool write_callgrind(CflowExport *x, FILE *out, GError **error)
+/* Entries of every function (calls into it), then every function's inclusive cost. */
+static void costs(Graph *g)
 {
-    const CflowProfile *p = x->p;
-    uint32_t only = CFLOW_NO_MODULE;
-    if (x->binary && (only = cflow_export_select(x, error)) == CFLOW_NO_MODULE) {
-        return false;
-    }
-    Graph g = {0};
-    build(&g, x);
+    const CflowProfile *p = g->x->p;
     uint64_t total = 0;
     for (guint i = 0; i < p->insns->len; i++) {
-        total += x->st[i].execs;
+        total += g->x->st[i].execs;
     }
     for (guint e = 0; e < p->edges->len; e++) {
         const CflowEdge *edge = cflow_profile_edge(p, e);
-        int64_t t = is_call(&g, edge) ? insn_at(&g, edge->to) : -1;
+        int64_t t = is_call(g, edge) ? insn_at(g, edge->to) : -1;
         if (t >= 0) {
-            g_array_index(g.fns, Fn, g.fn_of[t]).entries += edge->count;
+            g_array_index(g->fns, Fn, g->fn_of[t]).entries += edge->count;
         }
     }
-    for (guint f = 0; f < g.fns->len; f++) {
-        inclusive(&g, f, total);
+    for (guint f = 0; f < g->fns->len; f++) {
+        inclusive(g, f, total);
     }
+}
 
+/* The header, up to the summary: the cost of the functions written (`only`'s, or all). */
+static void write_header(FILE *out, Graph *g, uint64_t shown)
+{
+    const CflowProfile *p = g->x->p;
     const char *cmdline = cflow_profile_get_meta(p, "cmdline");
     const char *pid = cflow_profile_get_meta(p, "pid");
     fprintf(out, "# callgrind format\nversion: 1\ncreator: %s (cflow export callgrind)\n",
@@ -262,6 +262,126 @@ static bool write_callgrind(CflowExport *x, FILE *out, GError **error)
         fprintf(out, "cmd: %s\n", one);
     }
     fprintf(out, "positions: instr line\nevents: Ir\n");
+    fprintf(out, "summary: %" PRIu64 "\n", shown);
+}
+
+/* Where the cost lines of one instruction are being written. */
+typedef struct {
+    FILE *out;
+    Graph *g;
+    uint32_t f;           /* the function */
+    const Fn *fn;
+    uint32_t i;           /* the instruction */
+    const CflowLoc *loc;
+    uint64_t execs;
+    const char *cur_file; /* the file the cost lines are in now (fl=/fi=/fe=) */
+} Site;
+
+/* A call site: cob=/cfi=/cfn=, calls=, and the call's estimated inclusive cost. */
+static void write_call(Site *w, const CflowEdge *edge, const Fn *target, uint64_t taddr,
+                       unsigned tline)
+{
+    if (target->module != w->fn->module) {
+        name_ref(w->out, w->g, ID_OB, "cob", module_name(w->g, target->module));
+    }
+    name_ref(w->out, w->g, ID_FILE, "cfi", target->file ? target->file : "???");
+    name_ref(w->out, w->g, ID_FN, "cfn", target->name);
+    uint64_t incl = target->entries ? (uint64_t)((double)target->incl *
+                                                 ((double)edge->count / (double)target->entries))
+                                    : 0;
+    fprintf(w->out, "calls=%" PRIu64 " 0x%" PRIx64 " %u\n", edge->count, taddr, tline);
+    fprintf(w->out, "0x%" PRIx64 " %u %" PRIu64 "\n", w->g->x->vaddr[w->i], w->loc->line, incl);
+}
+
+/* A branch or fall-through edge: a call site, a jcnd= or a jump= line (returns are not). */
+static void write_transfer(Site *w, const CflowEdge *edge, CflowInsnClass cls)
+{
+    CflowExport *x = w->g->x;
+    int64_t t = insn_at(w->g, edge->to);
+    uint64_t taddr;
+    unsigned tline;
+    target_pos(w->g, edge->to, t, &taddr, &tline);
+    uint32_t tfn = t >= 0 ? w->g->fn_of[t] : NO_FN;
+    const Fn *target = tfn != NO_FN ? &g_array_index(w->g->fns, Fn, tfn) : NULL;
+    const char *tfile = t >= 0 && cflow_srcline_insn(x->s, (uint32_t)t)->file
+                            ? cflow_srcline_insn(x->s, (uint32_t)t)->file
+                            : (target && target->file ? target->file : "???");
+    if (edge->kind == CFLOW_EDGE_BRANCH && cls == CFLOW_INSN_CALL) {
+        if (target) { /* else never translated: nothing to attribute */
+            write_call(w, edge, target, taddr, tline);
+        }
+        return;
+    }
+    if (strcmp(tfile, w->cur_file) != 0) {
+        name_ref(w->out, w->g, ID_FILE, "jfi", tfile);
+    }
+    if (target && tfn != w->f) {
+        name_ref(w->out, w->g, ID_FN, "jfn", target->name);
+    }
+    if (cls == CFLOW_INSN_COND) {
+        fprintf(w->out, "jcnd=%" PRIu64 "/%" PRIu64 " 0x%" PRIx64 " %u\n", edge->count,
+                MAX(w->execs, edge->count), taddr, tline);
+    } else {
+        fprintf(w->out, "jump=%" PRIu64 " 0x%" PRIx64 " %u\n", edge->count, taddr, tline);
+    }
+    fprintf(w->out, "0x%" PRIx64 " %u\n", x->vaddr[w->i], w->loc->line);
+}
+
+/* One instruction: a file switch if its line is in another file, its cost, its transfers. */
+static void write_insn(Site *w, const char *fn_file)
+{
+    CflowExport *x = w->g->x;
+    w->loc = cflow_srcline_insn(x->s, w->i);
+    const char *file = w->loc->file ? w->loc->file : fn_file;
+    if (strcmp(file, w->cur_file) != 0) {
+        name_ref(w->out, w->g, ID_FILE, strcmp(file, fn_file) == 0 ? "fe" : "fi", file);
+        w->cur_file = file;
+    }
+    w->execs = x->st[w->i].execs;
+    if (w->execs) {
+        fprintf(w->out, "0x%" PRIx64 " %u %" PRIu64 "\n", x->vaddr[w->i], w->loc->line,
+                w->execs);
+    }
+    GPtrArray *edges = g_ptr_array_index(w->g->out_edges, w->i);
+    g_ptr_array_sort(edges, cmp_edge);
+    CflowInsnClass cls = cflow_export_classify(x, w->i);
+    for (guint e = 0; e < edges->len; e++) {
+        const CflowEdge *edge = g_ptr_array_index(edges, e);
+        if (edge->kind != CFLOW_EDGE_BRANCH && edge->kind != CFLOW_EDGE_FALLTHROUGH) {
+            continue;
+        }
+        if (edge->kind == CFLOW_EDGE_BRANCH && cls == CFLOW_INSN_RETURN) {
+            continue;
+        }
+        write_transfer(w, edge, cls);
+    }
+}
+
+/* One function: ob=, fl=, fn=, then its instructions in address order. */
+static void write_function(FILE *out, Graph *g, uint32_t f)
+{
+    const Fn *fn = &g_array_index(g->fns, Fn, f);
+    const char *fn_file = fn->file ? fn->file : "???";
+    fprintf(out, "\n");
+    name_ref(out, g, ID_OB, "ob", module_name(g, fn->module));
+    name_ref(out, g, ID_FILE, "fl", fn_file);
+    name_ref(out, g, ID_FN, "fn", fn->name);
+    Site w = {out, g, f, fn, 0, NULL, 0, fn_file};
+    for (guint j = 0; j < fn->insns->len; j++) {
+        w.i = g_array_index(fn->insns, uint32_t, j);
+        write_insn(&w, fn_file);
+    }
+}
+
+static bool write_callgrind(CflowExport *x, FILE *out, GError **error)
+{
+    uint32_t only = CFLOW_NO_MODULE;
+    if (x->binary && (only = cflow_export_select(x, error)) == CFLOW_NO_MODULE) {
+        return false;
+    }
+    Graph g = {0};
+    build(&g, x);
+    costs(&g);
     uint64_t shown = 0;
     for (guint f = 0; f < g.fns->len; f++) {
         const Fn *fn = &g_array_index(g.fns, Fn, f);
@@ -269,8 +389,8 @@ static bool write_callgrind(CflowExport *x, FILE *out, GError **error)
             shown += fn->self;
         }
     }
-    fprintf(out, "summary: %" PRIu64 "\n", shown);
-
+    write_header(out, &g, shown);
+    /* functions by module, then address */
     g_autofree uint32_t *order = g_new(uint32_t, g.fns->len ? g.fns->len : 1);
     for (guint f = 0; f < g.fns->len; f++) {
         order[f] = f;
@@ -278,90 +398,13 @@ static bool write_callgrind(CflowExport *x, FILE *out, GError **error)
     g_qsort_with_data(order, (gint)g.fns->len, sizeof(uint32_t), cmp_fn, &g);
     for (guint k = 0; k < g.fns->len; k++) {
         const Fn *fn = &g_array_index(g.fns, Fn, order[k]);
-        if ((only != CFLOW_NO_MODULE && fn->module != only) || !fn->self) {
-            continue;
-        }
-        const char *fn_file = fn->file ? fn->file : "???";
-        fprintf(out, "\n");
-        name_ref(out, &g, ID_OB, "ob", module_name(&g, fn->module));
-        name_ref(out, &g, ID_FILE, "fl", fn_file);
-        name_ref(out, &g, ID_FN, "fn", fn->name);
-        const char *cur_file = fn_file;
-        for (guint j = 0; j < fn->insns->len; j++) {
-            uint32_t i = g_array_index(fn->insns, uint32_t, j);
-            const CflowLoc *loc = cflow_srcline_insn(x->s, i);
-            const char *file = loc->file ? loc->file : fn_file;
-            if (strcmp(file, cur_file) != 0) {
-                name_ref(out, &g, ID_FILE, strcmp(file, fn_file) == 0 ? "fe" : "fi", file);
-                cur_file = file;
-            }
-            uint64_t execs = x->st[i].execs;
-            if (execs) {
-                fprintf(out, "0x%" PRIx64 " %u %" PRIu64 "\n", x->vaddr[i], loc->line, execs);
-            }
-            GPtrArray *edges = g_ptr_array_index(g.out_edges, i);
-            g_ptr_array_sort(edges, cmp_edge);
-            CflowInsnClass cls = cflow_export_classify(x, i);
-            for (guint e = 0; e < edges->len; e++) {
-                const CflowEdge *edge = g_ptr_array_index(edges, e);
-                if (edge->kind != CFLOW_EDGE_BRANCH && edge->kind != CFLOW_EDGE_FALLTHROUGH) {
-                    continue;
-                }
-                if (edge->kind == CFLOW_EDGE_BRANCH && cls == CFLOW_INSN_RETURN) {
-                    continue;
-                }
-                int64_t t = insn_at(&g, edge->to);
-                uint64_t taddr;
-                unsigned tline;
-                target_pos(&g, edge->to, t, &taddr, &tline);
-                uint32_t tfn = t >= 0 ? g.fn_of[t] : NO_FN;
-                const Fn *target = tfn != NO_FN ? &g_array_index(g.fns, Fn, tfn) : NULL;
-                const char *tfile = t >= 0 && cflow_srcline_insn(x->s, (uint32_t)t)->file
-                                        ? cflow_srcline_insn(x->s, (uint32_t)t)->file
-                                        : (target && target->file ? target->file : "???");
-                if (edge->kind == CFLOW_EDGE_BRANCH && cls == CFLOW_INSN_CALL) {
-                    if (!target) {
-                        continue; /* never translated: nothing to attribute */
-                    }
-                    if (target->module != fn->module) {
-                        name_ref(out, &g, ID_OB, "cob", module_name(&g, target->module));
-                    }
-                    name_ref(out, &g, ID_FILE, "cfi", target->file ? target->file : "???");
-                    name_ref(out, &g, ID_FN, "cfn", target->name);
-                    uint64_t incl = target->entries
-                                        ? (uint64_t)((double)target->incl *
-                                                     ((double)edge->count /
-                                                      (double)target->entries))
-                                        : 0;
-                    fprintf(out, "calls=%" PRIu64 " 0x%" PRIx64 " %u\n", edge->count, taddr,
-                            tline);
-                    fprintf(out, "0x%" PRIx64 " %u %" PRIu64 "\n", x->vaddr[i], loc->line, incl);
-                    continue;
-                }
-                if (strcmp(tfile, cur_file) != 0) {
-                    name_ref(out, &g, ID_FILE, "jfi", tfile);
-                }
-                if (target && tfn != order[k]) {
-                    name_ref(out, &g, ID_FN, "jfn", target->name);
-                }
-                if (cls == CFLOW_INSN_COND) {
-                    fprintf(out, "jcnd=%" PRIu64 "/%" PRIu64 " 0x%" PRIx64 " %u\n", edge->count,
-                            MAX(execs, edge->count), taddr, tline);
-                } else {
-                    fprintf(out, "jump=%" PRIu64 " 0x%" PRIx64 " %u\n", edge->count, taddr,
-                            tline);
-                }
-                fprintf(out, "0x%" PRIx64 " %u\n", x->vaddr[i], loc->line);
-            }
+        if ((only == CFLOW_NO_MODULE || fn->module == only) && fn->self) {
+            write_function(out, &g, order[k]);
         }
     }
     fprintf(out, "\ntotals: %" PRIu64 "\n", shown);
     graph_clear(&g);
-    if (ferror(out)) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "write error");
-        return false;
-    }
-    return true;
+    return cflow_export_written(out, error);
 }
 
 const CflowExportFormat cflow_export_callgrind = {

@@ -67,11 +67,10 @@ static bool write_drcov(CflowExport *x, FILE *out, GError **error)
     uint64_t outside = 0;
     for (guint b = 0; b < p->blocks->len; b++) {
         const CflowBlock *blk = cflow_profile_block(p, b);
-        if (!blk->n_insns || !blk->count) {
+        uint32_t first, last;
+        if (!cflow_export_block_ran(p, blk, &first, &last)) {
             continue;
         }
-        uint32_t first = g_array_index(p->block_insns, uint32_t, blk->first);
-        uint32_t last = g_array_index(p->block_insns, uint32_t, blk->first + blk->n_insns - 1);
         const CflowInsn *li = cflow_profile_insn(p, last);
         uint32_t m = x->module_of[first];
         if (m == CFLOW_NO_MODULE) {
@@ -120,8 +119,7 @@ static bool write_drcov(CflowExport *x, FILE *out, GError **error)
         fprintf(stderr, "cflow export: drcov: %" PRIu64 " executed blocks are in no mapped file "
                         "(JIT or anonymous code) and are left out\n", outside);
     }
-    if (ferror(out)) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "write error");
+    if (!cflow_export_written(out, error)) {
         return false;
     }
     if (x->hits && !cflow_write_file_atomic(x->hits, write_hits, bbs, error)) {

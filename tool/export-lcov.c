@@ -368,11 +368,7 @@ static bool write_lcov(CflowExport *x, FILE *out, GError **error)
                         "(genhtml needs them; --all-sources keeps them), e.g. %s\n",
                 missing, first_missing);
     }
-    if (ferror(out)) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "write error");
-        return false;
-    }
-    return true;
+    return cflow_export_written(out, error);
 }
 
 const CflowExportFormat cflow_export_lcov = {"lcov", "lcov tracefile (genhtml)", false,

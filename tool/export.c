@@ -237,3 +237,23 @@ GPtrArray *cflow_export_keys(GHashTable *table)
     }
     return keys;
 }
+
+bool cflow_export_block_ran(const CflowProfile *p, const CflowBlock *blk, uint32_t *first,
+                            uint32_t *last)
+{
+    if (!blk->n_insns || !blk->count) {
+        return false;
+    }
+    *first = g_array_index(p->block_insns, uint32_t, blk->first);
+    *last = g_array_index(p->block_insns, uint32_t, blk->first + blk->n_insns - 1);
+    return true;
+}
+
+bool cflow_export_written(FILE *out, GError **error)
+{
+    if (ferror(out)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "write error");
+        return false;
+    }
+    return true;
+}

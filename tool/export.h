@@ -76,6 +76,13 @@ CflowInsnClass cflow_export_classify(const CflowExport *x, uint32_t insn);
 /* Executions of the instructions at link-time address vaddr of module m (all generations). */
 uint64_t cflow_export_execs_at(CflowExport *x, uint32_t m, uint64_t vaddr);
 
+/* The first and last instruction of a block that has instructions and ran; else false. */
+bool cflow_export_block_ran(const CflowProfile *p, const CflowBlock *blk, uint32_t *first,
+                            uint32_t *last);
+
+/* After a writer's last line: false with "write error" if the stream failed. */
+bool cflow_export_written(FILE *out, GError **error);
+
 /* The keys of a hash table in a new array (GLib 2.74 lacks g_hash_table_get_keys_as_ptr_array). */
 GPtrArray *cflow_export_keys(GHashTable *table);
 

@@ -1,0 +1,167 @@
+/*
+ * test_srcline.c: guest addresses to functions and source lines (tool/srcline.c) on the
+ * fixture: link-time addresses of a guest without maps, run-time addresses through the
+ * profile's maps, symbols only without DWARF, QEMU's symbol and the bare address as the last
+ * resorts, and the helpers built on lookups (file offsets, short names, source text).
+ */
+#include <string.h>
+
+#include "harness.h"
+#include "srcline.h"
+
+/* A profile of nothing but meta: srcline reads only "guest" and "maps". */
+static CflowProfile *meta_profile(const char *guest, const char *maps)
+{
+    CflowProfile *p = cflow_profile_new();
+    if (guest) {
+        cflow_profile_set_meta(p, "guest", guest);
+    }
+    if (maps) {
+        cflow_profile_set_meta(p, "maps", maps);
+    }
+    return p;
+}
+
+static void assert_fixture_file(const char *file)
+{
+    g_assert_nonnull(file);
+    g_assert_true(g_str_has_suffix(file, "tests/tool/fixture.c"));
+    g_assert_true(g_file_test(file, G_FILE_TEST_IS_REGULAR));
+}
+
+/* No maps: the guest's own link-time addresses (how a static guest is recorded). */
+static void test_guest_without_maps(void)
+{
+    const char *path = fixture_path();
+    g_autoptr(CflowProfile) p = meta_profile(path, NULL);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    const char *names[] = {"fixture_leaf", "fixture_add", "fixture_loop"};
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        uint64_t entry = fixture_symbol(path, names[i], NULL);
+        const CflowLoc *loc = cflow_srcline_lookup(s, entry + 2, NULL);
+        g_assert_cmpstr(loc->function, ==, names[i]);
+        g_assert_cmpint(loc->source, ==, CFLOW_LOC_DWARF);
+        assert_fixture_file(loc->file);
+        g_assert_cmpuint(loc->line, ==, fixture_line(names[i]));
+        g_assert_cmphex(loc->function_start, ==, entry);
+        g_assert_cmpstr(loc->object, ==, path);
+        /* the answer is cached: the same record for the same address */
+        g_assert_true(cflow_srcline_lookup(s, entry + 2, NULL) == loc);
+    }
+}
+
+/* Through maps: the fixture loaded at FIXTURE_BASE (file offset 0 there). */
+static void test_through_maps(void)
+{
+    const char *path = fixture_path();
+    g_autofree char *maps = g_strdup_printf("%llx-%llx 0 %s\n", FIXTURE_BASE, FIXTURE_MAP_END,
+                                            path);
+    g_autoptr(CflowProfile) p = meta_profile(path, maps);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    uint64_t entry = fixture_symbol(path, "fixture_add", NULL);
+    uint64_t run_time = FIXTURE_BASE + fixture_offset(path, entry);
+    const CflowLoc *loc = cflow_srcline_lookup(s, run_time + 1, NULL);
+    g_assert_cmpstr(loc->function, ==, "fixture_add");
+    g_assert_cmpuint(loc->line, ==, fixture_line("fixture_add"));
+    g_assert_cmphex(loc->function_start, ==, run_time);
+
+    uint64_t vaddr = 0;
+    g_assert_cmpstr(cflow_srcline_locate(s, run_time + 1, &vaddr), ==, path);
+    g_assert_cmphex(vaddr, ==, entry + 1);
+    g_assert_null(cflow_srcline_locate(s, 0x1000, &vaddr));
+
+    g_autofree char *in_file = cflow_srcline_file_offset(s, FIXTURE_BASE + 0x123);
+    g_autofree char *expected = g_strdup_printf("%s+0x123", path);
+    g_assert_cmpstr(in_file, ==, expected);
+    g_autofree char *outside = cflow_srcline_file_offset(s, 0x1000);
+    g_assert_cmpstr(outside, ==, "0x1000");
+
+    uint64_t bias = 1;
+    g_assert_nonnull(cflow_srcline_module(s, path, &bias));
+    g_assert_null(cflow_srcline_module(s, "/nonexistent/libnothing.so", &bias));
+}
+
+/* Inlined code: the function it was inlined in (the outermost), the line of the inlined code. */
+static void test_inlined_code(void)
+{
+    const char *path = fixture_path();
+    g_autoptr(CflowProfile) p = meta_profile(path, NULL);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    uint64_t size = 0;
+    uint64_t entry = fixture_symbol(path, "fixture_outer", &size);
+    unsigned inlined = fixture_line("fixture_inlined"), outer = fixture_line("fixture_outer");
+    guint on_inlined = 0;
+    for (uint64_t addr = entry; addr < entry + size; addr++) {
+        const CflowLoc *loc = cflow_srcline_lookup(s, addr, NULL);
+        g_assert_cmpstr(loc->function, ==, "fixture_outer");
+        g_assert_cmphex(loc->function_start, ==, entry);
+        g_assert_true(loc->line == inlined || loc->line == outer);
+        g_assert_true(g_str_has_suffix(loc->file, "tests/tool/fixture-inline.c"));
+        on_inlined += loc->line == inlined;
+    }
+    g_assert_cmpuint(on_inlined, >, 0);
+}
+
+/* A line's short name and text. */
+static void test_short_and_text(void)
+{
+    const char *path = fixture_path();
+    g_autoptr(CflowProfile) p = meta_profile(path, NULL);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    const CflowLoc *loc = cflow_srcline_lookup(s, fixture_symbol(path, "fixture_loop", NULL), NULL);
+    unsigned line = fixture_line("fixture_loop");
+    g_autofree char *want = g_strdup_printf("fixture.c:%u", line);
+    g_assert_cmpstr(cflow_srcline_short(s, loc), ==, want);
+    const char *text = cflow_srcline_text(s, loc->file, line);
+    g_assert_nonnull(text);
+    g_assert_true(g_str_has_prefix(text, "int fixture_loop(int n)"));
+    g_assert_null(cflow_srcline_text(s, loc->file, 100000));
+    g_assert_null(cflow_srcline_text(s, "/nonexistent.c", 1));
+    CflowLoc unknown = {"f", NULL, 0, NULL, 0, CFLOW_LOC_ADDRESS};
+    g_assert_null(cflow_srcline_short(s, &unknown));
+}
+
+/* Without DWARF the ELF symbol names the function; there is no line. */
+static void test_symbols_only(void)
+{
+    const char *path = fixture_nodebug_path();
+    g_autoptr(CflowProfile) p = meta_profile(path, NULL);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    uint64_t entry = fixture_symbol(path, "fixture_add", NULL);
+    const CflowLoc *loc = cflow_srcline_lookup(s, entry + 3, "ignored");
+    g_assert_cmpstr(loc->function, ==, "fixture_add");
+    g_assert_cmpint(loc->source, ==, CFLOW_LOC_ELF);
+    g_assert_null(loc->file);
+    g_assert_cmpuint(loc->line, ==, 0);
+    g_assert_cmphex(loc->function_start, ==, entry);
+}
+
+/* No file knows the address: QEMU's symbol, else the address itself. */
+static void test_last_resorts(void)
+{
+    g_autoptr(CflowProfile) p = meta_profile(NULL, "1000-2000 0 /nonexistent/prog\n");
+    uint32_t named = cflow_profile_add_insn(p, 0x1010, 4, 0, "nop", "qemu_sym");
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    const CflowLoc *loc = cflow_srcline_insn(s, named);
+    g_assert_cmpstr(loc->function, ==, "qemu_sym");
+    g_assert_cmpint(loc->source, ==, CFLOW_LOC_QEMU);
+    g_assert_null(loc->file);
+    loc = cflow_srcline_lookup(s, 0xabc0, NULL);
+    g_assert_cmpstr(loc->function, ==, "0xabc0");
+    g_assert_cmpint(loc->source, ==, CFLOW_LOC_ADDRESS);
+    g_assert_null(loc->object);
+    loc = cflow_srcline_lookup(s, 0xabc4, "");
+    g_assert_cmpstr(loc->function, ==, "0xabc4");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/srcline/guest-without-maps", test_guest_without_maps);
+    g_test_add_func("/srcline/through-maps", test_through_maps);
+    g_test_add_func("/srcline/inlined-code", test_inlined_code);
+    g_test_add_func("/srcline/short-and-text", test_short_and_text);
+    g_test_add_func("/srcline/symbols-only", test_symbols_only);
+    g_test_add_func("/srcline/last-resorts", test_last_resorts);
+    return g_test_run();
+}
