@@ -161,18 +161,12 @@ static CflowPriv arm64_priv_level(const bool ok[2], const uint64_t value[2])
 static const CflowSigframe arm64_sigframe = {"x0", "x2", 176 + 8 + 31 * 8 + 8, 134};
 
 const CflowArch cflow_arch_aarch64 = {
-    .name = "aarch64",
-    .elf_machine = EM_AARCH64,
-    .elf_class = ELFCLASS64,
-    .capstone = true,
-    .cs = CS_ARCH_ARM64,
-    .mode = CS_MODE_LITTLE_ENDIAN,
-    .execve = {221, 281},
-    .sigframe = &arm64_sigframe,
-    .priv_regs = {"cpsr"},
-    .priv_level = arm64_priv_level,
-    .transfer_encoded = arm64_transfer_encoded,
-    .transfer_decoded = arm64_transfer_decoded,
-    .stays_decoded = arm64_stays_decoded,
-    .classify_text = arm64_classify_text,
+    .name = "aarch64", .elf_machine = EM_AARCH64, .elf_class = ELFCLASS64,
+    .capstone = true, .cs = CS_ARCH_ARM64, .mode = CS_MODE_LITTLE_ENDIAN,
+    /* user mode: exec and signal delivery; system mode: exception levels */
+    .execve = {221, 281}, .sigframe = &arm64_sigframe,
+    .priv_regs = {"cpsr"}, .priv_level = arm64_priv_level,
+    /* the classifier: by encoding where it can, by a full decoding, by text */
+    .transfer_encoded = arm64_transfer_encoded, .transfer_decoded = arm64_transfer_decoded,
+    .stays_decoded = arm64_stays_decoded, .classify_text = arm64_classify_text,
 };

@@ -166,25 +166,18 @@ static CflowPriv riscv_priv_level(const bool ok[2], const uint64_t value[2])
 static const CflowSigframe riscv64_sigframe = {"a0", "a2", 176, 134};
 
 const CflowArch cflow_arch_riscv64 = {
-    .name = "riscv64",
-    .elf_machine = EM_RISCV,
-    .elf_class = ELFCLASS64,
-    .execve = {221, 281},
-    .sigframe = &riscv64_sigframe,
-    .priv_regs = {"priv"},
-    .priv_level = riscv_priv_level,
-    .transfer_encoded = riscv_transfer_encoded,
-    .stays_encoded = riscv_stays_encoded,
+    .name = "riscv64", .elf_machine = EM_RISCV, .elf_class = ELFCLASS64,
+    /* user mode: exec and signal delivery; system mode: U, S, M */
+    .execve = {221, 281}, .sigframe = &riscv64_sigframe,
+    .priv_regs = {"priv"}, .priv_level = riscv_priv_level,
+    /* no capstone 4 decoder: the classifier by encoding, and by text */
+    .transfer_encoded = riscv_transfer_encoded, .stays_encoded = riscv_stays_encoded,
     .classify_text = riscv_classify_text,
 };
 
 /* riscv32: its compressed encodings differ (c.jal); only text, calls and levels are known. */
 const CflowArch cflow_arch_riscv32 = {
-    .name = "riscv32",
-    .elf_machine = EM_RISCV,
-    .elf_class = ELFCLASS32,
-    .execve = {221, 281},
-    .priv_regs = {"priv"},
-    .priv_level = riscv_priv_level,
+    .name = "riscv32", .elf_machine = EM_RISCV, .elf_class = ELFCLASS32,
+    .execve = {221, 281}, .priv_regs = {"priv"}, .priv_level = riscv_priv_level,
     .classify_text = riscv_classify_text,
 };

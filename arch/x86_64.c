@@ -384,30 +384,21 @@ static CflowPriv x86_priv_level(const bool ok[2], const uint64_t value[2])
 static const CflowSigframe x86_64_sigframe = {"rdi", "rdx", 40 + 16 * 8, 13};
 
 const CflowArch cflow_arch_x86_64 = {
-    .name = "x86_64",
-    .elf_machine = EM_X86_64,
-    .elf_class = ELFCLASS64,
-    .capstone = true,
-    .cs = CS_ARCH_X86,
-    .mode = CS_MODE_LITTLE_ENDIAN | CS_MODE_64,
+    .name = "x86_64", .elf_machine = EM_X86_64, .elf_class = ELFCLASS64,
+    /* disassembly as QEMU prints it: capstone, AT&T syntax */
+    .capstone = true, .cs = CS_ARCH_X86, .mode = CS_MODE_LITTLE_ENDIAN | CS_MODE_64,
     .att_syntax = true,
-    .execve = {59, 322},
-    .sigframe = &x86_64_sigframe,
-    .priv_regs = {"cs", "cr0"},
-    .priv_level = x86_priv_level,
-    .transfer_encoded = x86_transfer_encoded,
-    .transfer_decoded = x86_transfer_decoded,
-    .stays_decoded = x86_stays_decoded,
-    .register_only = x86_register_only,
-    .helper_may_raise = x86_helper_may_raise,
-    .classify_text = x86_classify_text,
+    /* user mode: exec and signal delivery; system mode: privilege levels */
+    .execve = {59, 322}, .sigframe = &x86_64_sigframe,
+    .priv_regs = {"cs", "cr0"}, .priv_level = x86_priv_level,
+    /* the classifier: by encoding where it can, by a full decoding, by text */
+    .transfer_encoded = x86_transfer_encoded, .transfer_decoded = x86_transfer_decoded,
+    .stays_decoded = x86_stays_decoded, .register_only = x86_register_only,
+    .helper_may_raise = x86_helper_may_raise, .classify_text = x86_classify_text,
 };
 
 /* i386: profiles keep QEMU's text; only the text decoder and the system calls are known. */
 const CflowArch cflow_arch_i386 = {
-    .name = "i386",
-    .elf_machine = EM_386,
-    .elf_class = ELFCLASS32,
-    .execve = {11, 358},
-    .classify_text = x86_classify_text,
+    .name = "i386", .elf_machine = EM_386, .elf_class = ELFCLASS32,
+    .execve = {11, 358}, .classify_text = x86_classify_text,
 };

@@ -216,27 +216,19 @@ uint64_t hotpath_skipped_stores(void)
 }
 
 const CflowModeOps hotpath_mode = {
-    .name = "fast",
-    .init = hotpath_init,
-    .vcpu_init = hotpath_vcpu_init,
-    .vcpu_exit = hotpath_vcpu_exit,
-    .housekeeping = hotpath_housekeeping,
-    .tb_flush = hotpath_flush,
-    .prefetch = hotpath_prefetch,
-    .expected_pred = hotpath_expected_pred,
-    .instrument = hotpath_instrument,
-    .instrument_foreign = hotpath_instrument_foreign,
-    .discon = hotpath_discon,
-    .signal_handler_installed = hotpath_signal_handler_installed,
-    /* the vCPU lock is a plain mutex: the child unlocks it like the parent */
-    .fork_lock = hotpath_lock_vcpus,
-    .fork_unlock = hotpath_unlock_vcpus,
-    .unlock_in_child = hotpath_unlock_vcpus,
-    .reset_counts = hotpath_reset_counts,
-    .freeze = hotpath_freeze,
-    .thaw = hotpath_thaw,
-    .collect = hotpath_collect,
-    .release_planning = hotpath_release_planning,
-    .release_counts = hotpath_release_counts,
+    .name = "fast", .init = hotpath_init,
+    /* vCPUs, and what QEMU asks between blocks */
+    .vcpu_init = hotpath_vcpu_init, .vcpu_exit = hotpath_vcpu_exit,
+    .housekeeping = hotpath_housekeeping, .tb_flush = hotpath_flush,
+    /* translation */
+    .prefetch = hotpath_prefetch, .expected_pred = hotpath_expected_pred,
+    .instrument = hotpath_instrument, .instrument_foreign = hotpath_instrument_foreign,
+    .discon = hotpath_discon, .signal_handler_installed = hotpath_signal_handler_installed,
+    /* fork: the vCPU lock is a plain mutex, the child unlocks it like the parent */
+    .fork_lock = hotpath_lock_vcpus, .fork_unlock = hotpath_unlock_vcpus,
+    .unlock_in_child = hotpath_unlock_vcpus, .reset_counts = hotpath_reset_counts,
+    /* snapshots and the last profile */
+    .freeze = hotpath_freeze, .thaw = hotpath_thaw, .collect = hotpath_collect,
+    .release_planning = hotpath_release_planning, .release_counts = hotpath_release_counts,
     .run_meta = hotpath_run_meta,
 };

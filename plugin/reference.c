@@ -221,18 +221,11 @@ static uint64_t *reference_collect(EdgeTable *into, CflowProfile *p, bool live)
 }
 
 const CflowModeOps reference_mode = {
-    .name = "reference",
-    .init = reference_init,
-    .vcpu_init = reference_vcpu_init,
-    .instrument = reference_instrument,
-    .instrument_foreign = reference_instrument_foreign,
+    .name = "reference", .init = reference_init, .vcpu_init = reference_vcpu_init,
+    .instrument = reference_instrument, .instrument_foreign = reference_instrument_foreign,
     .discon = reference_discon,
-    .fork_lock = reference_lock,
-    .fork_unlock = reference_unlock,
-    .unlock_in_child = reference_unlock_in_child,
-    .reset_counts = reference_reset_counts,
-    /* recursive: the snapshot's merge (reference_collect) locks again */
-    .freeze = reference_lock,
-    .thaw = reference_unlock,
-    .collect = reference_collect,
+    .fork_lock = reference_lock, .fork_unlock = reference_unlock,
+    .unlock_in_child = reference_unlock_in_child, .reset_counts = reference_reset_counts,
+    /* the lock is recursive: the snapshot's merge (reference_collect) locks again */
+    .freeze = reference_lock, .thaw = reference_unlock, .collect = reference_collect,
 };
