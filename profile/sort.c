@@ -116,41 +116,55 @@ static void print_taken_ratio(GString *out, const CflowSortCounts *c)
 }
 
 /*
- * The keys, a row each: name, help; the instruction view's title and compare; the group view's
- * title and compare; then, where a key has them, the instruction view's select, floor and print
- * (sort.h says what each is).
+ * The keys, a row each: name and help; the instruction view's title and compare; the group
+ * view's title and compare; where a key has them, the instruction view's select, floor and
+ * print (sort.h says what each is).
  */
 const CflowSortKey cflow_sort_keys[CFLOW_SORT_KEYS] = {
-    [CFLOW_SORT_HOTTEST] = {"hottest", "branches taken (the default)",
-                            "source instructions with the most branches taken", by_branches,
-                            "branches taken", by_branches},
-    [CFLOW_SORT_EARLY] = {"early", "early exits (blocks left before their end: faults)",
-                          "source instructions with the most early exits", by_early_exits,
-                          "early exits", by_early_exits},
-    [CFLOW_SORT_EXCEPTIONS] = {"exceptions",
-                               "exceptions, interrupts and host calls (groups: and early exits)",
-                               "source instructions with the most exceptions, interrupts and "
-                               "host calls",
-                               by_reported, "exceptions, interrupts, host calls and early exits",
-                               by_reported_and_early},
-    [CFLOW_SORT_POPULAR] = {"popular", "distinct branch destinations",
-                            "source instructions with the most distinct branch destinations",
-                            by_dests_then_branches, "distinct branch destinations", by_dests,
-                            has_branches},
-    [CFLOW_SORT_EDGES] =
-        {"edges", "insn view: the hottest edges themselves; groups: transfers of every kind",
-         "hottest edges", NULL, "control transfers of every kind", by_transfers},
-    [CFLOW_SORT_BIAS] = {"bias",
-                         "conditional branches by taken ratio, those run at least 0.1% as often "
-                         "as all conditional branches; groups: by their most biased branch",
-                         "conditional branches by taken ratio", by_taken_ratio,
-                         "the bias of their most biased conditional branch", by_bias,
-                         cflow_sort_conditional, true, print_taken_ratio},
-    [CFLOW_SORT_ENTRIES] =
-        {"entries", "groups only: entries (function: transfers to its entry; line: into it)", NULL,
-         NULL, "entries", by_entries},
-    [CFLOW_SORT_EXECS] = {"execs", "groups only: instructions executed", NULL, NULL,
-                          "instructions executed", by_execs},
+    [CFLOW_SORT_HOTTEST] = {
+        .name = "hottest", .help = "branches taken (the default)",
+        .insn_title = "source instructions with the most branches taken",
+        .insn_compare = by_branches,
+        .group_title = "branches taken", .group_compare = by_branches},
+    [CFLOW_SORT_EARLY] = {
+        .name = "early", .help = "early exits (blocks left before their end: faults)",
+        .insn_title = "source instructions with the most early exits",
+        .insn_compare = by_early_exits,
+        .group_title = "early exits", .group_compare = by_early_exits},
+    [CFLOW_SORT_EXCEPTIONS] = {
+        .name = "exceptions",
+        .help = "exceptions, interrupts and host calls (groups: and early exits)",
+        .insn_title = "source instructions with the most exceptions, interrupts and host calls",
+        .insn_compare = by_reported,
+        .group_title = "exceptions, interrupts, host calls and early exits",
+        .group_compare = by_reported_and_early},
+    [CFLOW_SORT_POPULAR] = {
+        .name = "popular", .help = "distinct branch destinations",
+        .insn_title = "source instructions with the most distinct branch destinations",
+        .insn_compare = by_dests_then_branches,
+        .group_title = "distinct branch destinations", .group_compare = by_dests,
+        .insn_select = has_branches},
+    [CFLOW_SORT_EDGES] = {
+        .name = "edges",
+        .help = "insn view: the hottest edges themselves; groups: transfers of every kind",
+        .insn_title = "hottest edges", .insn_compare = NULL,
+        .group_title = "control transfers of every kind", .group_compare = by_transfers},
+    [CFLOW_SORT_BIAS] = {
+        .name = "bias",
+        .help = "conditional branches by taken ratio, those run at least 0.1% as often as all "
+                "conditional branches; groups: by their most biased branch",
+        .insn_title = "conditional branches by taken ratio", .insn_compare = by_taken_ratio,
+        .group_title = "the bias of their most biased conditional branch",
+        .group_compare = by_bias,
+        .insn_select = cflow_sort_conditional, .insn_floor = true,
+        .insn_print = print_taken_ratio},
+    [CFLOW_SORT_ENTRIES] = {
+        .name = "entries",
+        .help = "groups only: entries (function: transfers to its entry; line: into it)",
+        .group_title = "entries", .group_compare = by_entries},
+    [CFLOW_SORT_EXECS] = {
+        .name = "execs", .help = "groups only: instructions executed",
+        .group_title = "instructions executed", .group_compare = by_execs},
 };
 
 static bool in_view(const CflowSortKey *k, CflowSortView view)
