@@ -48,7 +48,7 @@ bool cflow_parse_options(int *argc, char ***argv, const char *params, const char
 bool cflow_parse_usage(int *argc, char ***argv, const CflowUsage *u,
                        const GOptionEntry *entries, bool stop_at_first_arg)
 {
-    static const GOptionEntry none[] = {{NULL}};
+    static const GOptionEntry none[] = {G_OPTION_ENTRY_NULL};
     return cflow_parse_options(argc, argv, u->params, u->summary, u->description,
                                entries ? entries : none, stop_at_first_arg);
 }

@@ -372,7 +372,7 @@ static bool parse_args(int *argc, char ***argv, int *topn, CflowFormat *format)
     GOptionEntry entries[] = {
         {"topn", 'n', 0, G_OPTION_ARG_INT, topn, "Rows per ranking (default 10, 0 = all)", "N"},
         {"format", 0, 0, G_OPTION_ARG_STRING, &format_name, "text (default) or json", "F"},
-        {NULL},
+        G_OPTION_ENTRY_NULL,
     };
     if (!cflow_parse_usage(argc, argv, &usage, entries, false)) {
         return false;

@@ -163,7 +163,7 @@ static int run(int argc, char **argv)
          "OUT.dot"},
         {"svg", 0, 0, G_OPTION_ARG_FILENAME, &svg, "Render it to OUT.svg with Graphviz",
          "OUT.svg"},
-        {NULL},
+        G_OPTION_ENTRY_NULL,
     };
     static const CflowUsage usage = {
         "FILE", "Draw the control-flow graph of a profile as Graphviz dot.", description,

@@ -104,7 +104,7 @@ static int run(int argc, char **argv)
          "lcov: list the compile units whose code never ran too", NULL},
         {"all-sources", 0, 0, G_OPTION_ARG_NONE, &all_sources,
          "lcov: keep source files that cannot be read here (genhtml will fail on them)", NULL},
-        {NULL}};
+        G_OPTION_ENTRY_NULL};
     GString *params = g_string_new("FORMAT PROFILE  (FORMAT:");
     for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
         g_string_append_printf(params, " %s", formats[i]->name);

@@ -40,7 +40,7 @@ static int run(int argc, char **argv)
          "OUT"},
         {"force", 0, 0, G_OPTION_ARG_NONE, &force,
          "Add profiles of different binaries, architectures or layouts anyway", NULL},
-        {NULL},
+        G_OPTION_ENTRY_NULL,
     };
     static const CflowUsage usage = {"-o OUT FILE...",
                                      "Sum profiles of the same program into one.", description,

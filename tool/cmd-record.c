@@ -252,7 +252,7 @@ static bool parse_args(int *argc, char ***argv, Request *r)
         {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &r->qemu, "The QEMU binary to run", "PATH"},
         {"plugin", 0, 0, G_OPTION_ARG_FILENAME, &r->plugin, "The plugin (libcflow.so)",
          "PATH"},
-        {NULL},
+        G_OPTION_ENTRY_NULL,
     };
     if (!cflow_parse_usage(argc, argv, &usage, entries, true)) {
         return false;

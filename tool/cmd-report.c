@@ -374,7 +374,7 @@ static int run(int argc, char **argv)
         {"function", 'f', 0, G_OPTION_ARG_STRING, &function,
          "Only the instructions of function NAME", "NAME"},
         {"format", 0, 0, G_OPTION_ARG_STRING, &format_name, "text (default), json or csv", "F"},
-        {NULL},
+        G_OPTION_ENTRY_NULL,
     };
     g_autofree char *sorts = cflow_sort_help(2);
     g_autofree char *description =
