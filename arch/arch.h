@@ -21,7 +21,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "profile.h" /* CflowPriv */
+/*
+ * The privilege level an instruction ran at, as every architecture's levels map onto it. The
+ * values are part of the profile format (section insn_priv, docs/profile-format.md): the
+ * profile library (profile.h) takes them from here, the room below it.
+ */
+typedef enum {
+    CFLOW_PRIV_UNKNOWN = 0,
+    CFLOW_PRIV_USER = 1,       /* aarch64 EL0, x86 CPL 3, riscv U */
+    CFLOW_PRIV_KERNEL = 2,     /* aarch64 EL1, x86 CPL 0-2, riscv S */
+    CFLOW_PRIV_HYPERVISOR = 3, /* aarch64 EL2 */
+    CFLOW_PRIV_FIRMWARE = 4,   /* aarch64 EL3, x86 real mode, riscv M */
+    CFLOW_PRIV_COUNT
+} CflowPriv;
 
 typedef enum {
     CFLOW_INSN_OTHER,

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arch.h" /* CflowPriv */
+
 G_BEGIN_DECLS
 
 #define CFLOW_PROFILE_MAGIC "CFLOWPRF" /* 8 bytes, no terminator on disk */
@@ -36,15 +38,7 @@ typedef enum {
     CFLOW_EDGE_KIND_COUNT
 } CflowEdgeKind;
 
-/* The privilege level an instruction ran at (optional section insn_priv). */
-typedef enum {
-    CFLOW_PRIV_UNKNOWN = 0,
-    CFLOW_PRIV_USER = 1,       /* aarch64 EL0, x86 CPL 3, riscv U */
-    CFLOW_PRIV_KERNEL = 2,     /* aarch64 EL1, x86 CPL 0-2, riscv S */
-    CFLOW_PRIV_HYPERVISOR = 3, /* aarch64 EL2 */
-    CFLOW_PRIV_FIRMWARE = 4,   /* aarch64 EL3, x86 real mode, riscv M */
-    CFLOW_PRIV_COUNT
-} CflowPriv;
+/* CflowPriv, the privilege level an instruction ran at (section insn_priv), is in arch.h. */
 
 typedef struct {
     uint64_t addr;
