@@ -22,7 +22,6 @@ import datetime
 import json
 import math
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -290,7 +289,7 @@ def mib(kib):
     return kib / 1024.0
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
     ap.add_argument("--rounds", type=int, default=3)
@@ -308,19 +307,11 @@ def main():
     ap.add_argument("--floor", action="store_true",
                     help="also time bench/floor_plugin.c's four modes: the plugin API's own "
                          "cost with nothing recorded")
-    args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    work = os.path.join(build, "bench")
-    tools = os.path.join(work, "tools")
-    libs = build_yardsticks(os.path.join(work, "plugins"))
-    prof = os.path.join(work, "profile.cflow")
-    started = datetime.datetime.now(datetime.timezone.utc)
-    out_lines = []
+    return ap.parse_args()
 
-    def say(s=""):
-        print(s, flush=True)
-        out_lines.append(s)
 
+def make_configs(args, build, libs, prof):
+    """Each configuration's QEMU arguments, by name (qemu_bin picks stock QEMU by the name)."""
     configs = {
         "bare": [],
         "cflow (this)": ["-plugin", os.path.join(build, "libcflow.so") +
@@ -338,54 +329,39 @@ def main():
         configs["cflow" + STOCK] = configs["cflow (this)"]
         if args.floor:
             configs["floor edges" + STOCK] = configs["floor edges"]
-    names = [c for c in configs if c != NOWRITE]
-    only = [o for o in args.only.split(",") if o]
-    wls = [w for w in workloads(work) if not only or any(o in w.name for o in only)]
-    cmdline = "bench/run %s" % " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "bench/run"
-    say("%s, %s UTC, %d rounds after %d untimed, QEMU 10.2.2 linux-user, %d cores" % (
-        cmdline, started.strftime("%Y-%m-%d %H:%M"), args.rounds, args.warmup, os.cpu_count()))
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    results = {}
-    for w in wls:
-        times = {c: [] for c in configs}
-        rss = {c: [] for c in configs}
-        psize = []
-        for _ in range(args.warmup):
-            for cname in ("bare", "cflow (this)", NOWRITE):
-                peak_rss.measure([qemu_bin(w.arch, cname)] + configs[cname] + w.argv, tools,
+    return configs
+
+
+def med(r, key, c):
+    return statistics.median(r[key][c])
+
+
+def time_workload(w, args, configs, tools, prof, env):
+    """The workload's untimed runs, then its interleaved rounds: times, peak RSS, profile sizes."""
+    times = {c: [] for c in configs}
+    rss = {c: [] for c in configs}
+    psize = []
+    for _ in range(args.warmup):
+        for cname in ("bare", "cflow (this)", NOWRITE):
+            peak_rss.measure([qemu_bin(w.arch, cname)] + configs[cname] + w.argv, tools,
+                             repeat=w.repeat, env=env)
+    for _ in range(args.rounds):
+        for cname, cargs in configs.items():
+            if cname == "cflow (this)" and os.path.exists(prof):
+                os.unlink(prof)
+            r = peak_rss.measure([qemu_bin(w.arch, cname)] + cargs + w.argv, tools,
                                  repeat=w.repeat, env=env)
-        for _ in range(args.rounds):
-            for cname, cargs in configs.items():
-                if cname == "cflow (this)" and os.path.exists(prof):
-                    os.unlink(prof)
-                r = peak_rss.measure([qemu_bin(w.arch, cname)] + cargs + w.argv, tools,
-                                     repeat=w.repeat, env=env)
-                if r.status != 0:
-                    sys.exit("%s under %s failed with wait status %d" % (w.name, cname, r.status))
-                times[cname].append(r.seconds)
-                rss[cname].append(r.peak_kib)
-                if cname == "cflow (this)":
-                    psize.append(os.path.getsize(prof))
-        res = {"seconds": times, "peak_rss_kib": rss, "profile_bytes": psize, "arch": w.arch,
-               "repeat": w.repeat, "argv": w.argv}
-        base = statistics.median(times["bare"])
-        say("%-28s" % w.name + "".join(
-            "  %s %.2fs (%.2fx, %.0f MiB)" % (c, statistics.median(t), statistics.median(t) / base,
-                                             mib(statistics.median(rss[c])))
-            for c, t in times.items()) + "  profile %.1f MiB" % (statistics.median(psize) / 2**20))
-        if not args.no_check:
-            try:
-                exact, stats = check_and_stats(build, work, w)
-            except RuntimeError as e:
-                exact, stats = "NO (%s)" % str(e).splitlines()[0], {}
-            res["exact"], res["stats"] = exact, stats
-            say("%-28s  fast = reference: %s" % ("", exact))
-        results[w.name] = res
+            if r.status != 0:
+                sys.exit("%s under %s failed with wait status %d" % (w.name, cname, r.status))
+            times[cname].append(r.seconds)
+            rss[cname].append(r.peak_kib)
+            if cname == "cflow (this)":
+                psize.append(os.path.getsize(prof))
+    return {"seconds": times, "peak_rss_kib": rss, "profile_bytes": psize, "arch": w.arch,
+            "repeat": w.repeat, "argv": w.argv}
 
-    def med(r, key, c):
-        return statistics.median(r[key][c])
 
-    # the tables for the README
+def say_times(say, results, names):
     say("\n| workload | bare | " + " | ".join(names[1:]) + " | exact |")
     say("|---" * (len(names) + 2) + "|")
     for wname, r in results.items():
@@ -397,24 +373,27 @@ def main():
           for c in names[1:]}
     say("| **geometric mean** | | %s | |" % " | ".join("**%.2fx**" % gm[c] for c in names[1:]))
 
-    if args.stock:
-        # stock QEMU against its own bare run, and the patched bare QEMU against stock
-        cols = [("bare patched / bare stock", "bare", "bare" + STOCK),
-                ("cflow on stock / bare stock", "cflow" + STOCK, "bare" + STOCK)]
-        if args.floor:
-            cols += [("floor edges on stock / bare stock", "floor edges" + STOCK, "bare" + STOCK),
-                     ("cflow on stock / floor edges on stock", "cflow" + STOCK,
-                      "floor edges" + STOCK)]
-        say("\nStock QEMU 10.2.2 (no qemu/patches), same rounds:\n")
-        say("| workload | bare stock | " + " | ".join(c[0] for c in cols) + " |")
-        say("|---" * (len(cols) + 2) + "|")
-        for wname, r in results.items():
-            say("| %s | %.2f s | %s |" % (wname, med(r, "seconds", "bare" + STOCK), " | ".join(
-                "%.2fx" % (med(r, "seconds", a) / med(r, "seconds", b)) for _, a, b in cols)))
-        say("| **geometric mean** | | %s |" % " | ".join(
-            "**%.2fx**" % geomean([med(r, "seconds", a) / med(r, "seconds", b)
-                                   for r in results.values()]) for _, a, b in cols))
 
+def say_stock(say, results, floor):
+    # stock QEMU against its own bare run, and the patched bare QEMU against stock
+    cols = [("bare patched / bare stock", "bare", "bare" + STOCK),
+            ("cflow on stock / bare stock", "cflow" + STOCK, "bare" + STOCK)]
+    if floor:
+        cols += [("floor edges on stock / bare stock", "floor edges" + STOCK, "bare" + STOCK),
+                 ("cflow on stock / floor edges on stock", "cflow" + STOCK,
+                  "floor edges" + STOCK)]
+    say("\nStock QEMU 10.2.2 (no qemu/patches), same rounds:\n")
+    say("| workload | bare stock | " + " | ".join(c[0] for c in cols) + " |")
+    say("|---" * (len(cols) + 2) + "|")
+    for wname, r in results.items():
+        say("| %s | %.2f s | %s |" % (wname, med(r, "seconds", "bare" + STOCK), " | ".join(
+            "%.2fx" % (med(r, "seconds", a) / med(r, "seconds", b)) for _, a, b in cols)))
+    say("| **geometric mean** | | %s |" % " | ".join(
+        "**%.2fx**" % geomean([med(r, "seconds", a) / med(r, "seconds", b)
+                               for r in results.values()]) for _, a, b in cols))
+
+
+def say_rss(say, results, names):
     say("\nPeak RSS of QEMU's own process (MiB; for a repeated command the largest run), and the "
         "size of this plugin's profile (format=cflow):\n")
     say("| workload | " + " | ".join(names) + " | profile |")
@@ -428,52 +407,107 @@ def main():
     say("| geometric mean vs bare | 1.00x | %s | |" % " | ".join("%.2fx" % gmr[c]
                                                               for c in names[1:]))
 
+
+def say_where_time_goes(say, results):
+    say("\nWhere the time goes (this plugin; counts from one fast-mode run writing JSON, "
+        "memory from the timed runs' medians):\n")
+    say("| workload | cflow - bare | of which writing the profile | translated insns | block entries | helper calls "
+        "per entry | lean stores left out | adaptations | distinct edges | "
+        "RSS cflow - bare | bytes per insn | bytes per edge |")
+    say("|---" * 12 + "|")
+    for wname, r in results.items():
+        s = r.get("stats") or {}
+        if "block_entries" not in s:
+            continue
+        extra = med(r, "seconds", "cflow (this)") - med(r, "seconds", "bare")
+        drss = (med(r, "peak_rss_kib", "cflow (this)") - med(r, "peak_rss_kib", "bare")) * 1024
+        reps = r["repeat"]
+        # a repeated command: the counts are one run's, the time all runs'
+        write = med(r, "seconds", "cflow (this)") - med(r, "seconds", NOWRITE)
+        say("| %s | %.2f s | %.2f s | %d | %.1f M | %.3f | %d | %d | %d | %.1f MiB | %.0f | %.0f |" % (
+            wname, extra / reps, write / reps, s["insns"], s["block_entries"] / 1e6,
+            s["helper_calls"] / max(1, s["block_entries"]),
+            s.get("lean_stores_skipped", 0),
+            s.get("adaptations", 0), s["edges"], drss / 2**20,
+            drss / max(1, s["insns"]), drss / max(1, s["edges"])))
+    say("\n(for a repeated command, time and counts are per run)")
+
+
+def say_translation(say, results):
+    # translation: the most translation-heavy workload (most translated instructions per
+    # block entry) gives an upper bound of the extra time per translated instruction (all of
+    # its extra time counted as translation); applied to the others, an upper bound of the
+    # share of their extra time that translation can explain
+    rows = [(r["stats"]["insns"] / max(1, r["stats"]["block_entries"]), wname, r)
+            for wname, r in results.items() if (r.get("stats") or {}).get("insns")]
+    if rows:
+        _, tname, tr = max(rows)
+        k = ((med(tr, "seconds", NOWRITE) - med(tr, "seconds", "bare")) / tr["repeat"]
+             / tr["stats"]["insns"])
+        say("\nTranslation: on %s the plugin, writing nothing, adds %.1f us per translated "
+            "instruction (all of its extra time counted as translation). At that rate, "
+            "translation explains at most (of the extra time without writing):\n"
+            % (tname, k * 1e6))
+        say("| workload | translated insns per 1000 block entries | extra time | "
+            "translation share (at most) |")
+        say("|---|---|---|---|")
+        for _, wname, r in rows:
+            extra = (med(r, "seconds", NOWRITE) - med(r, "seconds", "bare")) / r["repeat"]
+            share = k * r["stats"]["insns"] / extra if extra > 0 else float("nan")
+            say("| %s | %.2f | %.2f s | %.0f%% |" % (
+                wname, 1000.0 * r["stats"]["insns"] / max(1, r["stats"]["block_entries"]),
+                extra, 100 * min(1.0, share)))
+
+
+def main():
+    args = parse_args()
+    build = os.path.abspath(args.build)
+    work = os.path.join(build, "bench")
+    tools = os.path.join(work, "tools")
+    libs = build_yardsticks(os.path.join(work, "plugins"))
+    prof = os.path.join(work, "profile.cflow")
+    started = datetime.datetime.now(datetime.timezone.utc)
+    out_lines = []
+
+    def say(s=""):
+        print(s, flush=True)
+        out_lines.append(s)
+
+    configs = make_configs(args, build, libs, prof)
+    names = [c for c in configs if c != NOWRITE]
+    only = [o for o in args.only.split(",") if o]
+    wls = [w for w in workloads(work) if not only or any(o in w.name for o in only)]
+    cmdline = "bench/run %s" % " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "bench/run"
+    say("%s, %s UTC, %d rounds after %d untimed, QEMU 10.2.2 linux-user, %d cores" % (
+        cmdline, started.strftime("%Y-%m-%d %H:%M"), args.rounds, args.warmup, os.cpu_count()))
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    results = {}
+    for w in wls:
+        res = time_workload(w, args, configs, tools, prof, env)
+        times, rss = res["seconds"], res["peak_rss_kib"]
+        base = statistics.median(times["bare"])
+        say("%-28s" % w.name + "".join(
+            "  %s %.2fs (%.2fx, %.0f MiB)" % (c, statistics.median(t), statistics.median(t) / base,
+                                             mib(statistics.median(rss[c])))
+            for c, t in times.items()) + "  profile %.1f MiB" % (
+                statistics.median(res["profile_bytes"]) / 2**20))
+        if not args.no_check:
+            try:
+                exact, stats = check_and_stats(build, work, w)
+            except RuntimeError as e:
+                exact, stats = "NO (%s)" % str(e).splitlines()[0], {}
+            res["exact"], res["stats"] = exact, stats
+            say("%-28s  fast = reference: %s" % ("", exact))
+        results[w.name] = res
+
+    # the tables for the README
+    say_times(say, results, names)
+    if args.stock:
+        say_stock(say, results, args.floor)
+    say_rss(say, results, names)
     if not args.no_check:
-        say("\nWhere the time goes (this plugin; counts from one fast-mode run writing JSON, "
-            "memory from the timed runs' medians):\n")
-        say("| workload | cflow - bare | of which writing the profile | translated insns | block entries | helper calls "
-            "per entry | lean stores left out | adaptations | distinct edges | "
-            "RSS cflow - bare | bytes per insn | bytes per edge |")
-        say("|---" * 12 + "|")
-        for wname, r in results.items():
-            s = r.get("stats") or {}
-            if "block_entries" not in s:
-                continue
-            extra = med(r, "seconds", "cflow (this)") - med(r, "seconds", "bare")
-            drss = (med(r, "peak_rss_kib", "cflow (this)") - med(r, "peak_rss_kib", "bare")) * 1024
-            reps = r["repeat"]
-            # a repeated command: the counts are one run's, the time all runs'
-            write = med(r, "seconds", "cflow (this)") - med(r, "seconds", NOWRITE)
-            say("| %s | %.2f s | %.2f s | %d | %.1f M | %.3f | %d | %d | %d | %.1f MiB | %.0f | %.0f |" % (
-                wname, extra / reps, write / reps, s["insns"], s["block_entries"] / 1e6,
-                s["helper_calls"] / max(1, s["block_entries"]),
-                s.get("lean_stores_skipped", 0),
-                s.get("adaptations", 0), s["edges"], drss / 2**20,
-                drss / max(1, s["insns"]), drss / max(1, s["edges"])))
-        say("\n(for a repeated command, time and counts are per run)")
-        # translation: the most translation-heavy workload (most translated instructions per
-        # block entry) gives an upper bound of the extra time per translated instruction (all of
-        # its extra time counted as translation); applied to the others, an upper bound of the
-        # share of their extra time that translation can explain
-        rows = [(r["stats"]["insns"] / max(1, r["stats"]["block_entries"]), wname, r)
-                for wname, r in results.items() if (r.get("stats") or {}).get("insns")]
-        if rows:
-            _, tname, tr = max(rows)
-            k = ((med(tr, "seconds", NOWRITE) - med(tr, "seconds", "bare")) / tr["repeat"]
-                 / tr["stats"]["insns"])
-            say("\nTranslation: on %s the plugin, writing nothing, adds %.1f us per translated "
-                "instruction (all of its extra time counted as translation). At that rate, "
-                "translation explains at most (of the extra time without writing):\n"
-                % (tname, k * 1e6))
-            say("| workload | translated insns per 1000 block entries | extra time | "
-                "translation share (at most) |")
-            say("|---|---|---|---|")
-            for _, wname, r in rows:
-                extra = (med(r, "seconds", NOWRITE) - med(r, "seconds", "bare")) / r["repeat"]
-                share = k * r["stats"]["insns"] / extra if extra > 0 else float("nan")
-                say("| %s | %.2f | %.2f s | %.0f%% |" % (
-                    wname, 1000.0 * r["stats"]["insns"] / max(1, r["stats"]["block_entries"]),
-                    extra, 100 * min(1.0, share)))
+        say_where_time_goes(say, results)
+        say_translation(say, results)
     say("\n(median of %d interleaved rounds; time ratios to bare QEMU from the same rounds; "
         "%d cores; exact: the fast mode's profile equals mode=reference's, edge for edge and "
         "block for block)" % (args.rounds, os.cpu_count()))

@@ -166,24 +166,14 @@ static CflowProfile *make_small(void)
     return p;
 }
 
-int main(int argc, char **argv)
+/* Valid profiles from the API: empty, small, hostile strings, generations, extremes, large. */
+static void put_valid_profiles(const CflowProfile *small)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: gen_corpus OUTDIR\n");
-        return 2;
-    }
-    outdir = argv[1];
-    if (g_mkdir_with_parents(outdir, 0777) != 0) {
-        fprintf(stderr, "gen_corpus: %s: %s\n", outdir, g_strerror(errno));
-        return 1;
-    }
-
     /* Valid profiles from the API. */
     CflowProfile *empty = cflow_profile_new();
     put_profile("valid-empty", empty);
     cflow_profile_free(empty);
 
-    CflowProfile *small = make_small();
     put_profile("valid-small", small);
 
     CflowProfile *str = cflow_profile_new();
@@ -292,9 +282,13 @@ int main(int argc, char **argv)
     g_string_free(longs, TRUE);
     put_profile("valid-big-json", big);
     cflow_profile_free(big);
+}
 
+/* Valid, but not as the writer lays it out: unknown and optional sections, other orders. */
+static void put_relaid_profiles(const CflowProfile *small)
+{
     /* Valid, but not as the writer lays it out. */
-    GByteArray *sf = bytes_of(small);
+    g_autoptr(GByteArray) sf = bytes_of(small);
     Part parts[8];
     unsigned n = parts_of(sf, parts);
     static const uint8_t future[] = "data of a later writer";
@@ -310,7 +304,6 @@ int main(int argc, char **argv)
     parts[n - 1] = (Part){8, insn_bytes, sizeof insn_bytes, sizeof insn_bytes};
     put_valid("valid-section-8", assemble(parts, n, 0));
     parts[n - 1] = (Part){7, per_insn, sizeof per_insn, sizeof per_insn};
-    GByteArray *f;
     Part rev[8];
     for (unsigned k = 0; k < n; k++) {
         rev[k] = parts[n - 1 - k];
@@ -328,9 +321,12 @@ int main(int argc, char **argv)
     cflow_profile_insn(sh, 2)->disas = base + 11;  /* the first */
     put_profile("valid-shared-strings", sh);
     cflow_profile_free(sh);
+}
 
-    /* Damaged: one thing wrong each. */
-    f = bytes_of(small);
+/* Damaged: one thing wrong each. */
+static void put_damaged_profiles(const CflowProfile *small)
+{
+    GByteArray *f = bytes_of(small);
     memcpy(f->data, "CFLOWPRX", 8);
     put_damaged("bad-magic", f, true);
 
@@ -434,8 +430,24 @@ int main(int argc, char **argv)
         fuzz_wr32(m + 8, fuzz_rd32(m)); /* meta 1's key = meta 0's */
     }
     put_damaged("bad-duplicate-key", f, true);
+}
 
-    g_byte_array_unref(sf);
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: gen_corpus OUTDIR\n");
+        return 2;
+    }
+    outdir = argv[1];
+    if (g_mkdir_with_parents(outdir, 0777) != 0) {
+        fprintf(stderr, "gen_corpus: %s: %s\n", outdir, g_strerror(errno));
+        return 1;
+    }
+
+    CflowProfile *small = make_small();
+    put_valid_profiles(small);
+    put_relaid_profiles(small);
+    put_damaged_profiles(small);
     cflow_profile_free(small);
     return 0;
 }
