@@ -138,6 +138,13 @@ static bool parse_output(const Option *o, const char *value, CflowOptions *opts,
                     "cflow: option '%s' needs a path", o->name);
         return false;
     }
+    /* '-' reads as "standard output", which is the guest's: writing a file named '-' into the
+     * guest's working directory would surprise; refuse it and say what to do instead. */
+    if (strcmp(value, "-") == 0) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "cflow: option '%s=-': standard output is the guest's; name a file", o->name);
+        return false;
+    }
     store_string(o, opts, value);
     return true;
 }

@@ -23,7 +23,7 @@ def make_bad_option_test(opt, must_mention):
 for _opt, _m in (("colour=red", "'colour'"), ("sort=fastest", "'fastest'"),
                  ("topn=ten", "'ten'"), ("format=xml", "'xml'"), ("mode=turbo", "'turbo'"),
                  ("output=/nonexistent-dir/p.cflow", "/nonexistent-dir"),
-                 ("output=/proc/p.cflow", "/proc/p.cflow")):
+                 ("output=/proc/p.cflow", "/proc/p.cflow"), ("output=-", "output=-")):
     TESTS.append(make_bad_option_test(_opt, _m))
 
 
