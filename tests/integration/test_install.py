@@ -11,8 +11,11 @@ checkout's Makefile, as a user would: make install BUILD=... PREFIX=...
 """
 import json
 import os
+import pty
 import re
+import select
 import shutil
+import time
 
 from harness import BUILD, QEMU, TOP, WORK, assert_eq, edge_count, guest, run, symbols, test
 
@@ -259,3 +262,41 @@ def bash_completion_completes_commands_options_and_formats():
     r = run(["bash", "--norc", "-c", 'source "$1"; complete -p cflow', "bash",
              os.path.join(prefix, "share", "bash-completion", "completions", "cflow")])
     assert_eq("complete -p cflow", r.stdout.strip(), "complete -F _cflow cflow")
+
+
+def typed(prefix, line, until, timeout=20):
+    """What an interactive bash (in a pseudo-terminal, readline and all) shows after the
+    completion is sourced and LINE is typed, read until the screen holds every word of UNTIL."""
+    comp = os.path.join(prefix, "share", "bash-completion", "completions", "cflow")
+    env = clean_env(PATH=os.path.join(prefix, "bin") + os.pathsep + os.environ["PATH"],
+                    TERM="dumb", INPUTRC="/dev/null", HOME=INSTALL, PS1="$ ")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe("bash", ["bash", "--norc", "--noprofile", "-i"], env)
+    screen = b""
+    try:
+        os.write(fd, ('source "%s"\n' % comp).encode())
+        os.write(fd, line.encode())
+        end = time.time() + timeout
+        while time.time() < end and not all(w.encode() in screen for w in until):
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    screen += os.read(fd, 4096)
+                except OSError:
+                    break
+    finally:
+        os.write(fd, b"\x03exit\n")
+        os.close(fd)
+        os.waitpid(pid, 0)
+    return screen.decode(errors="replace").replace("\r", "")
+
+
+@test
+def bash_completion_in_an_interactive_terminal():
+    prefix = installed()
+    screen = typed(prefix, "cflow ex\t", ["cflow export "])
+    need_in(screen, "cflow export ", "cflow ex<TAB> on a terminal")
+    formats = ["bolt", "lcov", "callgrind", "drcov"]
+    screen = typed(prefix, "cflow export \t\t", formats)
+    for f in formats:
+        need_in(screen, f, "cflow export <TAB><TAB> on a terminal")
