@@ -1,5 +1,6 @@
 # Bash completion for cflow: its commands, each command's options, export formats, option
-# values the help lists, and files for profiles and other paths. Installed as
+# values the help lists, function names of the profile on the command line (annotate,
+# --function), and files for profiles and other paths. Installed as
 # share/bash-completion/completions/cflow; `source` it to try it by hand.
 #
 # Everything is asked of the tool itself at completion time (`cflow --help`, `cflow CMD
@@ -67,12 +68,39 @@ _cflow_words() { # WORDS CUR
     mapfile -t COMPREPLY < <(compgen -W "$1" -- "$2")
 }
 
-# _cflow_value TOOL CMD OPTIONS OPTION CUR: completes the value of OPTION: the values its
-# help lists, else files for an argument named like a path.
+# _cflow_functions TOOL PROFILE: the function names `cflow report --by function` gives.
+_cflow_functions() {
+    [[ -f $2 ]] || return 0
+    "$1" report --by function --topn 0 --format csv "$2" 2>/dev/null |
+        awk -F, 'NR > 1 { gsub(/^"|"$/, "", $1); print $1 }'
+}
+
+# _cflow_profile FIRST: the profile the command line names: FIRST (the first argument before
+# the cursor that is not an option), else the first file after the cursor.
+_cflow_profile() {
+    local i
+    if [[ -n $1 ]]; then
+        printf '%s\n' "$1"
+        return 0
+    fi
+    for ((i = COMP_CWORD + 1; i < ${#COMP_WORDS[@]}; i++)); do
+        if [[ ${COMP_WORDS[i]} != -* && -f ${COMP_WORDS[i]} ]]; then
+            printf '%s\n' "${COMP_WORDS[i]}"
+            return 0
+        fi
+    done
+}
+
+# _cflow_value TOOL CMD OPTIONS OPTION CUR FIRST: completes the value of OPTION: the values
+# its help lists, functions of the profile for --function, files for an argument named like
+# a path.
 _cflow_value() {
     local long arg values
     read -r long arg <<<"$(_cflow_option "$3" "$4")"
     values=$(_cflow_values "$1" "$2" "$long")
+    if [[ $long == --function ]]; then
+        values=$(_cflow_functions "$1" "$(_cflow_profile "$6")")
+    fi
     if [[ -n $values ]]; then
         _cflow_words "$values" "$5"
     elif [[ $arg == *FILE* || $arg == OUT* || $arg == PATH || $arg == ELF || $arg == DIR ]]; then
@@ -102,12 +130,13 @@ _cflow() {
     opts=$(_cflow_options "$tool" "$cmd")
     # "--opt=VALUE": bash splits the word at '=' (COMP_WORDBREAKS)
     if [[ $prev == = ]] && ((COMP_CWORD >= 3)); then
-        _cflow_value "$tool" "$cmd" "$opts" "${COMP_WORDS[COMP_CWORD - 2]}" "$cur"
+        _cflow_value "$tool" "$cmd" "$opts" "${COMP_WORDS[COMP_CWORD - 2]}" "$cur" \
+            "$(_cflow_profile "")"
         return 0
     fi
-    # what the words before this one are: positional arguments, options and their values,
-    # and (record) where the guest's command line starts
-    local i w npos=0 guest=0
+    # what the words before this one are: positional arguments (the first one kept), options
+    # and their values, and (record) where the guest's command line starts
+    local i w npos=0 guest=0 first=""
     for ((i = 2; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
         if ((guest)); then
@@ -119,13 +148,14 @@ _cflow() {
                 i=$((i + 2))
             elif [[ $w != *=* && $(_cflow_option "$opts" "$w") == *" "?* ]]; then
                 if ((i + 1 == COMP_CWORD)); then
-                    _cflow_value "$tool" "$cmd" "$opts" "$w" "$cur"
+                    _cflow_value "$tool" "$cmd" "$opts" "$w" "$cur" "$first"
                     return 0
                 fi
                 i=$((i + 1))
             fi
         else
             npos=$((npos + 1))
+            [[ -z $first ]] && first=$w
             [[ $cmd == record ]] && guest=$i
         fi
     done
@@ -142,6 +172,8 @@ _cflow() {
         _cflow_words "$(printf '%s\n' "$opts" | awk '{ split($NF, a, "="); print a[1] }')" "$cur"
     elif [[ $cmd == export ]] && ((npos == 0)); then
         _cflow_words "$(_cflow_export_formats "$tool")" "$cur"
+    elif [[ $cmd == annotate ]] && ((npos == 1)); then
+        _cflow_words "$(_cflow_functions "$tool" "$first")" "$cur"
     else
         _cflow_files "$cur"
     fi
