@@ -140,6 +140,10 @@ static const char description[] =
     "  cflow version --arch aarch64\n"
     "  CFLOW_QEMU=/opt/qemu/bin/qemu-x86_64 cflow version\n";
 
+static const CflowUsage usage = {
+    "", "Show the versions of the tool, the profile format, the plugin and QEMU.", description,
+    "expected no arguments"};
+
 static int run(int argc, char **argv)
 {
     g_autofree char *arch = NULL, *qemu = NULL, *plugin = NULL;
@@ -150,9 +154,6 @@ static int run(int argc, char **argv)
          "PATH"},
         G_OPTION_ENTRY_NULL,
     };
-    static const CflowUsage usage = {
-        "", "Show the versions of the tool, the profile format, the plugin and QEMU.",
-        description, "expected no arguments"};
     if (!cflow_parse_usage(&argc, &argv, &usage, entries, false) ||
         !cflow_check_args(CMD, &usage, argc == 1)) {
         return CFLOW_EXIT_USAGE;
