@@ -111,12 +111,23 @@ static char *env_path(const char *name)
     return v && *v ? g_strdup(v) : NULL;
 }
 
+/* A program named without a folder is looked up on PATH, as a shell would run it. */
+static char *program_path(char *named)
+{
+    char *found = named && !strchr(named, '/') ? g_find_program_in_path(named) : NULL;
+    if (found) {
+        g_free(named);
+        return found;
+    }
+    return named;
+}
+
 bool cflow_find_qemu(const char *option, const char *arch, CflowLocated *out, GError **error)
 {
     g_autofree char *name = g_strconcat("qemu-", arch, NULL);
     Candidate named[] = {
-        {"--qemu", g_strdup(option)},
-        {"$CFLOW_QEMU", env_path("CFLOW_QEMU")},
+        {"--qemu", program_path(g_strdup(option))},
+        {"$CFLOW_QEMU", program_path(env_path("CFLOW_QEMU"))},
     };
     Candidate implied[] = {
         {"the QEMU built in the checkout cflow was built from",

@@ -19,7 +19,8 @@ void cflow_located_clear(CflowLocated *l);
 /*
  * The QEMU that runs ARCH's programs: `option` (--qemu), else $CFLOW_QEMU, else qemu-ARCH in
  * the .deps/qemu/bin of the checkout the tool was built in, else qemu-ARCH on PATH. The first
- * one named wins (a --qemu that is not executable is an error, not a reason to look further).
+ * one named wins (a --qemu that is not executable is an error, not a reason to look further;
+ * a name without a folder is looked up on PATH).
  * False with *error naming every place tried when there is none.
  */
 bool cflow_find_qemu(const char *option, const char *arch, CflowLocated *out, GError **error);

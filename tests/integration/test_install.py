@@ -147,6 +147,10 @@ def version_names_tool_format_plugin_and_qemu():
     need_in(r.stdout, "qemu: %s (the QEMU built in the checkout" % qemu, "--version")
     first = run([qemu, "--version"]).stdout.split("\n")[0]
     need_in(r.stdout, "  " + first + "\n", "--version")
+    # --qemu NAME without a folder: looked up on PATH, as a shell would
+    r = ok(cflow(prefix, "version", "--qemu", os.path.basename(qemu),
+                 env=clean_env(PATH=QEMU + os.pathsep + os.environ["PATH"])), "--qemu NAME")
+    need_in(r.stdout, "qemu: %s (--qemu)" % qemu, "version --qemu " + os.path.basename(qemu))
     # what it says when something is missing, and which place it looked in
     r = cflow(prefix, "version", env=clean_env(CFLOW_QEMU="/nonexistent/qemu"))
     assert_eq("missing QEMU: exit", r.returncode, 1)
