@@ -147,6 +147,13 @@ def version_names_tool_format_plugin_and_qemu():
     need_in(r.stdout, "qemu: %s (the QEMU built in the checkout" % qemu, "--version")
     first = run([qemu, "--version"]).stdout.split("\n")[0]
     need_in(r.stdout, "  " + first + "\n", "--version")
+    # the plugin's version survives stripping (a package strips what it installs)
+    stripped = os.path.join(INSTALL, "stripped-libcflow.so")
+    shutil.copy(os.path.join(BUILD, "libcflow.so"), stripped)
+    ok(run(["strip", "--strip-all", stripped]), "strip")
+    r = ok(cflow(prefix, "version", "--plugin", stripped), "version of a stripped plugin")
+    need_in(r.stdout, "plugin: %s (--plugin)\n  cflow plugin %s," % (stripped, version),
+            "version --plugin STRIPPED")
     # --qemu NAME without a folder: looked up on PATH, as a shell would
     r = ok(cflow(prefix, "version", "--qemu", os.path.basename(qemu),
                  env=clean_env(PATH=QEMU + os.pathsep + os.environ["PATH"])), "--qemu NAME")
