@@ -79,7 +79,7 @@ def long_options(prefix, command):
 
 
 @test
-def installed_tool_records_and_reports_from_another_folder():
+def install_then_record_and_report_from_another_folder():
     prefix = installed()
     for f in ("bin/cflow", "share/bash-completion/completions/cflow", "share/man/man1/cflow.1"):
         if not os.path.isfile(os.path.join(prefix, f)):
@@ -110,7 +110,7 @@ def installed_tool_records_and_reports_from_another_folder():
 
 
 @test
-def staged_install_works_where_it_lands():
+def install_staged_with_destdir_works_where_it_lands():
     """DESTDIR staging, then the tree moved elsewhere: the tool finds the plugin beside it."""
     installed()  # the build is there
     stage = os.path.join(INSTALL, "stage")
@@ -130,7 +130,7 @@ def staged_install_works_where_it_lands():
 
 
 @test
-def version_names_tool_format_plugin_and_qemu():
+def install_version_names_tool_format_plugin_and_qemu():
     prefix = installed()
     meson_build = open(os.path.join(TOP, "meson.build")).read()
     version = re.search(r"version\s*:\s*'([^']+)'", meson_build).group(1)
@@ -173,7 +173,7 @@ def version_names_tool_format_plugin_and_qemu():
 
 
 @test
-def man_pages_render_every_command_with_its_options():
+def install_man_pages_render_every_command_with_its_options():
     prefix = installed()
     man1 = os.path.join(prefix, "share", "man", "man1")
     pages = [("cflow", None)] + [("cflow-" + c, c) for c in commands(prefix)]
@@ -222,7 +222,7 @@ def complete(prefix, words, cwd=None, after=()):
 
 
 @test
-def bash_completion_completes_commands_options_and_formats():
+def install_bash_completion_completes_commands_options_formats():
     prefix = installed()
     assert_eq("cflow ex<TAB>", complete(prefix, ["cflow", "ex"]), ["export"])
     assert_eq("cflow re<TAB>", sorted(complete(prefix, ["cflow", "re"])), ["record", "report"])
@@ -315,7 +315,7 @@ def typed(prefix, line, until, timeout=20):
 
 
 @test
-def bash_completion_in_an_interactive_terminal():
+def install_bash_completion_in_an_interactive_terminal():
     prefix = installed()
     screen = typed(prefix, "cflow ex\t", ["cflow export "])
     need_in(screen, "cflow export ", "cflow ex<TAB> on a terminal")
