@@ -2,9 +2,13 @@
 #   make example   set up everything, then profile the bundled example and print the report
 #   make test      set up everything, then run the whole test suite
 # Both install what they need (scripts/deps) and are cheap when everything is there.
+#   make install   the tool, plugin, manual pages and bash completion under PREFIX
+#                  (default /usr/local), staged under DESTDIR if given (scripts/install)
 BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps build example test bench bench-tool bench-threads sanitize clean
+.PHONY: all deps build install example test bench bench-tool bench-threads sanitize clean
 
 all: build
 
@@ -13,6 +17,9 @@ deps:
 
 build: deps
 	@bash scripts/build $(BUILD)
+
+install: build
+	@bash scripts/install $(BUILD) $(abspath $(PREFIX)) $(if $(DESTDIR),$(abspath $(DESTDIR)))
 
 example: build
 	@bash scripts/example $(BUILD)

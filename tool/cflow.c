@@ -12,7 +12,7 @@
 static const CflowCommand *const commands[] = {
     &cflow_cmd_record, &cflow_cmd_report, &cflow_cmd_annotate, &cflow_cmd_merge,
     &cflow_cmd_diff,   &cflow_cmd_dot,    &cflow_cmd_json,     &cflow_cmd_check,
-    &cflow_cmd_export,
+    &cflow_cmd_export, &cflow_cmd_version,
 };
 
 void cflow_error(const char *cmd, const char *fmt, ...)
@@ -93,7 +93,10 @@ static int usage(FILE *f)
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
         fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
     }
-    fprintf(f, "\n'cflow COMMAND --help' (or 'cflow help COMMAND') describes a command.\n\n"
+    fprintf(f, "\n'cflow COMMAND --help' (or 'cflow help COMMAND') describes a command;\n"
+               "'cflow --version' (or 'cflow version') shows the versions in use.\n\n"
+               "Environment: CFLOW_QEMU and CFLOW_PLUGIN name the QEMU and the plugin that\n"
+               "'cflow record' runs (see 'cflow record --help').\n\n"
                "%s",
             CFLOW_EXIT_CODES_HELP);
     return f == stdout ? CFLOW_EXIT_OK : CFLOW_EXIT_USAGE;
@@ -130,6 +133,10 @@ int main(int argc, char **argv)
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
         return usage(stdout);
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+        char *version[] = {"version", NULL};
+        return run_command(&cflow_cmd_version, 1, version);
     }
     if (strcmp(name, "help") == 0) {
         if (argc < 3) {

@@ -22,6 +22,7 @@
 
 #include "arch.h"
 #include "cflow.h"
+#include "locate.h"
 
 #define CMD "record"
 
@@ -49,55 +50,6 @@ static const char *elf_arch(const char *path)
     cflow_error(CMD, "%s: unknown ELF machine %u: say which QEMU to use with --arch", path,
                 machine);
     return NULL;
-}
-
-/* The directory of this executable (build/tool), for the files built beside it. */
-static char *self_dir(void)
-{
-    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
-    return self ? g_path_get_dirname(self) : g_strdup(".");
-}
-
-/*
- * QEMU: --qemu, $CFLOW_QEMU, the .deps/qemu/bin of the checkout this tool was built from
- * (compiled in), then qemu-ARCH on PATH.
- */
-static char *find_qemu(const char *opt, const char *arch)
-{
-    if (opt) {
-        return g_strdup(opt);
-    }
-    const char *env = g_getenv("CFLOW_QEMU");
-    if (env && *env) {
-        return g_strdup(env);
-    }
-    g_autofree char *name = g_strconcat("qemu-", arch, NULL);
-    char *path = g_build_filename(CFLOW_SOURCE_DIR, ".deps", "qemu", "bin", name, NULL);
-    if (g_file_test(path, G_FILE_TEST_IS_EXECUTABLE)) {
-        return path;
-    }
-    g_free(path);
-    path = g_find_program_in_path(name);
-    return path ? path : g_build_filename(CFLOW_SOURCE_DIR, ".deps", "qemu", "bin", name, NULL);
-}
-
-/* The plugin: --plugin, $CFLOW_PLUGIN, libcflow.so in the build tree beside this tool. */
-static char *find_plugin(const char *opt)
-{
-    if (opt) {
-        return g_strdup(opt);
-    }
-    const char *env = g_getenv("CFLOW_PLUGIN");
-    if (env && *env) {
-        return g_strdup(env);
-    }
-    g_autofree char *dir = self_dir();
-    char *path = g_build_filename(dir, "..", "libcflow.so", NULL);
-    if (g_file_test(path, G_FILE_TEST_EXISTS)) {
-        return path;
-    }
-    g_free(path);
-    return g_build_filename(CFLOW_BUILD_DIR, "libcflow.so", NULL);
 }
 
 /* QEMU's -plugin argument separates options by commas: a literal one is doubled. */
@@ -196,7 +148,8 @@ static const char description[] =
     "ARCH comes from the program's ELF header (x86_64, aarch64, riscv64, ...) unless --arch\n"
     "says otherwise. QEMU is --qemu, else $CFLOW_QEMU, else qemu-ARCH in the .deps/qemu/bin of\n"
     "the checkout the tool was built in, else qemu-ARCH on PATH. The plugin is --plugin, else\n"
-    "$CFLOW_PLUGIN, else the libcflow.so built beside the tool. The plugin runs with\n"
+    "$CFLOW_PLUGIN, else the one installed with the tool (found from the tool's own folder),\n"
+    "else the libcflow.so of the build tree; 'cflow version' says which. The plugin runs with\n"
     "report=off and output=FILE; --plugin-opt adds any other plugin option (README, \"Using the\n"
     "plugin\": mode=reference, format=json, adapt_after=N, ...) and may be repeated. A\n"
     "dynamically linked guest of another architecture needs its libraries: pass QEMU's -L\n"
@@ -283,20 +236,18 @@ static bool resolve(Request *r)
         }
         r->arch = g_strdup(a);
     }
-    char *qemu = find_qemu(r->qemu, r->arch), *plugin = find_plugin(r->plugin);
+    CflowLocated qemu = {0}, plugin = {0};
+    g_autoptr(GError) err = NULL;
+    if (!cflow_find_qemu(r->qemu, r->arch, &qemu, &err) ||
+        !cflow_find_plugin(r->plugin, &plugin, &err)) {
+        cflow_error(CMD, "%s", err->message);
+        cflow_located_clear(&qemu);
+        return false;
+    }
     g_free(r->qemu);
     g_free(r->plugin);
-    r->qemu = qemu;
-    r->plugin = plugin;
-    if (!g_file_test(r->qemu, G_FILE_TEST_IS_EXECUTABLE)) {
-        cflow_error(CMD, "%s: no such QEMU (--qemu or CFLOW_QEMU name another)", r->qemu);
-        return false;
-    }
-    if (!g_file_test(r->plugin, G_FILE_TEST_EXISTS)) {
-        cflow_error(CMD, "%s: no such plugin (--plugin or CFLOW_PLUGIN name another)",
-                    r->plugin);
-        return false;
-    }
+    r->qemu = qemu.path;
+    r->plugin = plugin.path;
     if (!r->out) {
         r->out = g_strdup("cflow.data");
     }
