@@ -53,6 +53,7 @@ typedef struct {
     CflowTopView view;
     unsigned rows;         /* --topn, or 0: as many as the terminal holds */
     CflowProfile *shown;   /* the last profile read whole, or NULL */
+    CflowSrcline *names;   /* the shown profile's names and lines */
     struct stat seen;      /* the identity of the file last read (good or not) */
     bool have_seen, final; /* final: the run is over */
     char *status;          /* the status line */
@@ -62,6 +63,12 @@ static void set_status(Top *t, char *status)
 {
     g_free(t->status);
     t->status = status;
+}
+
+static void forget_shown(Top *t)
+{
+    g_clear_pointer(&t->names, cflow_srcline_free);
+    g_clear_pointer(&t->shown, cflow_profile_free);
 }
 
 /* "dump 7, 8.0 s into the run": what the profile is, from its meta. */
@@ -92,8 +99,9 @@ static int snapshot(const char *path, CflowTopView v, unsigned rows)
     if (!p) {
         return CFLOW_EXIT_BAD_INPUT;
     }
+    g_autoptr(CflowSrcline) names = cflow_srcline_new(p);
     g_autofree char *what = describe(p);
-    g_autoptr(GString) body = cflow_top_render(p, v, rows ? rows : SNAPSHOT_ROWS, 0);
+    g_autoptr(GString) body = cflow_top_render(p, names, v, rows ? rows : SNAPSHOT_ROWS, 0);
     printf("cflow top: %s, %s, hottest %s\n%s", path, what, cflow_top_view_name(v), body->str);
     return CFLOW_EXIT_OK;
 }
@@ -129,10 +137,9 @@ static bool poll_file(Top *t)
                                                              : "waiting for the next"));
         return true;
     }
-    if (t->shown) {
-        cflow_profile_free(t->shown);
-    }
+    forget_shown(t);
     t->shown = p;
+    t->names = cflow_srcline_new(p);
     t->final = is_final(p);
     set_status(t, g_strdup(t->final ? "the run is over: the final profile is shown"
                                     : "watching for the next dump"));
@@ -171,7 +178,8 @@ static void draw(const Top *t)
     screen_line(screen, title, ws.ws_col);
     screen_line(screen, t->status ? t->status : "", ws.ws_col);
     if (t->shown) {
-        g_autoptr(GString) body = cflow_top_render(t->shown, t->view, rows, ws.ws_col);
+        g_autoptr(GString) body =
+            cflow_top_render(t->shown, t->names, t->view, rows, ws.ws_col);
         g_auto(GStrv) lines = g_strsplit(body->str, "\n", -1);
         for (int i = 0; lines[i] && *lines[i]; i++) {
             screen_line(screen, lines[i], ws.ws_col);
@@ -320,9 +328,7 @@ static int run(int argc, char **argv)
     }
     Top t = {.path = argv[1], .view = view, .rows = (unsigned)topn};
     int code = live(&t);
-    if (t.shown) {
-        cflow_profile_free(t.shown);
-    }
+    forget_shown(&t);
     g_free(t.status);
     return code;
 }

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "report.h"
-#include "srcline.h"
 #include "stats.h"
 
 static const char *const view_names[CFLOW_TOP_VIEWS] = {"functions", "lines", "edges"};
@@ -128,10 +127,11 @@ static void render_edges(GString *out, const CflowProfile *p, CflowSrcline *s, u
     }
 }
 
-GString *cflow_top_render(const CflowProfile *p, CflowTopView v, unsigned rows, unsigned width)
+GString *cflow_top_render(const CflowProfile *p, CflowSrcline *s, CflowTopView v, unsigned rows,
+                          unsigned width)
 {
     GString *out = g_string_new(NULL);
-    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    rows = MAX(rows, 1u); /* cflow_report_rank's 0 would mean every edge */
     if (v == CFLOW_TOP_EDGES) {
         render_edges(out, p, s, rows, width);
     } else {

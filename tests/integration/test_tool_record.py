@@ -73,7 +73,7 @@ def raw_kernel(binary, d):
     System.map of its functions alone."""
     image = os.path.join(d, "hot.img")
     ok(run(["aarch64-linux-gnu-objcopy", "-O", "binary", binary, image]), "objcopy")
-    functions = ("_start", "hot", "cold", "elapsed")
+    functions = ("_start", "hot", "cold", "clock")
     lines = [ln for ln in run(["aarch64-linux-gnu-nm", binary]).stdout.splitlines()
              if ln.split()[-1] in functions]
     sysmap = os.path.join(d, "System.map")

@@ -6,8 +6,9 @@
  * so a passed-through status is told from QEMU's own.
  *
  * Built as is (SECONDS 0) it makes one pass. Built with -DSECONDS=N it makes passes of ROUNDS
- * rounds until N seconds of wall time have passed (semihosting SYS_ELAPSED): a guest that runs
- * long, for the live view, whose hottest function is `hot` from the first pass on.
+ * rounds until QEMU has used N seconds of CPU time (semihosting SYS_CLOCK; with one vCPU about
+ * as much wall time): a guest that runs long, for the live view, whose hottest function is
+ * `hot` from the first pass on.
  *
  * Expected exactly, per pass (cflow report --by function):
  *   hot    entries ROUNDS, executed ROUNDS * (2 * HOT_N + 2), branches ROUNDS * HOT_N
@@ -28,9 +29,8 @@
     .type _start, %function
 _start:
 #if SECONDS
-    bl elapsed
-    ldr x21, =(SECONDS * 1000000000)
-    add x21, x21, x0
+    bl clock
+    add x21, x0, #(SECONDS * 100)
 #endif
     .globl pass
 pass:
@@ -44,7 +44,7 @@ round:
 round_branch:
     cbnz x20, round
 #if SECONDS
-    bl elapsed
+    bl clock
     cmp x0, x21
     b.lt pass
 #endif
@@ -83,20 +83,17 @@ cold_branch:
     ret
     .size cold, . - cold
 
-    /* x0 = nanoseconds since QEMU started (SYS_ELAPSED writes them to the block at x1) */
-    .type elapsed, %function
-elapsed:
-    mov x0, #0x30
-    adr x1, elapsed_block
+    /* x0 = centiseconds of CPU time QEMU has used (semihosting SYS_CLOCK, no argument) */
+    .type clock, %function
+clock:
+    mov x0, #0x10
+    mov x1, #0
     hlt #0xf000
-    ldr x0, elapsed_block
     ret
-    .size elapsed, . - elapsed
+    .size clock, . - clock
 
     .data
     .balign 8
 exit_block:
     .quad 0x20026               /* ADP_Stopped_ApplicationExit */
     .quad 3                     /* the exit status */
-elapsed_block:
-    .quad 0
