@@ -129,6 +129,13 @@ static bool poll_file(Top *t)
     }
     t->seen = st;
     t->have_seen = true;
+    if (!S_ISREG(st.st_mode)) {
+        /* a FIFO would block the reader, and a device is written in place, never replaced */
+        set_status(t, g_strdup_printf("%s is not a regular file: only a file the plugin "
+                                      "replaces can be followed (--once reads it once)",
+                                      t->path));
+        return true;
+    }
     g_autoptr(GError) err = NULL;
     CflowProfile *p = cflow_profile_read(t->path, &err);
     if (!p) {
@@ -273,7 +280,8 @@ static int live(Top *t)
 
 static const char description[] =
     "FILE is the profile a running QEMU rewrites every few seconds: the plugin's output= with\n"
-    "dump=SECONDS (README, \"Using the plugin\"), e.g. written by\n"
+    "dump=SECONDS (README, \"Using the plugin\"), in the binary format (the default, not\n"
+    "format=json), e.g. written by\n"
     "  cflow record -o linux.cflow --plugin-opt dump=1 -- qemu-system-x86_64 ...\n"
     "Each new dump replaces the view, which shows the run so far (counts are cumulative):\n"
     "\n"
