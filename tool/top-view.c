@@ -68,8 +68,8 @@ static void render_groups(GString *out, const CflowProfile *p, CflowSrcline *s, 
     for (guint i = 0; i < groups->len; i++) {
         total += ((const CflowGroup *)g_ptr_array_index(groups, i))->execs;
     }
-    add_line(out, width, "%8s %14s %12s %14s  %s", "executed", "instructions", "entries",
-             "branches", lines ? "line  function" : "function");
+    add_line(out, width, "%8s %14s %12s %14s  %s", "share", "executed", "entries", "branches",
+             lines ? "line  function" : "function");
     for (guint i = 0; i < groups->len && i < rows; i++) {
         const CflowGroup *g = g_ptr_array_index(groups, i);
         add_line(out, width, "%7.2f%% %14" PRIu64 " %12" PRIu64 " %14" PRIu64 "  %s%s%s",
@@ -117,7 +117,7 @@ static void render_edges(GString *out, const CflowProfile *p, CflowSrcline *s, u
         total += cflow_profile_edge(p, i)->count;
     }
     g_autoptr(GArray) ranked = cflow_report_rank(p, CFLOW_SORT_EDGES, rows);
-    add_line(out, width, "%8s %14s  %-11s  %s", "of all", "count", "kind", "from -> to");
+    add_line(out, width, "%8s %14s  %-11s  %s", "share", "count", "kind", "from -> to");
     for (guint r = 0; r < ranked->len; r++) {
         const CflowEdge *e = cflow_profile_edge(p, g_array_index(ranked, uint32_t, r));
         g_autofree char *from = place(s, p, cflow_profile_insn(p, e->from)->addr);
