@@ -109,6 +109,16 @@ def wait_for_file(path, qemu, timeout=30):
         time.sleep(0.02)
 
 
+def just_after_a_dump(path):
+    """Returns as soon as the plugin has replaced PATH with a new dump."""
+    inode = os.stat(path).st_ino
+    end = time.monotonic() + 2 * DUMP_PERIOD
+    while os.stat(path).st_ino == inode:
+        if time.monotonic() > end:
+            raise AssertionError("no dump within two periods")
+        time.sleep(0.005)
+
+
 @test
 def top_follows_a_running_system_guest_and_quits_on_q():
     d = tempfile.mkdtemp(dir=WORK)
@@ -132,10 +142,12 @@ def top_follows_a_running_system_guest_and_quits_on_q():
         keys.key("f")
         keys.wait("the functions view again",
                   lambda ls: "hottest functions" in ls[0] and top_function("hot")(ls), 2)
-        # a file that does not read replaces the dump: skipped, the last good view kept
+        # a file that does not read replaces the dump: skipped, the last good view kept. It is
+        # put there just after a dump lands, so that it stays a whole period, seen for sure.
         bad = os.path.join(d, "bad")
         with open(bad, "wb") as f:
             f.write(b"CFLOW\0not a profile at all")
+        just_after_a_dump(path)
         os.rename(bad, path)
         keys.wait("the skipped file's status, the view kept",
                   lambda ls: "skipped" in ls[1] and top_function("hot")(ls), 2)
