@@ -309,7 +309,7 @@ static int run(int argc, char **argv)
     gboolean once = FALSE;
     int topn = 0;
     GOptionEntry entries[] = {
-        {"once", '1', 0, G_OPTION_ARG_NONE, &once, "Print one snapshot and exit", NULL},
+        {"once", 0, 0, G_OPTION_ARG_NONE, &once, "Print one snapshot and exit", NULL},
         {"view", 'v', 0, G_OPTION_ARG_STRING, &view_name,
          "functions (default), lines or edges", "VIEW"},
         {"topn", 'n', 0, G_OPTION_ARG_INT, &topn, "Rows shown (default: what fits)", "N"},
