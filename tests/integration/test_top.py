@@ -79,8 +79,14 @@ class Top:
             raise AssertionError("cflow top did not exit within %.1f s; the screen:\n%s"
                                  % (timeout, "\n".join(self.screen())))
         self.read(0.2)
-        os.close(self.master)
         return self.proc.returncode
+
+    def close(self):
+        """Ends the command if a failed test left it running."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
 
 
 def first_row(lines):
@@ -164,6 +170,8 @@ def top_follows_a_running_system_guest_and_quits_on_q():
                 not top_function("hot")(last):
             raise AssertionError("the last screen:\n" + "\n".join(last))
     finally:
+        for t in (keys, alone):
+            t.close()
         if qemu.poll() is None:
             qemu.kill()
             qemu.wait()
@@ -179,6 +187,7 @@ def top_follows_a_running_system_guest_and_quits_on_q():
 def top_exits_when_qemu_is_killed():
     d = tempfile.mkdtemp(dir=WORK)
     qemu, path = long_guest(d)
+    top = None
     try:
         wait_for_file(path, qemu)
         top = Top(path)
@@ -189,6 +198,8 @@ def top_exits_when_qemu_is_killed():
         if "without a final profile" not in top.screen()[1]:
             raise AssertionError("\n".join(top.screen()))
     finally:
+        if top:
+            top.close()
         if qemu.poll() is None:
             qemu.kill()
             qemu.wait()
