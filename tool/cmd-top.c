@@ -4,9 +4,10 @@
  * lands, like `perf top`.
  *
  * The plugin replaces the file atomically (a new file renamed over the old one), so a dump is
- * noticed by its identity changing (inode, time, size) and read whole; anything that still
- * fails to read (a damaged file put there by someone else, a profile written in place to a
- * device) is skipped with a status line and the last good view stays. The run is over when
+ * noticed by its identity changing (inode, time, size), looked at every POLL_MS (one stat, far
+ * below a dump period; unlike inotify it works on any file system and needs no watch of the
+ * folder), and read whole; anything that still fails to read (a damaged file put there by
+ * someone else) is skipped with a status line and the last good view stays. The run is over when
  * the file holds the final profile (meta written_at = exit), or when the QEMU that wrote the
  * dumps (meta pid) is gone without writing one (killed).
  *
