@@ -52,7 +52,7 @@ static void on_resize(int sig)
 typedef struct {
     const char *path;
     CflowTopView view;
-    unsigned rows;         /* --topn, or 0: as many as the terminal holds */
+    unsigned rows;         /* --topn (at most what the terminal holds), or 0: all it holds */
     CflowProfile *shown;   /* the last profile read whole, or NULL */
     CflowSrcline *names;   /* the shown profile's names and lines */
     struct stat seen;      /* the identity of the file last read (good or not) */
@@ -177,7 +177,8 @@ static void draw(const Top *t)
         ws.ws_row = 24;
         ws.ws_col = 80;
     }
-    unsigned rows = t->rows ? t->rows : (unsigned)ws.ws_row - 4; /* title, status, heads */
+    /* title, status, heads, the rows, and the line the cursor ends on: nothing scrolls */
+    unsigned fit = (unsigned)ws.ws_row - 4, rows = t->rows && t->rows < fit ? t->rows : fit;
     g_autofree char *what = t->shown ? describe(t->shown) : g_strdup("no profile yet");
     g_autofree char *title =
         g_strdup_printf("cflow top: %s, %s, hottest %s   [f]unctions [l]ines [e]dges [q]uit",
