@@ -12,7 +12,7 @@
 static const CflowCommand *const commands[] = {
     &cflow_cmd_record, &cflow_cmd_report, &cflow_cmd_annotate, &cflow_cmd_merge,
     &cflow_cmd_diff,   &cflow_cmd_dot,    &cflow_cmd_json,     &cflow_cmd_check,
-    &cflow_cmd_export, &cflow_cmd_version,
+    &cflow_cmd_export, &cflow_cmd_version, &cflow_cmd_top,
 };
 
 void cflow_error(const char *cmd, const char *fmt, ...)

@@ -26,7 +26,7 @@ typedef struct {
 
 extern const CflowCommand cflow_cmd_record, cflow_cmd_report, cflow_cmd_annotate,
     cflow_cmd_merge, cflow_cmd_diff, cflow_cmd_dot, cflow_cmd_json, cflow_cmd_check,
-    cflow_cmd_export, cflow_cmd_version;
+    cflow_cmd_export, cflow_cmd_version, cflow_cmd_top;
 
 /* The text every command's --help ends with. */
 #define CFLOW_EXIT_CODES_HELP                                                                 \

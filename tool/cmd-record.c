@@ -1,6 +1,8 @@
 /*
  * cmd-record.c: `cflow record -- PROGRAM ARGS...`: runs a program under qemu-<arch> with
- * libcflow.so and leaves its profile in a file, like `perf record`.
+ * libcflow.so and leaves its profile in a file, like `perf record`. When the program is QEMU
+ * itself (`-- qemu-system-x86_64 -kernel ...`, record-qemu.c), the plugin is added to its
+ * command line instead: a whole machine is profiled.
  *
  * The guest is QEMU's child; its stdin, stdout and stderr are ours, and its exit status
  * becomes ours (death by signal as 128 + the signal, like a shell). The plugin offers no live
@@ -23,6 +25,7 @@
 #include "arch.h"
 #include "cflow.h"
 #include "locate.h"
+#include "record-qemu.h"
 
 #define CMD "record"
 
@@ -151,28 +154,42 @@ static const char description[] =
     "$CFLOW_PLUGIN, else the one installed with the tool (found from the tool's own folder),\n"
     "else the libcflow.so of the build tree; 'cflow version' says which. The plugin runs with\n"
     "report=off and output=FILE; --plugin-opt adds any other plugin option (README, \"Using the\n"
-    "plugin\": mode=reference, format=json, adapt_after=N, ...) and may be repeated. A\n"
-    "dynamically linked guest of another architecture needs its libraries: pass QEMU's -L\n"
-    "with --qemu-opt.\n"
+    "plugin\": mode=reference, format=json, adapt_after=N, dump=SECONDS, ...) and may be\n"
+    "repeated; --symbols FILE is the plugin's symbols=FILE. A dynamically linked guest of\n"
+    "another architecture needs its libraries: pass QEMU's -L with --qemu-opt.\n"
+    "\n"
+    "System mode: when PROGRAM is QEMU itself, a qemu-system-* emulator (or, the same way, a\n"
+    "user-mode qemu-ARCH), ARGS are QEMU's own and the tool adds -plugin with the options above\n"
+    "to them: the whole machine is profiled. A bare name is taken from the project's QEMU\n"
+    "(.deps/qemu/bin of the checkout), else from PATH; a QEMU built without plugins is refused.\n"
+    "Name the kernel's or firmware's functions with --symbols System.map (or an ELF file with\n"
+    "a symbol table, such as vmlinux). --arch and --qemu do not apply; --qemu-opt adds to QEMU's\n"
+    "arguments as before. Watch a long run with --plugin-opt dump=1 and 'cflow top FILE'.\n"
     "\n"
     "The guest's standard input, output and error are the tool's. On a terminal, a status\n"
     "line on standard error shows elapsed time and QEMU's CPU time and memory (the plugin\n"
-    "has no live counter); nothing is added when standard error is not a terminal.\n"
+    "has no live counter); nothing is added when standard error is not a terminal, nor in\n"
+    "system mode (the machine's console has the terminal).\n"
     "\n"
-    "Exit status: the guest's own (128 + N if it died of signal N, like a shell); 1 when the\n"
-    "command line is wrong, the guest cannot be started or no profile was written. SIGINT and\n"
-    "SIGQUIT reach the guest from the terminal; SIGTERM and SIGHUP are passed on to it.\n"
+    "Exit status: the guest's own (128 + N if it died of signal N, like a shell; in system\n"
+    "mode QEMU's, which is the guest's where the guest can say one, e.g. semihosting); 1 when\n"
+    "the command line is wrong, the guest cannot be started or no profile was written. SIGINT\n"
+    "and SIGQUIT reach the guest from the terminal; SIGTERM and SIGHUP are passed on to it.\n"
     "\n"
     "Examples:\n"
     "  cflow record ./prog input.txt\n"
     "  cflow record -o run1.cflow --plugin-opt mode=reference -- ./prog -v\n"
-    "  cflow record --qemu-opt -L --qemu-opt /usr/aarch64-linux-gnu -- ./arm-prog\n";
+    "  cflow record --qemu-opt -L --qemu-opt /usr/aarch64-linux-gnu -- ./arm-prog\n"
+    "  cflow record -o linux.cflow --symbols System.map -- qemu-system-x86_64 -nographic \\\n"
+    "      -kernel bzImage -initrd initrd.gz -append console=ttyS0\n";
 
 /* What the command line asks for. */
 typedef struct {
     char *out, *arch, *qemu, *plugin; /* -o, --arch, --qemu, --plugin (NULL: not given) */
+    char *symbols;                    /* --symbols */
     GStrv plugin_opts, qemu_args;     /* --plugin-opt, --qemu-opt */
-    char *prog;                       /* the guest program's path */
+    char *prog;                       /* the guest program's path (QEMU's, if it is QEMU) */
+    CflowProgKind kind;               /* a guest program, or QEMU itself */
     int first;                        /* argv index of the guest program */
 } Request;
 
@@ -182,6 +199,7 @@ static void request_clear(Request *r)
     g_free(r->arch);
     g_free(r->qemu);
     g_free(r->plugin);
+    g_free(r->symbols);
     g_strfreev(r->plugin_opts);
     g_strfreev(r->qemu_args);
     g_free(r->prog);
@@ -191,7 +209,7 @@ static void request_clear(Request *r)
 static bool parse_args(int *argc, char ***argv, Request *r)
 {
     static const CflowUsage usage = {
-        "[-o FILE] [--] PROGRAM [ARGS...]",
+        "[-o FILE] [--] PROGRAM [ARGS...] | [--] qemu-system-ARCH [QEMU-ARGS...]",
         "Run a program under QEMU with the cflow plugin and write its profile.", description,
         "no program to run"};
     GOptionEntry entries[] = {
@@ -200,6 +218,8 @@ static bool parse_args(int *argc, char ***argv, Request *r)
          "ARCH"},
         {"plugin-opt", 'O', 0, G_OPTION_ARG_STRING_ARRAY, &r->plugin_opts,
          "A plugin option, e.g. mode=reference (repeatable)", "K=V"},
+        {"symbols", 0, 0, G_OPTION_ARG_FILENAME, &r->symbols,
+         "Name code from a System.map or ELF file (plugin symbols=)", "FILE"},
         {"qemu-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &r->qemu_args,
          "An argument for QEMU before the program, e.g. -L (repeatable)", "ARG"},
         {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &r->qemu, "The QEMU binary to run", "PATH"},
@@ -218,6 +238,11 @@ static bool parse_args(int *argc, char ***argv, Request *r)
         return false;
     }
     const char *prog_arg = (*argv)[r->first];
+    r->kind = cflow_prog_kind(prog_arg);
+    if (r->kind != CFLOW_PROG_GUEST) {
+        r->prog = cflow_qemu_program(CMD, prog_arg);
+        return r->prog != NULL;
+    }
     r->prog = strchr(prog_arg, '/') ? g_strdup(prog_arg) : g_find_program_in_path(prog_arg);
     if (!r->prog || !g_file_test(r->prog, G_FILE_TEST_IS_REGULAR)) {
         cflow_error(CMD, "%s: no such program", prog_arg);
@@ -226,10 +251,37 @@ static bool parse_args(int *argc, char ***argv, Request *r)
     return true;
 }
 
+/*
+ * With QEMU itself as the program: it is the QEMU to run, and it must take plugins; --arch and
+ * --qemu, which choose a QEMU for a guest program, would be ignored, so they are refused.
+ */
+static bool resolve_qemu_program(Request *r)
+{
+    if (r->arch || r->qemu) {
+        cflow_error(CMD, "--%s chooses the QEMU for a guest program; here the program is QEMU "
+                         "itself (%s)",
+                    r->arch ? "arch" : "qemu", r->prog);
+        return false;
+    }
+    if (!cflow_qemu_takes_plugins(CMD, r->prog)) {
+        return false;
+    }
+    r->qemu = g_strdup(r->prog);
+    return true;
+}
+
 /* The architecture, QEMU, the plugin and the output, defaults filled in; false: exit 1. */
 static bool resolve(Request *r)
 {
-    if (!r->arch) {
+    if (r->symbols && !g_file_test(r->symbols, G_FILE_TEST_IS_REGULAR)) {
+        cflow_error(CMD, "--symbols %s: no such file", r->symbols);
+        return false;
+    }
+    if (r->kind != CFLOW_PROG_GUEST) {
+        if (!resolve_qemu_program(r)) {
+            return false;
+        }
+    } else if (!r->arch) {
         const char *a = elf_arch(r->prog);
         if (!a) {
             return false;
@@ -254,28 +306,50 @@ static bool resolve(Request *r)
     return true;
 }
 
-/* QEMU's command line: QEMU [--qemu-opt...] -plugin SPEC PROGRAM ARGS..., NULL-terminated. */
-static GPtrArray *qemu_command(const Request *r, const char *out_abs, int argc, char **argv)
+/* -plugin's argument: PLUGIN,report=off,output=FILE[,symbols=F][,opts...]. */
+static char *plugin_spec(const Request *r, const char *out_abs)
 {
-    /* -plugin PLUGIN,report=off,output=FILE[,opts...]: '%' doubled (the plugin expands %p) */
     GString *spec = g_string_new(NULL);
     append_escaped(spec, r->plugin);
     g_string_append(spec, ",report=off,output=");
+    /* '%' doubled: the plugin expands %p */
     g_auto(GStrv) pieces = g_strsplit(out_abs, "%", -1);
     g_autofree char *no_pct = g_strjoinv("%%", pieces);
     append_escaped(spec, no_pct);
+    if (r->symbols) {
+        g_autofree char *symbols_abs = g_canonicalize_filename(r->symbols, NULL);
+        g_string_append(spec, ",symbols=");
+        append_escaped(spec, symbols_abs);
+    }
     for (int i = 0; r->plugin_opts && r->plugin_opts[i]; i++) {
         g_string_append_c(spec, ',');
         append_escaped(spec, r->plugin_opts[i]);
     }
+    return g_string_free(spec, FALSE);
+}
+
+/*
+ * QEMU's command line, NULL-terminated: QEMU [--qemu-opt...] -plugin SPEC PROGRAM ARGS... for a
+ * guest program; QEMU -plugin SPEC [--qemu-opt...] ARGS... when the program is QEMU (the plugin
+ * first, before a user-mode QEMU's guest program).
+ */
+static GPtrArray *qemu_command(const Request *r, const char *out_abs, int argc, char **argv)
+{
+    bool guest = r->kind == CFLOW_PROG_GUEST;
     GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(args, g_strdup(r->qemu));
+    if (!guest) {
+        g_ptr_array_add(args, g_strdup("-plugin"));
+        g_ptr_array_add(args, plugin_spec(r, out_abs));
+    }
     for (int i = 0; r->qemu_args && r->qemu_args[i]; i++) {
         g_ptr_array_add(args, g_strdup(r->qemu_args[i]));
     }
-    g_ptr_array_add(args, g_strdup("-plugin"));
-    g_ptr_array_add(args, g_string_free(spec, FALSE));
-    g_ptr_array_add(args, g_strdup(r->prog));
+    if (guest) {
+        g_ptr_array_add(args, g_strdup("-plugin"));
+        g_ptr_array_add(args, plugin_spec(r, out_abs));
+        g_ptr_array_add(args, g_strdup(r->prog));
+    }
     for (int i = r->first + 1; i < argc; i++) {
         g_ptr_array_add(args, g_strdup(argv[i]));
     }
@@ -351,7 +425,8 @@ static int record(const Request *r, int argc, char **argv)
     GPtrArray *args = qemu_command(r, out_abs, argc, argv);
     struct stat before;
     bool had_before = stat(out_abs, &before) == 0;
-    bool live = isatty(STDERR_FILENO);
+    /* in system mode the machine's console has the terminal: no status line over it */
+    bool live = isatty(STDERR_FILENO) && r->kind != CFLOW_PROG_QEMU_SYSTEM;
     int exec_errno;
     pid_t pid = spawn(r->qemu, args, &exec_errno);
     g_ptr_array_free(args, TRUE);

@@ -189,24 +189,30 @@ def guest(arch, name):
     return os.path.join(GUESTS, arch, name)
 
 
-def system_guest(name):
-    """tests/guests/system/aarch64-NAME.S, a bare-metal guest of the virt board, built once."""
+def system_guest(name, defines=()):
+    """tests/guests/system/aarch64-NAME.S, a bare-metal guest of the virt board, built once
+    (per set of DEFINES, e.g. ["SECONDS=8"], which the preprocessor gets as -D)."""
     src = os.path.join(TOP, "tests", "guests", "system", "aarch64-%s.S" % name)
-    out = os.path.join(GUESTS, "system", "aarch64-" + name)
+    out = os.path.join(GUESTS, "system", "-".join(["aarch64-" + name] + list(defines)))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
         r = run(["aarch64-linux-gnu-gcc", "-nostdlib", "-static", "-Wl,-Ttext=0x40080000",
-                 "-Wl,--build-id=none", "-o", out, src])
+                 "-Wl,--build-id=none", "-o", out, src] + ["-D" + d for d in defines])
         if r.returncode != 0:
             raise AssertionError("building %s failed:\n%s" % (src, r.stderr))
     return out
 
 
+def system_machine(binary, smp=1, qemu_dir=QEMU):
+    """qemu-system-aarch64 running a system guest with semihosting (no plugin)."""
+    return [os.path.join(qemu_dir, "qemu-system-aarch64"), "-M", "virt", "-cpu", "max",
+            "-smp", str(smp), "-nographic", "-nic", "none", "-semihosting", "-kernel", binary]
+
+
 def system_cmd(binary, plugin_args, smp=1, qemu_args=(), qemu_dir=QEMU):
     """qemu-system-aarch64 running a system guest with semihosting, under the plugin."""
-    return ([os.path.join(qemu_dir, "qemu-system-aarch64"), "-M", "virt", "-cpu", "max",
-             "-smp", str(smp), "-nographic", "-nic", "none", "-semihosting", "-kernel", binary]
-            + list(qemu_args) + ["-plugin", ",".join([PLUGIN] + plugin_args)])
+    return (system_machine(binary, smp, qemu_dir) + list(qemu_args)
+            + ["-plugin", ",".join([PLUGIN] + plugin_args)])
 
 
 def check_snapshot(prof, s, label):

@@ -12,7 +12,7 @@ from harness import assert_eq, guest, test
 
 @test
 def tool_help_for_every_command():
-    for cmd in ("record", "report", "annotate", "merge", "diff", "dot", "json", "check"):
+    for cmd in ("record", "report", "annotate", "merge", "diff", "dot", "json", "check", "top"):
         r = ok(tool(cmd, "--help"), cmd + " --help")
         for want in ("cflow " + cmd, "Exit status", "Example"):
             if want not in r.stdout:
@@ -98,7 +98,7 @@ def every_command_refuses_bad_profiles_with_exit_2():
                                                   os.path.join(TOOLDIR, "never.cflow"),
                                                   good, path],
                      ["diff", good, path], ["diff", path, good], ["dot", path],
-                     ["json", path], ["check", path]):
+                     ["json", path], ["check", path], ["top", path]):
             r = tool(*args)
             what = "%s on a %s profile" % (args[0], name)
             assert_eq(what + ": exit status", r.returncode, 2)
