@@ -231,7 +231,7 @@ static const char description[] =
     "falls through to another translation block. Each node shows its address, function,\n"
     "source lines (file:line,line... from DWARF where known), how often it ran and its\n"
     "instruction count. Edges show their counts: solid for a branch taken, dashed for a\n"
-    "fall-through. A block that ends in a call has a bold dotted edge, named for the function\n"
+    "fall-through. A block that ends in a call has a double-line edge, named for the function\n"
     "called, to the block where the call returns, counting the returns that landed there, so\n"
     "a function's loops read across its calls; the call itself is a thin grey dotted edge to\n"
     "the function called (with --function, one dashed node per function outside). Colour\n"
