@@ -105,8 +105,9 @@ def export_lcov_reads_right_in_genhtml():
     r = run(["genhtml", "--branch-coverage", info, "-o", html])
     if r.returncode != 0:
         raise AssertionError("genhtml failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
-    pages = {os.path.basename(p): p for p in glob.glob(os.path.join(html, "**", "*.html"),
+    pages = {os.path.basename(p): p for p in glob.glob(os.path.join(html, "*", "**", "*.html"),
                                                        recursive=True)}
+    pages["index.html"] = os.path.join(html, "index.html")  # the top level, not a folder's
     for page in ("index.html", "charclass.c.gcov.html", "charclass.c.func.html"):
         if page not in pages:
             raise AssertionError("genhtml wrote no %s: %s" % (page, sorted(pages)))
