@@ -133,17 +133,16 @@ static void edge_label(GString *out, CflowSrcline *s, const CflowCfgEdge *e)
         g_autofree char *callee = g_strdup_printf(
             "call %s", cflow_srcline_lookup(s, e->callee, NULL)->function);
         dot_line(out, callee);
-        if (e->callees > 1) {
-            g_autofree char *more = g_strdup_printf("(+%u more)", e->callees - 1);
+        if (e->callees > 1) { /* an indirect call: its hottest callee is named */
+            g_autofree char *more = g_strdup_printf("(+%u other callee%s)", e->callees - 1,
+                                                    e->callees > 2 ? "s" : "");
             dot_line(out, more);
         }
     }
-    g_autofree char *count = g_strdup_printf(
-        "%" PRIu64 "%s%s", e->count,
-        e->kind == CFLOW_EDGE_BRANCH || e->kind == CFLOW_EDGE_FALLTHROUGH ? "" : " ",
-        e->kind == CFLOW_EDGE_BRANCH || e->kind == CFLOW_EDGE_FALLTHROUGH
-            ? ""
-            : cflow_edge_kind_name(e->kind));
+    bool plain = e->kind == CFLOW_EDGE_BRANCH || e->kind == CFLOW_EDGE_FALLTHROUGH;
+    g_autofree char *count = plain ? g_strdup_printf("%" PRIu64, e->count)
+                                   : g_strdup_printf("%" PRIu64 " %s", e->count,
+                                                     cflow_edge_kind_name(e->kind));
     dot_line(out, count);
 }
 
