@@ -91,12 +91,25 @@ CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const
                            .count = e->count, .kind = (CflowEdgeKind)e->kind};
         g_array_append_val(g->edges, ce);
     }
-    /* a block split off by a leader is entered by straight-line flow from the one before */
+    /*
+     * A block split off by a leader is entered by straight-line flow from the one before, where
+     * a translation block went on from one to the other: not after an instruction that ended
+     * its translation blocks without a recorded transfer (the exit system call at the end of a
+     * program, right before the next function).
+     */
+    g_autofree bool *goes_on = g_new0(bool, n ? n : 1);
+    for (guint b = 0; b < p->blocks->len; b++) {
+        const CflowBlock *blk = cflow_profile_block(p, b);
+        for (uint32_t k = 0; k + 1 < blk->n_insns; k++) {
+            goes_on[g_array_index(p->block_insns, uint32_t, blk->first + k)] = true;
+        }
+    }
     for (guint b = 0; b + 1 < g->blocks->len; b++) {
         const CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
         const CflowBasicBlock *next = &g_array_index(g->blocks, CflowBasicBlock, b + 1);
-        const CflowInsnStats *last = &st[g_array_index(g->order, uint32_t, bb->first + bb->n - 1)];
-        if (next->start != bb->end || last->out[CFLOW_EDGE_BRANCH] ||
+        uint32_t last_insn = g_array_index(g->order, uint32_t, bb->first + bb->n - 1);
+        const CflowInsnStats *last = &st[last_insn];
+        if (next->start != bb->end || !goes_on[last_insn] || last->out[CFLOW_EDGE_BRANCH] ||
             last->out[CFLOW_EDGE_FALLTHROUGH]) {
             continue;
         }

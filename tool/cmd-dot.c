@@ -125,13 +125,21 @@ static const char *outside_node(GString *out, CflowSrcline *s, GHashTable *drawn
     return name;
 }
 
+/* Longer callee names (C++ templates run to hundreds of characters) are cut on an edge's label,
+ * which would otherwise widen the whole picture; the callee's own node shows all of it. */
+#define EDGE_NAME_CHARS 60
+
 /* An edge's label: its count, its kind where neither a branch nor a fall-through, and for a
  * call the function called. */
 static void edge_label(GString *out, CflowSrcline *s, const CflowCfgEdge *e)
 {
     if (e->call_return) {
-        g_autofree char *callee = g_strdup_printf(
-            "call %s", cflow_srcline_lookup(s, e->callee, NULL)->function);
+        const char *name = cflow_srcline_lookup(s, e->callee, NULL)->function;
+        g_autofree char *valid = g_utf8_make_valid(name, -1);
+        bool long_name = g_utf8_strlen(valid, -1) > EDGE_NAME_CHARS;
+        g_autofree char *head = g_utf8_substring(valid, 0, EDGE_NAME_CHARS - 1);
+        g_autofree char *callee = g_strdup_printf("call %s%s", long_name ? head : valid,
+                                                  long_name ? "\u2026" : "");
         dot_line(out, callee);
         if (e->callees > 1) { /* an indirect call: its hottest callee is named */
             g_autofree char *more = g_strdup_printf("(+%u other callee%s)", e->callees - 1,

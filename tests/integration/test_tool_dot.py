@@ -134,7 +134,8 @@ def dot_main_loop_of_charclass_is_one_connected_piece():
 def dot_shows_hostile_names_as_they_are():
     """hostile-names.S: functions named with quotes, a backslash, <, > and & (a C++ name too)
     show exactly as named in the SVG, Graphviz takes the DOT without a warning, and the call
-    in the loop is drawn to where it returns: 3 returns, the loop's back edge 2."""
+    in the loop is drawn to where it returns: 3 returns, the loop's back edge 2; a long name is
+    cut on an edge's label and whole on its block."""
     d = os.path.join(TOOLDIR, "hostile")
     os.makedirs(d, exist_ok=True)
     binary = os.path.join(d, "hostile-names")
@@ -158,5 +159,19 @@ def dot_shows_hostile_names_as_they_are():
     backs = [texts for a, b, texts, _ in loop.edges
              if block_nodes(a) and block_nodes(b) and int(a[1:]) > int(b[1:])]
     assert_eq("the loop's back edges", backs, [["2"]])
+    # the program ends in its exit system call, right before the C++-named function: nothing
+    # flows from there into it
+    into = [(a, texts) for a, b, texts, _ in whole.edges
+            if whole.nodes.get(b, [""])[0].endswith(" " + callee) and block_nodes(a) and
+            whole.nodes[a][0].split(" ", 1)[1] == loop_name and texts == ["1"]]
+    assert_eq("flow from the exit into the next function", into, [])
+    # a name too long for an edge's label is cut there, and whole on its function's block
+    long_name = ("std::map<std::basic_string<char, std::char_traits<char>, std::allocator<char>"
+                 " >, int>::operator[](std::string const&)")
+    cut = [texts for _, _, texts, line in whole.edges if line == "double" and
+           texts == ["call " + long_name[:59] + "\u2026", "1"]]
+    heads = [texts[0] for texts in whole.nodes.values() if texts]
+    if len(cut) != 1 or not any(h.endswith(" " + long_name) for h in heads):
+        raise AssertionError("the long name: edges %r, blocks %r" % (whole.edges, heads))
     if ["std::vector<int>::push_back(int const&)"] not in list(loop.nodes.values()):
         raise AssertionError("no node for the function called: %r" % loop.nodes)

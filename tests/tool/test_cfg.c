@@ -101,6 +101,31 @@ static void test_transfers_and_gaps_end_blocks(void)
     assert_edge(g, 0, 0, CFLOW_CFG_OUTSIDE, 0x180, 3, CFLOW_EDGE_FALLTHROUGH, false);
 }
 
+/*
+ * A program's last translation block ends in its exit system call (run once, no edge out of it)
+ * right before a function entered by a branch: no straight-line flow from one to the other.
+ */
+static void test_no_flow_after_a_block_that_ended(void)
+{
+    g_autoptr(CflowProfile) p = cflow_profile_new();
+    uint32_t mov = cflow_profile_add_insn(p, 0x100, 5, 0, "mov", NULL);
+    uint32_t sys = cflow_profile_add_insn(p, 0x105, 2, 0, "syscall", NULL);
+    uint32_t ret = cflow_profile_add_insn(p, 0x107, 1, 0, "ret", NULL);
+    uint32_t call = cflow_profile_add_insn(p, 0x200, 5, 0, "call", NULL);
+    cflow_profile_add_block(p, 0x100, 1, (uint32_t[]){mov, sys}, 2);
+    cflow_profile_add_block(p, 0x107, 3, (uint32_t[]){ret}, 1);
+    cflow_profile_add_block(p, 0x200, 3, (uint32_t[]){call}, 1);
+    cflow_profile_add_edge(p, call, CFLOW_EDGE_BRANCH, 0x107, 3);
+    cflow_profile_add_edge(p, ret, CFLOW_EDGE_BRANCH, 0x205, 3);
+    g_autoptr(CflowCfg) g = build(p, NULL);
+    g_assert_cmpuint(g->blocks->len, ==, 3);
+    assert_block(g, 0, 0x100, 0x107, 0, 2, 1);
+    assert_block(g, 1, 0x107, 0x108, 2, 1, 3);
+    g_assert_cmpuint(g->edges->len, ==, 2);
+    assert_edge(g, 0, 2, 1, 0x107, 3, CFLOW_EDGE_BRANCH, false);
+    assert_edge(g, 1, 1, CFLOW_CFG_OUTSIDE, 0x205, 3, CFLOW_EDGE_BRANCH, false);
+}
+
 /* Only the selected instructions; edges from the others are left out, to them go OUTSIDE. */
 static void test_selection(void)
 {
@@ -245,6 +270,8 @@ int main(int argc, char **argv)
     g_test_add_func("/cfg/leader-splits-a-translation-block",
                     test_leader_splits_a_translation_block);
     g_test_add_func("/cfg/transfers-and-gaps-end-blocks", test_transfers_and_gaps_end_blocks);
+    g_test_add_func("/cfg/no-flow-after-a-block-that-ended",
+                    test_no_flow_after_a_block_that_ended);
     g_test_add_func("/cfg/selection", test_selection);
     g_test_add_func("/cfg/generations", test_generations);
     g_test_add_func("/cfg/fixture-run", test_fixture_run);
