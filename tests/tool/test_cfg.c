@@ -107,16 +107,22 @@ static void test_transfers_and_gaps_end_blocks(void)
  */
 static void test_no_flow_after_a_block_that_ended(void)
 {
+    static const struct {
+        uint64_t addr;
+        uint32_t size;
+        const char *text;
+    } code[] = {{0x100, 5, "mov"}, {0x105, 2, "syscall"}, {0x107, 1, "ret"}, {0x200, 5, "call"}};
+    enum { MOV, SYSCALL, RET, CALL };
     g_autoptr(CflowProfile) p = cflow_profile_new();
-    uint32_t mov = cflow_profile_add_insn(p, 0x100, 5, 0, "mov", NULL);
-    uint32_t sys = cflow_profile_add_insn(p, 0x105, 2, 0, "syscall", NULL);
-    uint32_t ret = cflow_profile_add_insn(p, 0x107, 1, 0, "ret", NULL);
-    uint32_t call = cflow_profile_add_insn(p, 0x200, 5, 0, "call", NULL);
-    cflow_profile_add_block(p, 0x100, 1, (uint32_t[]){mov, sys}, 2);
-    cflow_profile_add_block(p, 0x107, 3, (uint32_t[]){ret}, 1);
-    cflow_profile_add_block(p, 0x200, 3, (uint32_t[]){call}, 1);
-    cflow_profile_add_edge(p, call, CFLOW_EDGE_BRANCH, 0x107, 3);
-    cflow_profile_add_edge(p, ret, CFLOW_EDGE_BRANCH, 0x205, 3);
+    uint32_t id[G_N_ELEMENTS(code)];
+    for (guint i = 0; i < G_N_ELEMENTS(code); i++) {
+        id[i] = cflow_profile_add_insn(p, code[i].addr, code[i].size, 0, code[i].text, NULL);
+    }
+    cflow_profile_add_block(p, 0x100, 1, (uint32_t[]){id[MOV], id[SYSCALL]}, 2);
+    cflow_profile_add_block(p, 0x107, 3, (uint32_t[]){id[RET]}, 1);
+    cflow_profile_add_block(p, 0x200, 3, (uint32_t[]){id[CALL]}, 1);
+    cflow_profile_add_edge(p, id[CALL], CFLOW_EDGE_BRANCH, 0x107, 3);
+    cflow_profile_add_edge(p, id[RET], CFLOW_EDGE_BRANCH, 0x205, 3);
     g_autoptr(CflowCfg) g = build(p, NULL);
     g_assert_cmpuint(g->blocks->len, ==, 3);
     assert_block(g, 0, 0x100, 0x107, 0, 2, 1);
