@@ -18,6 +18,13 @@ bool *cflow_cfg_select_function(const CflowProfile *p, CflowSrcline *s, const ch
     return selected;
 }
 
+/* The basic block that starts at addr, or CFLOW_CFG_OUTSIDE. */
+static uint32_t block_at(const CflowCfg *g, uint64_t addr)
+{
+    guint b = GPOINTER_TO_UINT(g_hash_table_lookup(g->starts, &addr));
+    return b ? b - 1 : CFLOW_CFG_OUTSIDE;
+}
+
 CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const bool *selected)
 {
     CflowCfg *g = g_new0(CflowCfg, 1);
@@ -68,11 +75,11 @@ CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const
     }
 
     /* where each block starts, for edge targets (the oldest generation's block wins) */
-    g_autoptr(GHashTable) starts = g_hash_table_new(g_int64_hash, g_int64_equal);
+    g->starts = g_hash_table_new(g_int64_hash, g_int64_equal);
     for (guint b = 0; b < g->blocks->len; b++) {
         CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
-        if (!g_hash_table_contains(starts, &bb->start)) {
-            g_hash_table_insert(starts, &bb->start, GUINT_TO_POINTER(b + 1));
+        if (!g_hash_table_contains(g->starts, &bb->start)) {
+            g_hash_table_insert(g->starts, &bb->start, GUINT_TO_POINTER(b + 1));
         }
     }
     for (guint i = 0; i < p->edges->len; i++) {
@@ -80,34 +87,132 @@ CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const
         if (g->block_of[e->from] == CFLOW_CFG_OUTSIDE) {
             continue;
         }
-        guint to = GPOINTER_TO_UINT(g_hash_table_lookup(starts, &e->to));
-        CflowCfgEdge ce = {g->block_of[e->from], to ? to - 1 : CFLOW_CFG_OUTSIDE, e->to,
-                           e->count, (CflowEdgeKind)e->kind, false};
+        CflowCfgEdge ce = {.from = g->block_of[e->from], .to = block_at(g, e->to), .to_addr = e->to,
+                           .count = e->count, .kind = (CflowEdgeKind)e->kind};
         g_array_append_val(g->edges, ce);
     }
-    /* a block split off by a leader is entered by straight-line flow from the one before */
+    /*
+     * A block split off by a leader is entered by straight-line flow from the one before, where
+     * a translation block went on from one to the other: not after an instruction that ended
+     * its translation blocks without a recorded transfer (the exit system call at the end of a
+     * program, right before the next function).
+     */
+    g_autofree bool *goes_on = g_new0(bool, n ? n : 1);
+    for (guint b = 0; b < p->blocks->len; b++) {
+        const CflowBlock *blk = cflow_profile_block(p, b);
+        for (uint32_t k = 0; k + 1 < blk->n_insns; k++) {
+            goes_on[g_array_index(p->block_insns, uint32_t, blk->first + k)] = true;
+        }
+    }
     for (guint b = 0; b + 1 < g->blocks->len; b++) {
         const CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
         const CflowBasicBlock *next = &g_array_index(g->blocks, CflowBasicBlock, b + 1);
-        const CflowInsnStats *last = &st[g_array_index(g->order, uint32_t, bb->first + bb->n - 1)];
-        if (next->start != bb->end || last->out[CFLOW_EDGE_BRANCH] ||
+        uint32_t last_insn = g_array_index(g->order, uint32_t, bb->first + bb->n - 1);
+        const CflowInsnStats *last = &st[last_insn];
+        if (next->start != bb->end || !goes_on[last_insn] || last->out[CFLOW_EDGE_BRANCH] ||
             last->out[CFLOW_EDGE_FALLTHROUGH]) {
             continue;
         }
         uint64_t left = cflow_stats_exceptions(last);
         uint64_t flow = last->execs > left ? last->execs - left : 0;
         if (flow) {
-            CflowCfgEdge ce = {b, b + 1, next->start, flow, CFLOW_EDGE_FALLTHROUGH, true};
+            CflowCfgEdge ce = {.from = b, .to = b + 1, .to_addr = next->start, .count = flow,
+                               .kind = CFLOW_EDGE_FALLTHROUGH, .implicit = true};
             g_array_append_val(g->edges, ce);
         }
     }
     return g;
 }
 
+/* One call instruction of the graph: how often it ran to each target, and its hottest one. */
+typedef struct {
+    uint32_t insn;
+    uint64_t calls, hottest_count, hottest;
+    uint32_t targets;
+} CallSite;
+
+/* The call instructions of the graph that transferred control, in the profile's edge order. */
+static GArray *call_sites(const CflowCfg *g, const CflowProfile *p, const CflowDecoder *d)
+{
+    GArray *sites = g_array_new(FALSE, FALSE, sizeof(CallSite));
+    g_autoptr(GHashTable) index = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        if (e->kind != CFLOW_EDGE_BRANCH || g->block_of[e->from] == CFLOW_CFG_OUTSIDE ||
+            cflow_insn_class(p, d, e->from) != CFLOW_INSN_CALL) {
+            continue;
+        }
+        guint k = GPOINTER_TO_UINT(g_hash_table_lookup(index, GUINT_TO_POINTER(e->from + 1)));
+        if (!k) {
+            CallSite cs = {.insn = e->from};
+            g_array_append_val(sites, cs);
+            k = sites->len;
+            g_hash_table_insert(index, GUINT_TO_POINTER(e->from + 1), GUINT_TO_POINTER(k));
+        }
+        CallSite *cs = &g_array_index(sites, CallSite, k - 1);
+        cs->calls += e->count;
+        cs->targets++;
+        if (e->count > cs->hottest_count) {
+            cs->hottest_count = e->count;
+            cs->hottest = e->to;
+        }
+    }
+    return sites;
+}
+
+void cflow_cfg_add_call_returns(CflowCfg *g, const CflowProfile *p)
+{
+    CflowDecoder d;
+    cflow_decoder_open(&d, cflow_arch_find(cflow_profile_get_meta(p, "arch")));
+    /* address -> transfers from return instructions that landed there */
+    g_autoptr(GHashTable) returns = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+                                                          g_free);
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        if (e->kind != CFLOW_EDGE_BRANCH ||
+            cflow_insn_class(p, &d, e->from) != CFLOW_INSN_RETURN) {
+            continue;
+        }
+        uint64_t *n = g_hash_table_lookup(returns, &e->to);
+        if (!n) {
+            n = g_new0(uint64_t, 1);
+            g_hash_table_insert(returns, g_memdup2(&e->to, sizeof e->to), n);
+        }
+        *n += e->count;
+    }
+    bool returns_known = g_hash_table_size(returns) > 0;
+    g_autoptr(GArray) sites = call_sites(g, p, &d);
+    g_autofree bool *ends_in_call = g_new0(bool, g->blocks->len ? g->blocks->len : 1);
+    for (guint k = 0; k < sites->len; k++) {
+        const CallSite *cs = &g_array_index(sites, CallSite, k);
+        const CflowInsn *in = cflow_profile_insn(p, cs->insn);
+        uint64_t after = in->addr + in->size;
+        const uint64_t *landed = g_hash_table_lookup(returns, &after);
+        uint64_t count = returns_known ? (landed ? *landed : 0) : cs->calls;
+        uint32_t to = block_at(g, after), from = g->block_of[cs->insn];
+        ends_in_call[from] = true;
+        if (count && to != CFLOW_CFG_OUTSIDE) {
+            CflowCfgEdge ce = {.from = from, .to = to, .to_addr = after,
+                               .count = count, .kind = CFLOW_EDGE_BRANCH, .call_return = true,
+                               .callee = cs->hottest, .callees = cs->targets};
+            g_array_append_val(g->edges, ce);
+        }
+    }
+    /* the call ends its block: every other branch out of the block leaves the call */
+    for (guint i = 0; i < g->edges->len; i++) {
+        CflowCfgEdge *e = &g_array_index(g->edges, CflowCfgEdge, i);
+        e->call = ends_in_call[e->from] && e->kind == CFLOW_EDGE_BRANCH && !e->call_return;
+    }
+    cflow_decoder_close(&d);
+}
+
 void cflow_cfg_free(CflowCfg *g)
 {
     if (!g) {
         return;
+    }
+    if (g->starts) {
+        g_hash_table_destroy(g->starts);
     }
     g_array_free(g->order, TRUE);
     g_array_free(g->blocks, TRUE);

@@ -28,6 +28,15 @@ typedef struct {
     uint64_t count;
     CflowEdgeKind kind;
     bool implicit;       /* straight-line flow into a block split off by a leader */
+    /*
+     * From a block that ends in a call to the block where the call returns (the instruction
+     * after the call): cflow_cfg_add_call_returns. `count` is the returns that landed there;
+     * `callee` the call's most frequent target, `callees` how many distinct ones it had.
+     */
+    bool call_return;
+    bool call;           /* a branch out of a call instruction: to the function called */
+    uint64_t callee;
+    uint32_t callees;
 } CflowCfgEdge;
 
 typedef struct {
@@ -35,6 +44,7 @@ typedef struct {
     GArray *blocks; /* CflowBasicBlock, in address order */
     GArray *edges;  /* CflowCfgEdge */
     uint32_t *block_of; /* instruction index -> basic block, or CFLOW_CFG_OUTSIDE */
+    GHashTable *starts; /* start address (uint64_t *) -> basic block + 1 (oldest generation) */
 } CflowCfg;
 
 /*
@@ -45,6 +55,19 @@ bool *cflow_cfg_select_function(const CflowProfile *p, CflowSrcline *s, const ch
 
 /* `selected[i]` says whether instruction i belongs in the graph (NULL: all of them). */
 CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const bool *selected);
+
+/*
+ * Joins a function's graph across its calls: an edge (call_return) from every block that ends
+ * in a call instruction (arch.h's class, by the profile's meta "arch") to the block that starts
+ * at the instruction after the call, if that block is in the graph. Its count is the number of
+ * transfers from return instructions that landed there (the profile's branch edges out of
+ * returns); where the architecture's returns cannot be told apart (no branch edge of the
+ * profile leaves a return), the call's own count instead. A call site never returned to (exit,
+ * longjmp) gets no edge. Appended after the edges cflow_cfg_build made, whose branches out of
+ * call instructions it marks (`call`).
+ */
+void cflow_cfg_add_call_returns(CflowCfg *g, const CflowProfile *p);
+
 void cflow_cfg_free(CflowCfg *g);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CflowCfg, cflow_cfg_free)
 

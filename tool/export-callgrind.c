@@ -16,8 +16,9 @@
  *
  * A profile of edges has no call stacks, so a call's inclusive cost is estimated: the callee's
  * inclusive cost per entry times the calls from the site, with recursion cut (a callee already
- * being summed adds nothing). Returns and exceptional edges are not written (calls imply the
- * returns; callgrind has no records for the others).
+ * being summed adds nothing). An unconditional jump to another function's entry (PLT stubs,
+ * tail calls) is a call, as Callgrind records it. Returns and exceptional edges are not
+ * written (calls imply the returns; callgrind has no records for the others).
  */
 #include <inttypes.h>
 #include <string.h>
@@ -135,10 +136,27 @@ static int64_t insn_at(Graph *g, uint64_t addr)
     return v ? (int64_t)GPOINTER_TO_UINT(v) - 1 : -1;
 }
 
+/*
+ * A call, as Callgrind counts them: the branch of a call instruction, or an unconditional jump
+ * to the entry of another function (a PLT stub's jump into the library, a tail call), which
+ * Callgrind records as a call too. Without the jumps, KCachegrind showed getc called by no
+ * one and main's inclusive cost without it: main called the PLT stub, whose cost was its one
+ * jump.
+ */
 static bool is_call(Graph *g, const CflowEdge *e)
 {
-    return e->kind == CFLOW_EDGE_BRANCH &&
-           cflow_export_classify(g->x, e->from) == CFLOW_INSN_CALL;
+    if (e->kind != CFLOW_EDGE_BRANCH) {
+        return false;
+    }
+    CflowInsnClass cls = cflow_export_classify(g->x, e->from);
+    int64_t t = cls == CFLOW_INSN_JUMP ? insn_at(g, e->to) : -1;
+    if (t < 0 || g->fn_of[t] == g->fn_of[e->from]) {
+        return cls == CFLOW_INSN_CALL;
+    }
+    const CflowLoc *loc = cflow_srcline_insn(g->x->s, (uint32_t)t);
+    uint64_t entry = loc->function_start ? loc->function_start
+                                         : g_array_index(g->fns, Fn, g->fn_of[t]).low;
+    return e->to == entry;
 }
 
 /* Inclusive cost of function f (self plus its calls' estimated share), recursion cut. */
@@ -306,7 +324,7 @@ static void write_transfer(Site *w, const CflowEdge *edge, CflowInsnClass cls)
     const char *tfile = t >= 0 && cflow_srcline_insn(x->s, (uint32_t)t)->file
                             ? cflow_srcline_insn(x->s, (uint32_t)t)->file
                             : (target && target->file ? target->file : "???");
-    if (edge->kind == CFLOW_EDGE_BRANCH && cls == CFLOW_INSN_CALL) {
+    if (is_call(w->g, edge)) {
         if (target) { /* else never translated: nothing to attribute */
             write_call(w, edge, target, taddr, tline);
         }

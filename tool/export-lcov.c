@@ -5,7 +5,11 @@
  * Lines: every line the line table of a compile unit gives code to, for each compile unit
  * whose code ran (all of them with --all-cus), so code that never ran shows as 0. A line's
  * count is how often control entered a run of its instructions: for each real basic block
- * (tool/cfg.c), the executions of each of its instructions that starts a stretch of that line.
+ * (tool/cfg.c), the executions of each of its instructions that starts a stretch of that line,
+ * less the returns into it from a call on the same line (a call does not leave its line, as a
+ * reader sees it: `if (isspace(c))` runs once per character, not twice). A line whose rows in
+ * the line table all cover no code (a statement that starts where another's code does, as
+ * optimised code has them: `return 0;`) takes the executions of the instruction it starts at.
  * Functions: the compile units' subprograms with code, counted by their entry instruction.
  * Branches: each conditional branch the run translated, as two records (0: taken, 1: not
  * taken), '-' when the instruction never ran.
@@ -36,6 +40,7 @@ typedef struct {
     GArray *fns;       /* Fn */
     GHashTable *fn_seen;
     GArray *branches;  /* Branch */
+    GHashTable *starts; /* line -> uint64_t*: executions where its empty line-table rows are */
 } SourceFile;
 
 static void source_free(gpointer data)
@@ -48,6 +53,7 @@ static void source_free(gpointer data)
     g_array_free(f->fns, TRUE);
     g_hash_table_unref(f->fn_seen);
     g_array_free(f->branches, TRUE);
+    g_hash_table_unref(f->starts);
     g_free(f);
 }
 
@@ -60,20 +66,38 @@ static SourceFile *source(GHashTable *files, const char *path)
         f->fns = g_array_new(FALSE, FALSE, sizeof(Fn));
         f->fn_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         f->branches = g_array_new(FALSE, FALSE, sizeof(Branch));
+        f->starts = g_hash_table_new_full(NULL, NULL, NULL, g_free);
         g_hash_table_insert(files, g_strdup(path), f);
     }
     return f;
 }
 
-static void add_line(GHashTable *files, const char *path, unsigned line, uint64_t count)
+/* The count of `line` in a table of SourceFile (made 0 the first time). */
+static uint64_t *line_count(GHashTable *table, unsigned line)
 {
-    SourceFile *f = source(files, path);
-    uint64_t *c = g_hash_table_lookup(f->lines, GUINT_TO_POINTER(line));
+    uint64_t *c = g_hash_table_lookup(table, GUINT_TO_POINTER(line));
     if (!c) {
         c = g_new0(uint64_t, 1);
-        g_hash_table_insert(f->lines, GUINT_TO_POINTER(line), c);
+        g_hash_table_insert(table, GUINT_TO_POINTER(line), c);
     }
-    *c += count;
+    return c;
+}
+
+static void add_line(GHashTable *files, const char *path, unsigned line, uint64_t count)
+{
+    *line_count(source(files, path)->lines, line) += count;
+}
+
+/* Lines with no code of their own take the executions of the instruction they start at. */
+static void credit_empty_rows(SourceFile *f)
+{
+    GHashTableIter it;
+    gpointer line, execs;
+    g_hash_table_iter_init(&it, f->starts);
+    while (g_hash_table_iter_next(&it, &line, &execs)) {
+        uint64_t *c = line_count(f->lines, GPOINTER_TO_UINT(line));
+        *c = *c ? *c : *(uint64_t *)execs;
+    }
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -187,6 +211,12 @@ static void walk_line_tables(CflowExport *x, uint32_t m, GHashTable *files)
             if (dwarf_lineendsequence(l, &end) == 0 && !end && dwarf_lineno(l, &lineno) == 0 &&
                 lineno > 0 && file) {
                 add_line(files, file, (unsigned)lineno, 0);
+                Dwarf_Addr a, b;
+                if (i + 1 < n && dwarf_lineaddr(l, &a) == 0 &&
+                    dwarf_lineaddr(dwarf_onesrcline(lines, i + 1), &b) == 0 && a == b) {
+                    uint64_t *c = line_count(source(files, file)->starts, (unsigned)lineno);
+                    *c = MAX(*c, cflow_export_execs_at(x, m, a + cubias - bias));
+                }
             }
         }
         functions(x, m, files, cu, cubias, bias);
@@ -307,6 +337,29 @@ static void print_file(FILE *out, const char *test, const char *path, SourceFile
     fprintf(out, "LF:%u\nLH:%u\nend_of_record\n", lines->len, lh);
 }
 
+/* Per basic block: the returns into it from a call on the line its first instruction is on. */
+static uint64_t *returns_within_a_line(CflowExport *x, CflowCfg *g)
+{
+    cflow_cfg_add_call_returns(g, x->p);
+    uint64_t *resumed = g_new0(uint64_t, g->blocks->len ? g->blocks->len : 1);
+    for (guint i = 0; i < g->edges->len; i++) {
+        const CflowCfgEdge *e = &g_array_index(g->edges, CflowCfgEdge, i);
+        if (!e->call_return) {
+            continue;
+        }
+        const CflowBasicBlock *from = &g_array_index(g->blocks, CflowBasicBlock, e->from);
+        const CflowBasicBlock *to = &g_array_index(g->blocks, CflowBasicBlock, e->to);
+        const CflowLoc *call = cflow_srcline_insn(
+            x->s, g_array_index(g->order, uint32_t, from->first + from->n - 1));
+        const CflowLoc *back = cflow_srcline_insn(x->s, g_array_index(g->order, uint32_t,
+                                                                      to->first));
+        if (call->line && call->file == back->file && call->line == back->line) {
+            resumed[e->to] += e->count;
+        }
+    }
+    return resumed;
+}
+
 static bool write_lcov(CflowExport *x, FILE *out, GError **error)
 {
     const CflowProfile *p = x->p;
@@ -318,6 +371,7 @@ static bool write_lcov(CflowExport *x, FILE *out, GError **error)
                                                         source_free);
     /* executed lines: entries into a stretch of one line within a real basic block */
     g_autoptr(CflowCfg) g = cflow_cfg_build(p, x->st, NULL);
+    g_autofree uint64_t *resumed = returns_within_a_line(x, g);
     for (guint b = 0; b < g->blocks->len; b++) {
         const CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
         const CflowLoc *prev = NULL;
@@ -328,7 +382,8 @@ static bool write_lcov(CflowExport *x, FILE *out, GError **error)
                           (only == CFLOW_NO_MODULE || x->module_of[i] == only);
             if (wanted && loc->file && loc->line &&
                 (!prev || prev->file != loc->file || prev->line != loc->line)) {
-                add_line(files, loc->file, loc->line, x->st[i].execs);
+                uint64_t back = k ? 0 : MIN(resumed[b], x->st[i].execs);
+                add_line(files, loc->file, loc->line, x->st[i].execs - back);
             }
             prev = loc;
             if (wanted && loc->file && loc->line &&
@@ -360,6 +415,7 @@ static bool write_lcov(CflowExport *x, FILE *out, GError **error)
             first_missing = first_missing ? first_missing : path;
             continue;
         }
+        credit_empty_rows(f);
         add_case_labels(x, path, f);
         print_file(out, x->test_name, path, f);
     }

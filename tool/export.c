@@ -183,20 +183,9 @@ uint32_t cflow_export_select(CflowExport *x, GError **error)
     return CFLOW_NO_MODULE;
 }
 
-/*
- * From the bytes where the profile keeps them (as cflow_profile_insn_disas makes its text from
- * them: the instruction has no text of its own), else from the text; arch.h's one classifier.
- */
 CflowInsnClass cflow_export_classify(const CflowExport *x, uint32_t insn)
 {
-    const CflowInsn *in = cflow_profile_insn(x->p, insn);
-    const uint8_t *bytes = cflow_profile_insn_bytes(x->p, insn);
-    bool from_bytes = x->decoder.open && bytes && in->disas == 0 && in->size != 0 &&
-                      in->size <= CFLOW_INSN_BYTES;
-    CflowTransfer t;
-    cflow_arch_classify(&x->decoder, in->addr, from_bytes ? bytes : NULL, in->size,
-                        from_bytes ? NULL : cflow_profile_insn_disas(x->p, insn), &t);
-    return t.cls;
+    return cflow_insn_class(x->p, &x->decoder, insn);
 }
 
 uint64_t cflow_export_execs_at(CflowExport *x, uint32_t m, uint64_t vaddr)

@@ -21,6 +21,13 @@ typedef struct {
 /* One entry per instruction of p (g_free it). */
 CflowInsnStats *cflow_insn_stats(const CflowProfile *p);
 
+/*
+ * What instruction i does with control (arch.h's one classifier, through d): from its bytes
+ * where the profile keeps them and has no text of its own (the text would be made from those
+ * bytes), else from its disassembly text.
+ */
+CflowInsnClass cflow_insn_class(const CflowProfile *p, const CflowDecoder *d, uint32_t i);
+
 /* Exceptions, interrupts, host calls and early exits together. */
 uint64_t cflow_stats_exceptions(const CflowInsnStats *s);
 

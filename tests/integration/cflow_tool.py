@@ -3,8 +3,9 @@ What the tests of the cflow tool's commands (test_tool_*.py) and of its exports
 (test_export_*.py) share: running the tool, recording a guest once per name, the C guests built
 with -g here (tests/guests/c: branchy.c, a static x86_64 program with marked lines; shlib.c +
 shlib-main.c, a dynamically linked x86_64 program and its library; exportee.c, the exports'
-guest), the bundled example (examples/primes.c, aarch64), and the lines of marker comments in
-the sources (expected source lines come from markers, never from line numbers).
+guest; charclass.c, the pictures' guest, reading standard input), the bundled example
+(examples/primes.c, aarch64), and the lines of marker comments in the sources (expected source
+lines come from markers, never from line numbers).
 """
 import json
 import os
@@ -82,6 +83,30 @@ def example():
     return build(os.path.join(TOOLDIR, "primes"),
                  ["aarch64-linux-gnu-gcc", "-g", "-O2", "-static", "-o",
                   os.path.join(TOOLDIR, "primes"), os.path.join(TOP, "examples", "primes.c")])
+
+
+CHARCLASS = os.path.join(CSRC, "charclass.c")
+CHARCLASS_INPUT = "ab 12\n"  # two letters, two spaces, two digits: charclass.c's counts
+CHARCLASS_COPIES = 200
+
+
+def charclass(opt="-O1"):
+    """charclass.c, the pictures' guest, built OPT -g (a dynamically linked PIE, as a user's)."""
+    os.makedirs(TOOLDIR, exist_ok=True)
+    out = os.path.join(TOOLDIR, "charclass" + opt)
+    return build(out, ["gcc", opt, "-g", "-o", out, CHARCLASS])
+
+
+def record_charclass(name, binary, where=TOOLDIR):
+    """cflow record of BINARY reading CHARCLASS_COPIES copies of CHARCLASS_INPUT, once per run
+    of the suite."""
+    os.makedirs(where, exist_ok=True)
+    path = os.path.join(where, name + ".cflow")
+    if path not in _recorded:
+        ok(tool("record", "-o", path, "--", binary, input=CHARCLASS_INPUT * CHARCLASS_COPIES),
+           "record " + name)
+        _recorded.add(path)
+    return path
 
 
 def exportee(arch):

@@ -1,12 +1,16 @@
 """
 `cflow export callgrind`: per-function instruction counts by hand on loops.S, and equal to the
-profile's on exportee.c, as callgrind_annotate reads them.
+profile's on exportee.c, as callgrind_annotate reads them; the pictures' guest opened in
+KCachegrind under Xvfb, its screenshot kept in build/integration/pictures.
 """
 import os
 import re
 
-from cflow_tool import EXPORTEE_ROUNDS, as_json, export, exportee, need, ok, record_for_export
+from cflow_tool import (CHARCLASS_COPIES, EXPORT_DIR, EXPORTEE_ROUNDS, as_json, charclass,
+                        export, exportee, need, ok, record_charclass, record_for_export)
 from harness import assert_eq, guest, relocator, run, symbols, test
+from pictures import PICTURES, check_png, need_packages, picture, screenshot_window
+
 
 
 def annotate_functions(path):
@@ -80,3 +84,70 @@ def export_callgrind_c_functions_match_the_profile():
     m = re.search(r"cfn=\((\d+)\) classify\ncalls=(\d+) ", body)
     if not m or int(m.group(2)) != EXPORTEE_ROUNDS:
         raise AssertionError("calls to classify: %s" % (m.group(0) if m else None))
+
+
+def calls_into(body):
+    """A callgrind file's calls: ({function id: calls into it}, {caller id: {callee id: calls}})."""
+    called, by_caller, fn, cfn = {}, {}, None, None
+    for line in body.splitlines():
+        m = re.match(r"(c?fn)=\((\d+)\)", line)
+        if m and m.group(1) == "fn":
+            fn = m.group(2)
+        elif m:
+            cfn = m.group(2)
+        m = re.match(r"calls=(\d+) ", line)
+        if m:
+            called[cfn] = called.get(cfn, 0) + int(m.group(1))
+            site = by_caller.setdefault(fn, {})
+            site[cfn] = site.get(cfn, 0) + int(m.group(1))
+    return called, by_caller
+
+
+@test
+def export_callgrind_opens_in_kcachegrind():
+    """charclass.c -O1 -g, the pictures' guest: main's calls carry their known counts (the
+    call to getchar once per character and once for EOF, on through the PLT stub into the C
+    library) in the file and in callgrind_annotate's tree; KCachegrind, under Xvfb, loads it as a user would open it: its main window is titled
+    with the file, no other window (an error dialog) comes up, and its screenshot, kept in
+    build/integration/pictures, is not blank."""
+    need_packages("callgrind_annotate", "kcachegrind")
+    prof = record_charclass("charclass-O1", charclass("-O1"), EXPORT_DIR)
+    out = export("callgrind", prof)
+    getchar = 6 * CHARCLASS_COPIES + 1
+    with open(out) as f:
+        body = f.read()
+    fid = re.search(r"^c?fn=\((\d+)\) main$", body, re.M).group(1)
+    calls = [c for part in re.split(r"^(?=fn=)", body, flags=re.M)
+             if part.startswith("fn=(%s)" % fid) for c in re.findall(r"^calls=(\d+) ", part, re.M)]
+    if str(getchar) not in calls:
+        raise AssertionError("main's calls: %r times, none %d" % (calls, getchar))
+    # and on from the PLT stub into the C library: its jump to another function's entry is a
+    # call, as Callgrind records it, so the library's getc is called as often (KCachegrind's
+    # "Called"), by the stub and, the first time, by the dynamic linker's lazy binding
+    called, stub_calls = calls_into(body)
+    stub = [f for f, n in stub_calls.get(fid, {}).items() if n == getchar]
+    into = [called[f] for f in stub_calls.get(stub[0], {})] if stub else []
+    if getchar not in into:
+        raise AssertionError("no function past main's PLT stub called %d times: %r"
+                             % (getchar, into))
+    tree = ok(run(["callgrind_annotate", "--tree=calling", "--threshold=100", out]),
+              "callgrind_annotate --tree=calling").stdout
+    if not re.search(r"\(%sx\)" % format(getchar, ","), tree):
+        raise AssertionError("callgrind_annotate shows no call made %d times:\n%s"
+                             % (getchar, tree[:3000]))
+    shown = picture("charclass-kcachegrind.png")
+    config = os.path.join(PICTURES, "kcachegrind-config")
+    os.makedirs(config, exist_ok=True)
+    with open(os.path.join(config, "kcachegrindrc"), "w") as f:
+        f.write("[TipOfDay]\nRunOnStart=false\n")  # its dialog would cover the window
+    name = os.path.basename(out)
+    windows, output = screenshot_window(
+        ["kcachegrind", "-qwindowgeometry", "1280x900+0+0", out], name, shown,
+        env={"XDG_CONFIG_HOME": config})
+    titled = [w for w in windows if name in w]
+    others = [w for w in windows if w not in titled and w not in ("KCachegrind", "")
+              and not w.startswith("Qt ")]
+    if not titled or others:
+        raise AssertionError("KCachegrind's windows: %r (main window titled %s, and no other);"
+                             " it said:\n%s" % (windows, name, output[-2000:]))
+    check_png(shown, min_colours=50)

@@ -1,7 +1,8 @@
 /*
  * test_cfg.c: basic blocks rebuilt from translation blocks and edges (tool/cfg.c): splits at
  * leaders and after transfers, gaps, the straight-line flow into a block split off by a leader
- * (less what left it by exceptions), selections, generations, and the fixture's run.
+ * (less what left it by exceptions), selections, generations, the fixture's run, and calls
+ * joined to where they return.
  */
 #include "cfg.h"
 #include "harness.h"
@@ -100,6 +101,37 @@ static void test_transfers_and_gaps_end_blocks(void)
     assert_edge(g, 0, 0, CFLOW_CFG_OUTSIDE, 0x180, 3, CFLOW_EDGE_FALLTHROUGH, false);
 }
 
+/*
+ * A program's last translation block ends in its exit system call (run once, no edge out of it)
+ * right before a function entered by a branch: no straight-line flow from one to the other.
+ */
+static void test_no_flow_after_a_block_that_ended(void)
+{
+    static const struct {
+        uint64_t addr;
+        uint32_t size;
+        const char *text;
+    } code[] = {{0x100, 5, "mov"}, {0x105, 2, "syscall"}, {0x107, 1, "ret"}, {0x200, 5, "call"}};
+    enum { MOV, SYSCALL, RET, CALL };
+    g_autoptr(CflowProfile) p = cflow_profile_new();
+    uint32_t id[G_N_ELEMENTS(code)];
+    for (guint i = 0; i < G_N_ELEMENTS(code); i++) {
+        id[i] = cflow_profile_add_insn(p, code[i].addr, code[i].size, 0, code[i].text, NULL);
+    }
+    cflow_profile_add_block(p, 0x100, 1, (uint32_t[]){id[MOV], id[SYSCALL]}, 2);
+    cflow_profile_add_block(p, 0x107, 3, (uint32_t[]){id[RET]}, 1);
+    cflow_profile_add_block(p, 0x200, 3, (uint32_t[]){id[CALL]}, 1);
+    cflow_profile_add_edge(p, id[CALL], CFLOW_EDGE_BRANCH, 0x107, 3);
+    cflow_profile_add_edge(p, id[RET], CFLOW_EDGE_BRANCH, 0x205, 3);
+    g_autoptr(CflowCfg) g = build(p, NULL);
+    g_assert_cmpuint(g->blocks->len, ==, 3);
+    assert_block(g, 0, 0x100, 0x107, 0, 2, 1);
+    assert_block(g, 1, 0x107, 0x108, 2, 1, 3);
+    g_assert_cmpuint(g->edges->len, ==, 2);
+    assert_edge(g, 0, 2, 1, 0x107, 3, CFLOW_EDGE_BRANCH, false);
+    assert_edge(g, 1, 1, CFLOW_CFG_OUTSIDE, 0x205, 3, CFLOW_EDGE_BRANCH, false);
+}
+
 /* Only the selected instructions; edges from the others are left out, to them go OUTSIDE. */
 static void test_selection(void)
 {
@@ -161,6 +193,68 @@ static void test_fixture_run(void)
     assert_edge(g, 5, 4, 1, a, 2, CFLOW_EDGE_BRANCH, false);
 }
 
+/*
+ * A function f (0x100..0x10f, x86_64 by its text) that calls g at 0x100 four times in a loop
+ * and h once at 0x10a, which never returns. g's return lands after the call 3 times (once it
+ * went elsewhere, as a longjmp would). Selecting f: the call-return edge carries the 3 returns
+ * and names g; the call to h, whose return site never ran, has none; the branches out of the
+ * calls are marked as calls, the loop's own branch is not. with_returns false: the profile
+ * holds no return at all, and the edge carries the 4 calls.
+ */
+static CflowCfg *calling_graph(bool with_returns, CflowProfile **out)
+{
+    CflowProfile *p = *out = cflow_profile_new();
+    cflow_profile_set_meta(p, "arch", "x86_64");
+    uint32_t call_g = cflow_profile_add_insn(p, 0x100, 5, 0, "call 0x200", "f");
+    uint32_t add = cflow_profile_add_insn(p, 0x105, 3, 0, "addl $1, %eax", "f");
+    uint32_t jne = cflow_profile_add_insn(p, 0x108, 2, 0, "jne 0x100", "f");
+    uint32_t call_h = cflow_profile_add_insn(p, 0x10a, 5, 0, "call 0x300", "f");
+    uint32_t ret = cflow_profile_add_insn(p, 0x200, 1, 0, "ret", "g");
+    uint32_t hlt = cflow_profile_add_insn(p, 0x300, 1, 0, "hlt", "h");
+    cflow_profile_add_block(p, 0x100, 4, (uint32_t[]){call_g}, 1);
+    cflow_profile_add_block(p, 0x105, 3, (uint32_t[]){add, jne}, 2);
+    cflow_profile_add_block(p, 0x10a, 1, (uint32_t[]){call_h}, 1);
+    cflow_profile_add_block(p, 0x200, 4, (uint32_t[]){ret}, 1);
+    cflow_profile_add_block(p, 0x300, 1, (uint32_t[]){hlt}, 1);
+    cflow_profile_add_edge(p, call_g, CFLOW_EDGE_BRANCH, 0x200, 4);
+    if (with_returns) {
+        cflow_profile_add_edge(p, ret, CFLOW_EDGE_BRANCH, 0x105, 3);
+        cflow_profile_add_edge(p, ret, CFLOW_EDGE_BRANCH, 0x900, 1);
+    }
+    cflow_profile_add_edge(p, jne, CFLOW_EDGE_BRANCH, 0x100, 2);
+    cflow_profile_add_edge(p, jne, CFLOW_EDGE_FALLTHROUGH, 0x10a, 1);
+    cflow_profile_add_edge(p, call_h, CFLOW_EDGE_BRANCH, 0x300, 1);
+    bool selected[] = {true, true, true, true, false, false};
+    CflowCfg *g = build(p, selected);
+    cflow_cfg_add_call_returns(g, p);
+    return g;
+}
+
+static void test_call_returns(void)
+{
+    for (int with_returns = 1; with_returns >= 0; with_returns--) {
+        g_autoptr(CflowProfile) p = NULL;
+        g_autoptr(CflowCfg) g = calling_graph(with_returns, &p);
+        g_assert_cmpuint(g->blocks->len, ==, 3);
+        g_assert_cmpuint(g->edges->len, ==, 5);
+        assert_edge(g, 0, 0, CFLOW_CFG_OUTSIDE, 0x200, 4, CFLOW_EDGE_BRANCH, false);
+        assert_edge(g, 1, 1, 0, 0x100, 2, CFLOW_EDGE_BRANCH, false);
+        assert_edge(g, 2, 1, 2, 0x10a, 1, CFLOW_EDGE_FALLTHROUGH, false);
+        assert_edge(g, 3, 2, CFLOW_CFG_OUTSIDE, 0x300, 1, CFLOW_EDGE_BRANCH, false);
+        assert_edge(g, 4, 0, 1, 0x105, with_returns ? 3 : 4, CFLOW_EDGE_BRANCH, false);
+        const CflowCfgEdge *e = &g_array_index(g->edges, CflowCfgEdge, 4);
+        g_assert_true(e->call_return);
+        g_assert_false(e->call);
+        g_assert_cmphex(e->callee, ==, 0x200);
+        g_assert_cmpuint(e->callees, ==, 1);
+        for (guint i = 0; i < 4; i++) {
+            const CflowCfgEdge *f = &g_array_index(g->edges, CflowCfgEdge, i);
+            g_assert_false(f->call_return);
+            g_assert_cmpint(f->call, ==, i == 0 || i == 3);
+        }
+    }
+}
+
 /* A function's instructions by name, for annotate and dot --function. */
 static void test_select_function(void)
 {
@@ -182,9 +276,12 @@ int main(int argc, char **argv)
     g_test_add_func("/cfg/leader-splits-a-translation-block",
                     test_leader_splits_a_translation_block);
     g_test_add_func("/cfg/transfers-and-gaps-end-blocks", test_transfers_and_gaps_end_blocks);
+    g_test_add_func("/cfg/no-flow-after-a-block-that-ended",
+                    test_no_flow_after_a_block_that_ended);
     g_test_add_func("/cfg/selection", test_selection);
     g_test_add_func("/cfg/generations", test_generations);
     g_test_add_func("/cfg/fixture-run", test_fixture_run);
     g_test_add_func("/cfg/select-function", test_select_function);
+    g_test_add_func("/cfg/call-returns", test_call_returns);
     return g_test_run();
 }
