@@ -66,3 +66,30 @@ def docs_map_only_rooms_and_tests_that_exist():
 def docs_map_check_catches_a_missing_room():
     assert exists("plugin/mode.h") and exists("mode.c") and exists("export-<format>.c")
     assert missing_names("plugin/no_such_room.c and hotpath.c") == ["plugin/no_such_room.c"]
+
+
+def broken_tables(text):
+    """Lines that look like a table row but start a table without a header separator: what a
+    blank line left inside a table does (the rows after it render as a paragraph of pipes)."""
+    lines = text.split("\n")
+    bad = []
+    for i, line in enumerate(lines):
+        starts_table = line.startswith("|") and (i == 0 or not lines[i - 1].startswith("|"))
+        in_code = line.startswith("    ")
+        if starts_table and not in_code:
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            if not re.match(r"^\|\s*:?-+", nxt):
+                bad.append("line %d: %s" % (i + 1, line[:60]))
+    return bad
+
+
+@test
+def docs_tables_are_whole():
+    docs = ["README.md"] + sorted(os.path.relpath(p, TOP) for p in glob.glob(
+        os.path.join(TOP, "docs", "*.md")) + glob.glob(os.path.join(TOP, "bench", "*.md")))
+    bad = ["%s %s" % (d, b) for d in docs for b in broken_tables(open(os.path.join(TOP, d)).read())]
+    if bad:
+        raise AssertionError("a table cut by a blank line (or without a header): %s" % bad)
+    # the check catches what it is for
+    if not broken_tables("| a | b |\n|---|---|\n| 1 | 2 |\n\n| 3 | 4 |\n"):
+        raise AssertionError("the check missed a table cut in two")
