@@ -16,6 +16,9 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* GCC's attribute for the discriminator of an inlined instance; elfutils' dwarf.h lacks it */
+#define DW_AT_GNU_DISCRIMINATOR 0x2136
+
 typedef struct {
     uint64_t start, end, offset;
     char *path;
@@ -135,6 +138,13 @@ static void parse_maps(CflowSrcline *s)
     }
 }
 
+static void loc_free(gpointer data)
+{
+    CflowLoc *loc = data;
+    g_free((gpointer)loc->frames);
+    g_free(loc);
+}
+
 CflowSrcline *cflow_srcline_new(const CflowProfile *p)
 {
     elf_version(EV_CURRENT);
@@ -142,7 +152,7 @@ CflowSrcline *cflow_srcline_new(const CflowProfile *p)
     s->p = p;
     s->maps = g_array_new(FALSE, FALSE, sizeof(Map));
     s->objects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, object_free);
-    s->cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    s->cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, loc_free);
     s->strings = g_string_chunk_new(4096);
     s->sources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify)g_strfreev);
@@ -216,6 +226,68 @@ static const char *die_name(Dwarf_Die *die)
     return NULL;
 }
 
+static unsigned die_udata(Dwarf_Die *die, unsigned name)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word value = 0;
+    if (!dwarf_attr(die, name, &attr) || dwarf_formudata(&attr, &value) != 0) {
+        return 0;
+    }
+    return (unsigned)value;
+}
+
+/* The file of an inlined instance's DW_AT_call_file, from its compile unit's file table. */
+static const char *call_file(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *inlined)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word index;
+    Dwarf_Files *files;
+    size_t n;
+    if (!dwarf_attr(inlined, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &index) != 0 ||
+        dwarf_getsrcfiles(cu, &files, &n) != 0 || index >= n) {
+        return NULL;
+    }
+    const char *file = dwarf_filesrc(files, index, NULL, NULL);
+    return file ? g_string_chunk_insert_const(s->strings, file) : NULL;
+}
+
+/*
+ * The inline chain from the scopes around an address (innermost first): one level per inlined
+ * instance, ending at the first real function. Each level's call site is that of the instance.
+ */
+static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int n,
+                         CflowLoc *loc, Dwarf_Die **outermost)
+{
+    GArray *frames = g_array_new(FALSE, TRUE, sizeof(CflowInlineFrame));
+    for (int i = 0; i < n; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) {
+            continue;
+        }
+        const char *name = die_name(&scopes[i]);
+        CflowInlineFrame f = {
+            .function = g_string_chunk_insert_const(s->strings, name ? name : "??"),
+        };
+        int decl = 0;
+        if (dwarf_decl_line(&scopes[i], &decl) == 0 && decl > 0) {
+            f.decl_line = (unsigned)decl;
+        }
+        if (tag == DW_TAG_inlined_subroutine) {
+            f.call_file = call_file(s, cu, &scopes[i]);
+            f.call_line = die_udata(&scopes[i], DW_AT_call_line);
+            f.call_column = die_udata(&scopes[i], DW_AT_call_column);
+            f.discriminator = die_udata(&scopes[i], DW_AT_GNU_DISCRIMINATOR);
+        }
+        g_array_append_val(frames, f);
+        if (tag == DW_TAG_subprogram) {
+            *outermost = name ? &scopes[i] : NULL;
+            break;
+        }
+    }
+    loc->n_frames = frames->len;
+    loc->frames = (const CflowInlineFrame *)g_array_free(frames, loc->n_frames == 0);
+}
+
 static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t delta,
                          CflowLoc *loc)
 {
@@ -232,23 +304,25 @@ static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t del
     Dwarf_Addr cubias;
     Dwarf_Die *cu = dwfl_module_addrdie(o->mod, a, &cubias);
     if (cu) {
-        Dwarf_Die *scopes = NULL;
-        int n = dwarf_getscopes(cu, a - cubias, &scopes);
-        /* the outermost subprogram: inlined code belongs to the function it was inlined in */
-        for (int i = n - 1; i >= 0; i--) {
-            if (dwarf_tag(&scopes[i]) != DW_TAG_subprogram) {
-                continue;
+        /* dwarf_getscopes continues an inlined instance with its abstract definition's
+         * scopes; the DIEs physically around the innermost scope are the inline chain (what
+         * eu-addr2line -i walks) */
+        Dwarf_Die *found = NULL, *scopes = NULL;
+        int n = 0;
+        if (dwarf_getscopes(cu, a - cubias, &found) > 0) {
+            n = dwarf_getscopes_die(&found[0], &scopes);
+        }
+        free(found);
+        Dwarf_Die *function = NULL;
+        inline_chain(s, cu, scopes, n, loc, &function);
+        /* inlined code belongs to the real function it was inlined in: the chain's last level */
+        if (function) {
+            loc->function = loc->frames[loc->n_frames - 1].function;
+            Dwarf_Addr entry;
+            if (dwarf_entrypc(function, &entry) == 0) {
+                loc->function_start = entry + cubias - o->bias + (uint64_t)delta;
             }
-            const char *name = die_name(&scopes[i]);
-            if (name) {
-                loc->function = g_string_chunk_insert_const(s->strings, name);
-                Dwarf_Addr entry;
-                if (dwarf_entrypc(&scopes[i], &entry) == 0) {
-                    loc->function_start = entry + cubias - o->bias + (uint64_t)delta;
-                }
-                loc->source = CFLOW_LOC_DWARF;
-            }
-            break;
+            loc->source = CFLOW_LOC_DWARF;
         }
         free(scopes);
     }
@@ -291,6 +365,13 @@ const CflowLoc *cflow_srcline_lookup(CflowSrcline *s, uint64_t addr, const char 
     }
     g_hash_table_insert(s->cache, g_memdup2(&addr, sizeof addr), loc);
     return loc;
+}
+
+const CflowInlineFrame *cflow_srcline_inline_chain(CflowSrcline *s, uint64_t addr, unsigned *n)
+{
+    const CflowLoc *loc = cflow_srcline_lookup(s, addr, NULL);
+    *n = loc->n_frames;
+    return loc->frames;
 }
 
 const CflowLoc *cflow_srcline_insn(CflowSrcline *s, uint32_t insn)

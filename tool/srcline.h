@@ -22,6 +22,21 @@ typedef enum {
     CFLOW_LOC_ADDRESS, /* nothing known: the function is the address */
 } CflowLocSource;
 
+/*
+ * One level of an address's inline chain, as `addr2line -i` prints it: the function whose code
+ * the address is at this level, and where that function was inlined into the next level out.
+ * Strings are owned by the CflowSrcline.
+ */
+typedef struct {
+    const char *function;  /* its name (abstract origin followed), never NULL */
+    unsigned decl_line;    /* the line it is declared on (DW_AT_decl_line), 0 if unknown */
+    const char *call_file; /* the call site inlined here, in the next level out (full path);
+                            * NULL at the outermost level, which is a real function */
+    unsigned call_line;    /* 0 if unknown or outermost */
+    unsigned call_column;  /* DW_AT_call_column, 0 if unknown */
+    unsigned discriminator; /* DW_AT_GNU_discriminator of the inlined instance, 0 if none */
+} CflowInlineFrame;
+
 typedef struct {
     const char *function; /* never NULL (at worst "0x..."); owned by the CflowSrcline */
     const char *file;     /* source file, NULL if unknown */
@@ -29,6 +44,10 @@ typedef struct {
     const char *object;   /* the ELF file holding the address, NULL if unknown */
     uint64_t function_start; /* run-time address of the function's entry, 0 if unknown */
     CflowLocSource source;
+    /* the inline chain, innermost first (see CflowInlineFrame); its last level is `function`;
+     * n_frames is 1 for code that was not inlined and 0 without DWARF */
+    const CflowInlineFrame *frames;
+    unsigned n_frames;
 } CflowLoc;
 
 typedef struct CflowSrcline CflowSrcline;
@@ -40,6 +59,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CflowSrcline, cflow_srcline_free)
 
 /* Where `addr` is; `qemu_symbol` (may be NULL) is the profile's symbol for it. Cached. */
 const CflowLoc *cflow_srcline_lookup(CflowSrcline *s, uint64_t addr, const char *qemu_symbol);
+/*
+ * The inline chain of run-time address `addr` (innermost first: [0] is the function whose code
+ * it is, [n-1] the real function it was inlined into; [i] was inlined into [i+1] at [i]'s call
+ * site), and its length in *n (0 without DWARF, then NULL). Owned by s; cached like lookups.
+ */
+const CflowInlineFrame *cflow_srcline_inline_chain(CflowSrcline *s, uint64_t addr, unsigned *n);
 /* The same for instruction `insn` of the profile. */
 const CflowLoc *cflow_srcline_insn(CflowSrcline *s, uint32_t insn);
 

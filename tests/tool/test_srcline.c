@@ -81,7 +81,21 @@ static void test_through_maps(void)
     g_assert_null(cflow_srcline_module(s, "/nonexistent/libnothing.so", &bias));
 }
 
-/* Inlined code: the function it was inlined in (the outermost), the line of the inlined code. */
+/* The column (1-based) where `needle` starts in line `line` of `file`, from the source text. */
+static unsigned column_of(CflowSrcline *s, const char *file, unsigned line, const char *needle)
+{
+    const char *text = cflow_srcline_text(s, file, line);
+    g_assert_nonnull(text);
+    const char *at = strstr(text, needle);
+    g_assert_nonnull(at);
+    return (unsigned)(at - text) + 1;
+}
+
+/*
+ * Inlined code: the function it was inlined in (the outermost), the line of the inlined code,
+ * and its inline chain: fixture_inlined, inlined twice into fixture_outer on its one line (the
+ * two call sites told apart by their columns), then fixture_outer itself.
+ */
 static void test_inlined_code(void)
 {
     const char *path = fixture_path();
@@ -91,6 +105,7 @@ static void test_inlined_code(void)
     uint64_t entry = fixture_symbol(path, "fixture_outer", &size);
     unsigned inlined = fixture_line("fixture_inlined"), outer = fixture_line("fixture_outer");
     guint on_inlined = 0;
+    g_autoptr(GHashTable) columns = g_hash_table_new(NULL, NULL);
     for (uint64_t addr = entry; addr < entry + size; addr++) {
         const CflowLoc *loc = cflow_srcline_lookup(s, addr, NULL);
         g_assert_cmpstr(loc->function, ==, "fixture_outer");
@@ -98,8 +113,30 @@ static void test_inlined_code(void)
         g_assert_true(loc->line == inlined || loc->line == outer);
         g_assert_true(g_str_has_suffix(loc->file, "tests/tool/fixture-inline.c"));
         on_inlined += loc->line == inlined;
+
+        unsigned n = 0;
+        const CflowInlineFrame *f = cflow_srcline_inline_chain(s, addr, &n);
+        g_assert_true(f == loc->frames && n == loc->n_frames);
+        g_assert_cmpuint(n, ==, loc->line == inlined ? 2 : 1);
+        g_assert_cmpstr(f[n - 1].function, ==, "fixture_outer");
+        g_assert_cmpuint(f[n - 1].decl_line, ==, outer);
+        g_assert_null(f[n - 1].call_file);
+        g_assert_cmpuint(f[n - 1].call_line, ==, 0);
+        if (n == 2) {
+            g_assert_cmpstr(f[0].function, ==, "fixture_inlined");
+            g_assert_cmpuint(f[0].decl_line, ==, inlined);
+            g_assert_true(g_str_has_suffix(f[0].call_file, "tests/tool/fixture-inline.c"));
+            g_assert_cmpuint(f[0].call_line, ==, outer);
+            g_hash_table_add(columns, GUINT_TO_POINTER(f[0].call_column));
+        }
     }
     g_assert_cmpuint(on_inlined, >, 0);
+    const CflowLoc *any = cflow_srcline_lookup(s, entry, NULL);
+    unsigned first = column_of(s, any->file, outer, "fixture_inlined(x + 1)");
+    unsigned second = column_of(s, any->file, outer, "fixture_inlined(x)");
+    g_assert_cmpuint(g_hash_table_size(columns), ==, 2);
+    g_assert_true(g_hash_table_contains(columns, GUINT_TO_POINTER(first)));
+    g_assert_true(g_hash_table_contains(columns, GUINT_TO_POINTER(second)));
 }
 
 /* A line's short name and text. */
@@ -117,7 +154,7 @@ static void test_short_and_text(void)
     g_assert_true(g_str_has_prefix(text, "int fixture_loop(int n)"));
     g_assert_null(cflow_srcline_text(s, loc->file, 100000));
     g_assert_null(cflow_srcline_text(s, "/nonexistent.c", 1));
-    CflowLoc unknown = {"f", NULL, 0, NULL, 0, CFLOW_LOC_ADDRESS};
+    CflowLoc unknown = {.function = "f", .source = CFLOW_LOC_ADDRESS};
     g_assert_null(cflow_srcline_short(s, &unknown));
 }
 
@@ -134,6 +171,9 @@ static void test_symbols_only(void)
     g_assert_null(loc->file);
     g_assert_cmpuint(loc->line, ==, 0);
     g_assert_cmphex(loc->function_start, ==, entry);
+    unsigned n = 1;
+    g_assert_null(cflow_srcline_inline_chain(s, entry + 3, &n));
+    g_assert_cmpuint(n, ==, 0);
 }
 
 /* No file knows the address: QEMU's symbol, else the address itself. */
