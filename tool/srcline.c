@@ -9,6 +9,8 @@
  */
 #include "srcline.h"
 
+#include "plt.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -35,6 +37,7 @@ typedef struct {
     Dwfl_Module *mod;
     Dwarf_Addr bias; /* Dwfl address = link-time address + bias */
     GArray *loads;   /* Load: PT_LOAD segments */
+    CflowPlt *plt;   /* its PLT stubs' names, read on first use */
 } Object;
 
 struct CflowSrcline {
@@ -65,6 +68,7 @@ static void object_free(gpointer data)
     if (o->loads) {
         g_array_free(o->loads, TRUE);
     }
+    cflow_plt_free(o->plt);
     g_free(o);
 }
 
@@ -288,6 +292,23 @@ static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int 
     loc->frames = (const CflowInlineFrame *)g_array_free(frames, loc->n_frames == 0);
 }
 
+/* A PLT stub's name ("puts@plt", as objdump says), which no debug info or symbol gives. */
+static bool lookup_plt(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t delta, CflowLoc *loc)
+{
+    if (!o->plt) {
+        Dwarf_Addr bias;
+        o->plt = cflow_plt_read(dwfl_module_getelf(o->mod, &bias));
+    }
+    const CflowPltStub *stub = cflow_plt_find(o->plt, vaddr);
+    if (!stub) {
+        return false;
+    }
+    loc->function = g_string_chunk_insert_const(s->strings, stub->name);
+    loc->function_start = stub->start + (uint64_t)delta;
+    loc->source = CFLOW_LOC_ELF;
+    return true;
+}
+
 static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t delta,
                          CflowLoc *loc)
 {
@@ -351,7 +372,9 @@ const CflowLoc *cflow_srcline_lookup(CflowSrcline *s, uint64_t addr, const char 
     Object *o = locate(s, addr, &vaddr, &delta, &path);
     if (o) {
         loc->object = path;
-        lookup_dwarf(s, o, vaddr, delta, loc);
+        if (!lookup_plt(s, o, vaddr, delta, loc)) {
+            lookup_dwarf(s, o, vaddr, delta, loc);
+        }
     }
     if (!loc->function && qemu_symbol && *qemu_symbol) {
         loc->function = g_string_chunk_insert_const(s->strings, qemu_symbol);

@@ -26,6 +26,10 @@ const char *fixture_nodebug_path(void)
     return env_path("CFLOW_TEST_FIXTURE_NODEBUG");
 }
 
+const char *fixture_plt_path(gboolean ibt)
+{
+    return env_path(ibt ? "CFLOW_TEST_FIXTURE_PLT_IBT" : "CFLOW_TEST_FIXTURE_PLT");
+}
 
 /* Opens the ELF file or fails the test. */
 static Elf *open_elf(const char *path, int *fd)
@@ -36,6 +40,11 @@ static Elf *open_elf(const char *path, int *fd)
     Elf *elf = elf_begin(*fd, ELF_C_READ, NULL);
     g_assert_nonnull(elf);
     return elf;
+}
+
+Elf *fixture_elf(const char *path, int *fd)
+{
+    return open_elf(path, fd);
 }
 
 uint64_t fixture_symbol(const char *path, const char *name, uint64_t *size)

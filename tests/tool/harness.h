@@ -6,6 +6,7 @@
 #ifndef CFLOW_TOOL_HARNESS_H
 #define CFLOW_TOOL_HARNESS_H
 
+#include <gelf.h>
 #include <glib.h>
 #include <stdint.h>
 
@@ -15,6 +16,10 @@
 /* Paths from the environment meson gives the tests (tests/tool/meson.build). */
 const char *fixture_path(void);         /* fixture.c built with DWARF */
 const char *fixture_nodebug_path(void); /* the same without DWARF (symbols only) */
+/* fixture-plt.c linked with a lazy .plt, or (ibt) with IBT's .plt.sec on x86_64 */
+const char *fixture_plt_path(gboolean ibt);
+/* The ELF file at path, opened with libelf (fails the test if it cannot be); close *fd after. */
+Elf *fixture_elf(const char *path, int *fd);
 
 /* A function's link-time address (and size, if asked), from the fixture's .symtab (libelf). */
 uint64_t fixture_symbol(const char *path, const char *name, uint64_t *size);
