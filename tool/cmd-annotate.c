@@ -51,7 +51,9 @@ static const char description[] =
     "DWARF, each new source line is printed before its instructions, with its text when the\n"
     "source file can be read. FUNCTION is matched against the function names `report --by\n"
     "function` prints (DWARF, ELF symbols, QEMU's symbols); code self-modified at run time\n"
-    "shows every generation (ADDRESS#N).\n"
+    "shows every generation (ADDRESS#N). Code the compiler inlined is listed once per inlined\n"
+    "instance, after the function's own code if any ran, each under its name with where it was\n"
+    "inlined (\"classify (inlined into main at wc.c:14)\", from the DWARF inline chain).\n"
     "\n"
     "Example:\n"
     "  cflow annotate cflow.data main | less\n";
@@ -127,6 +129,32 @@ static void list_insn(GString *out, Listing *l, uint32_t i)
     }
 }
 
+/* One listing: a title line, then the selected instructions by basic block. */
+static void annotate(GString *out, Listing *l, const char *title, const bool *selected)
+{
+    g_autoptr(CflowCfg) g = cflow_cfg_build(l->p, l->st, selected);
+    g_autoptr(GHashTable) outs = out_edges(l->p, selected);
+    l->outs = outs;
+    l->total = 0;
+    l->last_file = NULL;
+    l->last_line = 0;
+    for (guint k = 0; k < g->order->len; k++) {
+        l->total += l->st[g_array_index(g->order, uint32_t, k)].execs;
+    }
+    g_string_append_printf(out, "%s: %u instructions in %u basic blocks, %" PRIu64
+                           " instruction executions\n",
+                           title, g->order->len, g->blocks->len, l->total);
+    g_string_append(out, "    executed      %  address: instruction\n");
+    for (guint b = 0; b < g->blocks->len; b++) {
+        const CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
+        g_string_append_c(out, '\n');
+        for (uint32_t k = 0; k < bb->n; k++) {
+            list_insn(out, l, g_array_index(g->order, uint32_t, bb->first + k));
+        }
+    }
+    l->outs = NULL;
+}
+
 static int run(int argc, char **argv)
 {
     if (!cflow_parse_usage(&argc, &argv, &usage, NULL, false) ||
@@ -140,29 +168,24 @@ static int run(int argc, char **argv)
     }
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
     g_autofree CflowInsnStats *st = cflow_insn_stats(p);
-    g_autofree bool *selected = cflow_cfg_select_function(p, s, function);
-    if (!selected) {
+    g_autofree bool *own = cflow_cfg_select_own(p, s, function);
+    g_autoptr(GArray) instances = cflow_cfg_inlined_instances(p, s, function);
+    if (!own && !instances->len) {
         cflow_error(CMD, "no function '%s' in %s (see 'cflow report --by function')", function,
                     argv[1]);
         return CFLOW_EXIT_USAGE;
     }
-    g_autoptr(CflowCfg) g = cflow_cfg_build(p, st, selected);
-    g_autoptr(GHashTable) outs = out_edges(p, selected);
-    Listing l = {p, s, st, outs, 0, NULL, 0};
-    for (guint k = 0; k < g->order->len; k++) {
-        l.total += st[g_array_index(g->order, uint32_t, k)].execs;
-    }
+    Listing l = {p, s, st, NULL, 0, NULL, 0};
     GString *out = g_string_new(NULL);
-    g_string_append_printf(out, "%s in %s: %u instructions in %u basic blocks, %" PRIu64
-                           " instruction executions\n",
-                           function, argv[1], g->order->len, g->blocks->len, l.total);
-    g_string_append(out, "    executed      %  address: instruction\n");
-    for (guint b = 0; b < g->blocks->len; b++) {
-        const CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
-        g_string_append_c(out, '\n');
-        for (uint32_t k = 0; k < bb->n; k++) {
-            list_insn(out, &l, g_array_index(g->order, uint32_t, bb->first + k));
-        }
+    if (own) {
+        g_autofree char *title = g_strdup_printf("%s in %s", function, argv[1]);
+        annotate(out, &l, title, own);
+    }
+    for (guint k = 0; k < instances->len; k++) {
+        const CflowCfgInstance *in = &g_array_index(instances, CflowCfgInstance, k);
+        g_autofree char *title = g_strdup_printf("%s in %s", in->name, argv[1]);
+        g_string_append(out, out->len ? "\n" : "");
+        annotate(out, &l, title, in->selected);
     }
     fwrite(out->str, 1, out->len, stdout);
     g_string_free(out, TRUE);

@@ -260,7 +260,7 @@ static const char *call_file(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *inlined)
  * instance, ending at the first real function. Each level's call site is that of the instance.
  */
 static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int n,
-                         CflowLoc *loc, Dwarf_Die **outermost)
+                         int64_t to_run_time, CflowLoc *loc)
 {
     GArray *frames = g_array_new(FALSE, TRUE, sizeof(CflowInlineFrame));
     for (int i = 0; i < n; i++) {
@@ -276,6 +276,10 @@ static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int 
         if (dwarf_decl_line(&scopes[i], &decl) == 0 && decl > 0) {
             f.decl_line = (unsigned)decl;
         }
+        Dwarf_Addr entry;
+        if (dwarf_entrypc(&scopes[i], &entry) == 0) {
+            f.entry = entry + (uint64_t)to_run_time;
+        }
         if (tag == DW_TAG_inlined_subroutine) {
             f.call_file = call_file(s, cu, &scopes[i]);
             f.call_line = die_udata(&scopes[i], DW_AT_call_line);
@@ -284,7 +288,11 @@ static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int 
         }
         g_array_append_val(frames, f);
         if (tag == DW_TAG_subprogram) {
-            *outermost = name ? &scopes[i] : NULL;
+            if (name) { /* inlined code belongs to the real function it was inlined in */
+                loc->function = f.function;
+                loc->function_start = f.entry;
+                loc->source = CFLOW_LOC_DWARF;
+            }
             break;
         }
     }
@@ -334,17 +342,7 @@ static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t del
             n = dwarf_getscopes_die(&found[0], &scopes);
         }
         free(found);
-        Dwarf_Die *function = NULL;
-        inline_chain(s, cu, scopes, n, loc, &function);
-        /* inlined code belongs to the real function it was inlined in: the chain's last level */
-        if (function) {
-            loc->function = loc->frames[loc->n_frames - 1].function;
-            Dwarf_Addr entry;
-            if (dwarf_entrypc(function, &entry) == 0) {
-                loc->function_start = entry + cubias - o->bias + (uint64_t)delta;
-            }
-            loc->source = CFLOW_LOC_DWARF;
-        }
+        inline_chain(s, cu, scopes, n, (int64_t)(cubias - o->bias) + delta, loc);
         free(scopes);
     }
     if (!loc->function) {
@@ -429,6 +427,30 @@ char *cflow_srcline_file_offset(CflowSrcline *s, uint64_t addr)
         }
     }
     return g_strdup_printf("0x%" PRIx64, addr);
+}
+
+const char *cflow_srcline_chain_name(CflowSrcline *s, const CflowInlineFrame *frames,
+                                     unsigned n)
+{
+    GString *name = g_string_new(frames[0].function);
+    for (unsigned i = 0; i + 1 < n; i++) {
+        g_autofree char *base =
+            frames[i].call_file ? g_path_get_basename(frames[i].call_file) : g_strdup("?");
+        g_string_append_printf(name, "%s into %s at %s:%u", i ? "," : " (inlined",
+                               frames[i + 1].function, base, frames[i].call_line);
+    }
+    if (n > 1) {
+        g_string_append_c(name, ')');
+    }
+    const char *interned = g_string_chunk_insert_const(s->strings, name->str);
+    g_string_free(name, TRUE);
+    return interned;
+}
+
+const char *cflow_srcline_inline_name(CflowSrcline *s, const CflowLoc *loc)
+{
+    return loc->n_frames < 2 ? loc->function
+                             : cflow_srcline_chain_name(s, loc->frames, loc->n_frames);
 }
 
 const char *cflow_srcline_short(CflowSrcline *s, const CflowLoc *loc)

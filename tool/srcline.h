@@ -30,6 +30,9 @@ typedef enum {
 typedef struct {
     const char *function;  /* its name (abstract origin followed), never NULL */
     unsigned decl_line;    /* the line it is declared on (DW_AT_decl_line), 0 if unknown */
+    uint64_t entry;        /* run-time address of this level's entry: the inlined instance's
+                            * entry pc, the function's entry at the outermost level; 0 if
+                            * unknown */
     const char *call_file; /* the call site inlined here, in the next level out (full path);
                             * NULL at the outermost level, which is a real function */
     unsigned call_line;    /* 0 if unknown or outermost */
@@ -86,6 +89,17 @@ struct Dwfl_Module *cflow_srcline_module(CflowSrcline *s, const char *path, uint
  * put there, else "0xADDR". Newly allocated.
  */
 char *cflow_srcline_file_offset(CflowSrcline *s, uint64_t addr);
+
+/*
+ * The name of an inline chain's innermost function with its callers kept in view (frames[0]
+ * inlined into frames[1] and so on): "classify (inlined into main at wc.c:14)", each further
+ * level ", into f at file:line"; just the function's name for a chain of one. Owned by s, one
+ * copy per text.
+ */
+const char *cflow_srcline_chain_name(CflowSrcline *s, const CflowInlineFrame *frames,
+                                     unsigned n);
+/* The same for loc's chain: loc->function itself for code that was not inlined. */
+const char *cflow_srcline_inline_name(CflowSrcline *s, const CflowLoc *loc);
 
 /* "file:line" with the file's base name, or NULL when the line is unknown (owned by s). */
 const char *cflow_srcline_short(CflowSrcline *s, const CflowLoc *loc);

@@ -33,17 +33,36 @@ double cflow_group_bias(const CflowGroup *g)
     return g->biased >= 0 && n ? fabs((double)g->biased_taken / (double)n - 0.5) : 0.0;
 }
 
-/* Groups are told apart by interned string pointers: srcline returns one copy per text. */
-static char *group_key(const CflowLoc *loc, CflowGroupBy by)
+/*
+ * Groups are told apart by interned string pointers: srcline returns one copy per text.
+ * `name` is the function's, or the inlined instance's (cflow_srcline_inline_name); a line is
+ * told apart by it only with inlines (then each inlined instance has its own lines).
+ */
+static char *group_key(const CflowLoc *loc, const char *name, CflowGroupBy by, bool inlines)
 {
     if (by == CFLOW_GROUP_LINE && loc->file && loc->line) {
-        return g_strdup_printf("%p:%u", (const void *)loc->file, loc->line);
+        return g_strdup_printf("%p:%u:%p", (const void *)loc->file, loc->line,
+                               inlines ? (const void *)name : NULL);
     }
-    return g_strdup_printf("%p:%p", (const void *)loc->object, (const void *)loc->function);
+    return g_strdup_printf("%p:%p", (const void *)loc->object, (const void *)name);
+}
+
+/* Whether loc is code of `function`: the function it is in, or (inlines) one inlined there. */
+static bool is_of(const CflowLoc *loc, const char *function, bool inlines)
+{
+    if (strcmp(loc->function, function) == 0) {
+        return true;
+    }
+    for (unsigned i = 0; inlines && i < loc->n_frames; i++) {
+        if (strcmp(loc->frames[i].function, function) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnStats *st,
-                        CflowGroupBy by, const char *function)
+                        CflowGroupBy by, const char *function, bool inlines)
 {
     GPtrArray *groups = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -59,22 +78,24 @@ GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnS
             continue;
         }
         const CflowLoc *loc = cflow_srcline_insn(s, i);
-        if (function && strcmp(loc->function, function) != 0) {
+        if (function && !is_of(loc, function, inlines)) {
             continue;
         }
-        char *key = group_key(loc, by);
+        const char *name = inlines ? cflow_srcline_inline_name(s, loc) : loc->function;
+        char *key = group_key(loc, name, by, inlines);
         CflowGroup *g = g_hash_table_lookup(by_key, key);
         uint64_t addr = cflow_profile_insn(p, i)->addr;
         if (!g) {
             g = g_new0(CflowGroup, 1);
-            g->function = loc->function;
+            g->function = name;
+            g->inlined = name != loc->function;
             if (by == CFLOW_GROUP_LINE && loc->line) {
                 g->file = loc->file;
                 g->line = loc->line;
                 g->where = cflow_srcline_short(s, loc);
             }
             g->first_addr = addr;
-            g->function_start = loc->function_start;
+            g->function_start = g->inlined ? loc->frames[0].entry : loc->function_start;
             g->biased = -1;
             g_ptr_array_add(groups, g);
             g_hash_table_insert(by_key, key, g);
@@ -83,6 +104,9 @@ GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnS
         }
         of_insn[i] = g;
         g->first_addr = MIN(g->first_addr, addr);
+        if (g->inlined && by == CFLOW_GROUP_FUNCTION && addr == loc->frames[0].entry) {
+            g->entries += is->execs; /* no transfer enters inlined code: its entry pc runs */
+        }
         g->execs += is->execs;
         for (int k = 0; k < CFLOW_EDGE_KIND_COUNT; k++) {
             g->out[k] += is->out[k];
@@ -110,6 +134,9 @@ GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnS
     g_autoptr(GHashTable) by_start = g_hash_table_new(g_int64_hash, g_int64_equal);
     for (guint gi = 0; gi < groups->len && by == CFLOW_GROUP_FUNCTION; gi++) {
         CflowGroup *g = g_ptr_array_index(groups, gi);
+        if (g->inlined) {
+            continue;
+        }
         if (!g->function_start) {
             g->function_start = g->first_addr; /* no symbol: its lowest address run */
         }
@@ -132,7 +159,8 @@ GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnS
         if (from->file == to->file && from->line == to->line) {
             continue;
         }
-        g_autofree char *key = group_key(to, by);
+        g_autofree char *key = group_key(to, inlines ? cflow_srcline_inline_name(s, to)
+                                                     : to->function, by, inlines);
         CflowGroup *g = g_hash_table_lookup(by_key, key);
         if (g) {
             g->entries += e->count;

@@ -118,6 +118,21 @@ unsigned fixture_line(const char *name)
     g_error("no marker %s in the fixture's sources", marker);
 }
 
+CflowProfile *fixture_outer_profile(uint64_t k, uint64_t *entry, uint64_t *size)
+{
+    const char *path = fixture_path();
+    *entry = fixture_symbol(path, "fixture_outer", size);
+    CflowProfile *p = cflow_profile_new();
+    cflow_profile_set_meta(p, "guest", path);
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    for (uint64_t a = *entry; a < *entry + *size; a++) {
+        uint32_t id = cflow_profile_add_insn(p, a, 1, 0, "byte", NULL);
+        g_array_append_val(ids, id);
+    }
+    cflow_profile_add_block(p, *entry, k, (uint32_t *)ids->data, ids->len);
+    return p;
+}
+
 CflowProfile *fixture_run_profile(FixtureRun *r)
 {
     const char *path = fixture_path();

@@ -55,6 +55,13 @@ typedef struct {
 } FixtureRun;
 CflowProfile *fixture_run_profile(FixtureRun *r);
 
+/*
+ * fixture_outer (fixture-inline.c, where fixture_inlined is inlined twice) run k times, as one
+ * block of one-byte "instructions" over all its bytes, at its link-time addresses (the guest,
+ * no maps): every byte runs k times. Its entry and size in *entry, *size.
+ */
+CflowProfile *fixture_outer_profile(uint64_t k, uint64_t *entry, uint64_t *size);
+
 /* What a writer of export.h writes for x, as a string (with its length for binary output). */
 char *export_text(const CflowExportFormat *format, CflowExport *x, gsize *len, GError **error);
 

@@ -122,12 +122,20 @@ static void test_inlined_code(void)
         g_assert_cmpuint(f[n - 1].decl_line, ==, outer);
         g_assert_null(f[n - 1].call_file);
         g_assert_cmpuint(f[n - 1].call_line, ==, 0);
+        g_assert_cmphex(f[n - 1].entry, ==, entry);
         if (n == 2) {
             g_assert_cmpstr(f[0].function, ==, "fixture_inlined");
             g_assert_cmpuint(f[0].decl_line, ==, inlined);
             g_assert_true(g_str_has_suffix(f[0].call_file, "tests/tool/fixture-inline.c"));
             g_assert_cmpuint(f[0].call_line, ==, outer);
+            g_assert_cmphex(f[0].entry, >, entry);
+            g_assert_cmphex(f[0].entry, <=, addr);
             g_hash_table_add(columns, GUINT_TO_POINTER(f[0].call_column));
+            g_autofree char *name = g_strdup_printf(
+                "fixture_inlined (inlined into fixture_outer at fixture-inline.c:%u)", outer);
+            g_assert_cmpstr(cflow_srcline_inline_name(s, loc), ==, name);
+        } else {
+            g_assert_true(cflow_srcline_inline_name(s, loc) == loc->function);
         }
     }
     g_assert_cmpuint(on_inlined, >, 0);
