@@ -87,8 +87,8 @@ static GString *render(const CflowProfile *p, CflowSrcline *s, const CflowCfg *g
         uint32_t first = g_array_index(g->order, uint32_t, bb->first);
         const CflowLoc *loc = cflow_srcline_insn(s, first);
         GString *label = g_string_new(NULL);
-        g_string_append_printf(label, "0x%" PRIx64 " %s (%u insns)", bb->start, loc->function,
-                               bb->n);
+        cflow_srcline_address(s, label, bb->start);
+        g_string_append_printf(label, " %s (%u insns)", loc->function, bb->n);
         block_lines(label, p, s, g, bb);
         g_string_append_printf(label, "\\n%" PRIu64 " times", bb->execs);
         double t = heat(bb->execs, max);
@@ -143,7 +143,9 @@ static const char description[] =
     "instruction count, source lines (file:line,line... from DWARF where known) and how often\n"
     "it ran; edges show their counts, dashed for fall-through. Colour (blue to red) and width\n"
     "grow with the logarithm of the count. With --function, edges leaving the function go to\n"
-    "one dashed node per function they reach.\n"
+    "one dashed node per function they reach (a PLT stub named as objdump does, \"puts@plt\");\n"
+    "a function that only ever ran inlined is its inlined code. --addresses=link labels blocks\n"
+    "with the ELF file's addresses, as `objdump -d` prints them (both: \"0xRUN (0xLINK)\").\n"
     "\n"
     "Without -o or --svg the graph goes to standard output. --svg runs Graphviz's `dot`.\n"
     "\n"
@@ -153,7 +155,7 @@ static const char description[] =
 
 static int run(int argc, char **argv)
 {
-    g_autofree char *function = NULL, *out_path = NULL, *svg = NULL;
+    g_autofree char *function = NULL, *out_path = NULL, *svg = NULL, *addresses_name = NULL;
     gint64 min_count = 0;
     GOptionEntry entries[] = {
         {"function", 'f', 0, G_OPTION_ARG_STRING, &function, "Only the function NAME", "NAME"},
@@ -163,6 +165,7 @@ static int run(int argc, char **argv)
          "OUT.dot"},
         {"svg", 0, 0, G_OPTION_ARG_FILENAME, &svg, "Render it to OUT.svg with Graphviz",
          "OUT.svg"},
+        CFLOW_ADDRESSES_OPTION(addresses_name),
         G_OPTION_ENTRY_NULL,
     };
     static const CflowUsage usage = {
@@ -172,11 +175,16 @@ static int run(int argc, char **argv)
         !cflow_check_args(CMD, &usage, argc == 2 && min_count >= 0)) {
         return CFLOW_EXIT_USAGE;
     }
+    CflowAddresses addresses;
+    if (!cflow_parse_addresses(CMD, addresses_name, &addresses)) {
+        return CFLOW_EXIT_USAGE;
+    }
     g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
     if (!p) {
         return CFLOW_EXIT_BAD_INPUT;
     }
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    cflow_srcline_set_addresses(s, addresses);
     g_autofree CflowInsnStats *st = cflow_insn_stats(p);
     g_autofree bool *selected = function ? cflow_cfg_select_function(p, s, function) : NULL;
     if (function && !selected) {

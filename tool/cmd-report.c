@@ -48,20 +48,21 @@ static int cmp_group(gconstpointer a, gconstpointer b, gpointer data)
     return x->first_addr < y->first_addr ? -1 : x->first_addr > y->first_addr;
 }
 
-static void biased_text(GString *out, const CflowProfile *p, const CflowGroup *g)
+static void biased_text(GString *out, const CflowProfile *p, CflowSrcline *s,
+                        const CflowGroup *g)
 {
     if (g->biased < 0) {
         g_string_append(out, "-");
         return;
     }
     uint64_t n = g->biased_taken + g->biased_fallthrough;
-    g_string_append_printf(out, "0x%" PRIx64 " taken %.1f%% of %" PRIu64,
-                           cflow_profile_insn(p, (uint32_t)g->biased)->addr,
+    cflow_srcline_address(s, out, cflow_profile_insn(p, (uint32_t)g->biased)->addr);
+    g_string_append_printf(out, " taken %.1f%% of %" PRIu64,
                            100.0 * (double)g->biased_taken / (double)n, n);
 }
 
-static void groups_text(GString *out, const CflowProfile *p, GPtrArray *groups, CflowGroupBy by,
-                        const CflowSortKey *key, unsigned shown)
+static void groups_text(GString *out, const CflowProfile *p, CflowSrcline *s, GPtrArray *groups,
+                        CflowGroupBy by, const CflowSortKey *key, unsigned shown)
 {
     g_string_append_printf(out, "cflow: %u %s, top %u by %s (sort=%s)\n", groups->len,
                            by == CFLOW_GROUP_LINE ? "source lines" : "functions", shown,
@@ -79,7 +80,7 @@ static void groups_text(GString *out, const CflowProfile *p, GPtrArray *groups, 
             g_string_append_printf(out, "%s ", g->where ? g->where : "(no line)");
         }
         g_string_append_printf(out, "%s  ", g->function);
-        biased_text(out, p, g);
+        biased_text(out, p, s, g);
         g_string_append_c(out, '\n');
     }
     if (groups->len == 0) {
@@ -264,6 +265,17 @@ static void insns_machine(GString *out, const CflowProfile *p, CflowSrcline *s, 
     }
 }
 
+/* The report's names: the tool's (DWARF, ELF symbols, PLT stubs), not QEMU's. */
+static const char *insn_function(void *data, uint32_t insn)
+{
+    return cflow_srcline_insn(data, insn)->function;
+}
+
+static void insn_address(void *data, GString *out, uint64_t addr)
+{
+    cflow_srcline_address(data, out, addr);
+}
+
 /* The instruction view: cflow_report's, or as JSON or CSV; with `function`, only its edges. */
 static void report_insns(GString *out, const CflowProfile *p, CflowSrcline *s,
                          const char *function, CflowSort sort, unsigned topn, CflowFormat format)
@@ -282,8 +294,10 @@ static void report_insns(GString *out, const CflowProfile *p, CflowSrcline *s,
         view.edges = kept;
     }
     if (format == CFLOW_FORMAT_TEXT) {
-        GString *r =
-            cflow_report(&view, sort, topn ? topn : MAX(view.edges->len, view.insns->len));
+        CflowReportNames names = {insn_function, insn_address, s};
+        GString *r = cflow_report_named(&view, sort,
+                                        topn ? topn : MAX(view.edges->len, view.insns->len),
+                                        &names);
         g_string_append(out, r->str);
         g_string_free(r, TRUE);
     } else {
@@ -302,7 +316,7 @@ static void report_groups(GString *out, const CflowProfile *p, CflowSrcline *s, 
     g_ptr_array_sort_with_data(groups, cmp_group, (gpointer)key);
     unsigned shown = topn && topn < groups->len ? topn : groups->len;
     if (format == CFLOW_FORMAT_TEXT) {
-        groups_text(out, p, groups, by, key, shown);
+        groups_text(out, p, s, groups, by, key, shown);
     } else if (format == CFLOW_FORMAT_JSON) {
         groups_json(out, p, groups, by, key, shown);
     } else {
@@ -336,6 +350,12 @@ static const char description_end[] =
     "\n"
     "Formats (--format): text (default); json: one object, {\"by\", \"sort\", and \"edges\" (the\n"
     "plugin's JSON edge objects) or \"sources\" or \"groups\"}; csv: a header row, then rows.\n"
+    "\n"
+    "Addresses (--addresses): run, where the run had the code (default); link, where the ELF\n"
+    "file has it, as `objdump -d` of that file prints it (through meta.maps and the file's\n"
+    "program headers; PIE programs, libraries and fixed-address programs alike); both,\n"
+    "\"0xRUN (0xLINK)\". The text views only: JSON and CSV keep run-time addresses.\n"
+    "Calls into a PLT are named as objdump names them (\"puts@plt\").\n"
     "\n"
     "Source lines are looked up in the ELF files the profile's meta names (meta.guest, and\n"
     "meta.maps for shared libraries), with separate debug info found by build-id,\n"
@@ -371,7 +391,8 @@ static bool choose_view(const char *by_name, const char *sort_name, bool *by_ins
 
 static int run(int argc, char **argv)
 {
-    g_autofree char *sort_name = NULL, *by_name = NULL, *function = NULL, *format_name = NULL;
+    g_autofree char *sort_name = NULL, *by_name = NULL, *function = NULL, *format_name = NULL,
+                    *addresses_name = NULL;
     int topn = 10;
     gboolean inlines = FALSE;
     GOptionEntry entries[] = {
@@ -385,6 +406,7 @@ static int run(int argc, char **argv)
         {"format", 0, 0, G_OPTION_ARG_STRING, &format_name, "text (default), json or csv", "F"},
         {"inline", 'i', 0, G_OPTION_ARG_NONE, &inlines,
          "Inlined code as the inlined function (--by function or line)", NULL},
+        CFLOW_ADDRESSES_OPTION(addresses_name),
         G_OPTION_ENTRY_NULL,
     };
     g_autofree char *sorts = cflow_sort_help(2);
@@ -409,6 +431,10 @@ static int run(int argc, char **argv)
         !choose_view(by_name, sort_name, &by_insn, &by, &sort)) {
         return CFLOW_EXIT_USAGE;
     }
+    CflowAddresses addresses;
+    if (!cflow_parse_addresses(CMD, addresses_name, &addresses)) {
+        return CFLOW_EXIT_USAGE;
+    }
     if (inlines && by_insn) {
         cflow_error(CMD, "--inline needs --by function or --by line");
         return CFLOW_EXIT_USAGE;
@@ -419,6 +445,7 @@ static int run(int argc, char **argv)
         return CFLOW_EXIT_BAD_INPUT;
     }
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    cflow_srcline_set_addresses(s, addresses);
     GString *out = g_string_new(NULL);
     if (by_insn) {
         report_insns(out, p, s, function, sort, (unsigned)topn, format);

@@ -48,6 +48,7 @@ struct CflowSrcline {
     GStringChunk *strings;
     GHashTable *sources;  /* file path -> GStrv of its lines, or NULL if unreadable */
     const char *guest;
+    CflowAddresses addresses; /* what cflow_srcline_address prints */
 };
 
 static char *debuginfo_path = NULL; /* NULL: elfutils' default ":.debug:/usr/lib/debug" */
@@ -427,6 +428,37 @@ char *cflow_srcline_file_offset(CflowSrcline *s, uint64_t addr)
         }
     }
     return g_strdup_printf("0x%" PRIx64, addr);
+}
+
+bool cflow_addresses_parse(const char *name, CflowAddresses *addresses)
+{
+    static const char *const names[] = {"run", "link", "both"};
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *addresses = (CflowAddresses)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+void cflow_srcline_set_addresses(CflowSrcline *s, CflowAddresses addresses)
+{
+    s->addresses = addresses;
+}
+
+void cflow_srcline_address(CflowSrcline *s, GString *out, uint64_t addr)
+{
+    uint64_t link = addr;
+    if (s->addresses != CFLOW_ADDRESSES_RUN && !cflow_srcline_locate(s, addr, &link)) {
+        link = addr;
+    }
+    if (s->addresses == CFLOW_ADDRESSES_BOTH && link != addr) {
+        g_string_append_printf(out, "0x%" PRIx64 " (0x%" PRIx64 ")", addr, link);
+    } else {
+        g_string_append_printf(out, "0x%" PRIx64,
+                               s->addresses == CFLOW_ADDRESSES_LINK ? link : addr);
+    }
 }
 
 const char *cflow_srcline_chain_name(CflowSrcline *s, const CflowInlineFrame *frames,

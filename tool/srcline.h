@@ -101,6 +101,21 @@ const char *cflow_srcline_chain_name(CflowSrcline *s, const CflowInlineFrame *fr
 /* The same for loc's chain: loc->function itself for code that was not inlined. */
 const char *cflow_srcline_inline_name(CflowSrcline *s, const CflowLoc *loc);
 
+/* Which addresses the views print (option --addresses of report, annotate and dot). */
+typedef enum {
+    CFLOW_ADDRESSES_RUN,  /* where the run had the code: the default */
+    CFLOW_ADDRESSES_LINK, /* where the ELF file has it, what `objdump -d` of that file prints
+                           * (the run-time address where no file is known) */
+    CFLOW_ADDRESSES_BOTH, /* "0xRUN (0xLINK)", or one of them where they are the same */
+} CflowAddresses;
+
+/* "run", "link" or "both"; false for anything else. */
+bool cflow_addresses_parse(const char *name, CflowAddresses *addresses);
+/* What cflow_srcline_address prints from now on (CFLOW_ADDRESSES_RUN until told). */
+void cflow_srcline_set_addresses(CflowSrcline *s, CflowAddresses addresses);
+/* Appends run-time address `addr` as the views print it: "0x..." (see CflowAddresses). */
+void cflow_srcline_address(CflowSrcline *s, GString *out, uint64_t addr);
+
 /* "file:line" with the file's base name, or NULL when the line is unknown (owned by s). */
 const char *cflow_srcline_short(CflowSrcline *s, const CflowLoc *loc);
 /* The text of a source line, if the file can be read (owned by s), else NULL. */
