@@ -88,7 +88,7 @@ static GString *render(const CflowProfile *p, CflowSrcline *s, const CflowCfg *g
         const CflowLoc *loc = cflow_srcline_insn(s, first);
         GString *label = g_string_new(NULL);
         cflow_srcline_address(s, label, bb->start);
-        g_string_append_printf(label, " %s (%u insns)", loc->function, bb->n);
+        g_string_append_printf(label, " %s (%u insns)", cflow_srcline_inline_name(s, loc), bb->n);
         block_lines(label, p, s, g, bb);
         g_string_append_printf(label, "\\n%" PRIu64 " times", bb->execs);
         double t = heat(bb->execs, max);
@@ -139,7 +139,8 @@ static const char description[] =
     "Nodes are guest basic blocks, rebuilt from the profile: QEMU's translation blocks overlap\n"
     "and also end where control does not branch (page boundaries), so a block here starts at\n"
     "any translation block start or edge target and ends at an instruction that branches or\n"
-    "falls through to another translation block. Each node shows its address, function,\n"
+    "falls through to another translation block. Each node shows its address, function (for\n"
+    "inlined code the inlined one, with where: \"classify (inlined into main at wc.c:14)\"),\n"
     "instruction count, source lines (file:line,line... from DWARF where known) and how often\n"
     "it ran; edges show their counts, dashed for fall-through. Colour (blue to red) and width\n"
     "grow with the logarithm of the count. With --function, edges leaving the function go to\n"

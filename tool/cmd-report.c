@@ -341,7 +341,8 @@ static const char description_views[] =
     "            With --inline, code the compiler inlined is shown as the inlined function, one\n"
     "            row per inlined instance, named with where it was inlined (\"classify\n"
     "            (inlined into main at wc.c:14)\", from the DWARF inline chain); an instance's\n"
-    "            entries are the executions of its entry instruction. Without it, inlined code\n"
+    "            entries are the times control came into its code from outside it (a call's\n"
+    "            worth, but no call instruction runs). Without it, inlined code\n"
     "            counts for the function it was inlined in. --function NAME then keeps NAME's\n"
     "            code and the code inlined from NAME anywhere.\n";
 

@@ -61,6 +61,81 @@ static bool is_of(const CflowLoc *loc, const char *function, bool inlines)
     return false;
 }
 
+/*
+ * An inlined instance's entries: the times control came into its code from outside it, by a
+ * transfer or by running on from the instruction before it in a block. (Its DWARF entry pc is
+ * no measure: GCC may put it on an instruction of the caller's loop test.)
+ */
+static void count_inlined_entries(const CflowProfile *p, CflowSrcline *s, GHashTable *by_key,
+                                  CflowGroup **of_insn)
+{
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        const CflowLoc *to = cflow_srcline_lookup(s, e->to, NULL);
+        if (to->n_frames < 2) {
+            continue;
+        }
+        g_autofree char *key = group_key(to, cflow_srcline_inline_name(s, to),
+                                         CFLOW_GROUP_FUNCTION, true);
+        CflowGroup *g = g_hash_table_lookup(by_key, key);
+        if (g && g != of_insn[e->from]) {
+            g->entries += e->count;
+        }
+    }
+    for (guint b = 0; b < p->blocks->len; b++) {
+        const CflowBlock *blk = cflow_profile_block(p, b);
+        const uint32_t *ids = &g_array_index(p->block_insns, uint32_t, blk->first);
+        for (uint32_t k = 1; k < blk->n_insns; k++) {
+            CflowGroup *g = of_insn[ids[k]];
+            if (g && g->inlined && of_insn[ids[k - 1]] != g) {
+                g->entries += blk->count;
+            }
+        }
+    }
+}
+
+/* Entries: a function's are the transfers to its entry address; a line's those into it from
+ * another line. */
+static void count_entries(const CflowProfile *p, CflowSrcline *s, GPtrArray *groups,
+                          GHashTable *by_key, CflowGroupBy by, bool inlines)
+{
+    g_autoptr(GHashTable) by_start = g_hash_table_new(g_int64_hash, g_int64_equal);
+    for (guint gi = 0; gi < groups->len && by == CFLOW_GROUP_FUNCTION; gi++) {
+        CflowGroup *g = g_ptr_array_index(groups, gi);
+        if (g->inlined) {
+            continue;
+        }
+        if (!g->function_start) {
+            g->function_start = g->first_addr; /* no symbol: its lowest address run */
+        }
+        g_hash_table_insert(by_start, &g->function_start, g);
+    }
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        if (by == CFLOW_GROUP_FUNCTION) {
+            CflowGroup *g = g_hash_table_lookup(by_start, &e->to);
+            if (g) {
+                g->entries += e->count;
+            }
+            continue;
+        }
+        const CflowLoc *to = cflow_srcline_lookup(s, e->to, NULL);
+        if (!to->line) {
+            continue;
+        }
+        const CflowLoc *from = cflow_srcline_insn(s, e->from);
+        if (from->file == to->file && from->line == to->line) {
+            continue;
+        }
+        g_autofree char *key = group_key(to, inlines ? cflow_srcline_inline_name(s, to)
+                                                     : to->function, by, inlines);
+        CflowGroup *g = g_hash_table_lookup(by_key, key);
+        if (g) {
+            g->entries += e->count;
+        }
+    }
+}
+
 GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnStats *st,
                         CflowGroupBy by, const char *function, bool inlines)
 {
@@ -104,9 +179,6 @@ GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnS
         }
         of_insn[i] = g;
         g->first_addr = MIN(g->first_addr, addr);
-        if (g->inlined && by == CFLOW_GROUP_FUNCTION && addr == loc->frames[0].entry) {
-            g->entries += is->execs; /* no transfer enters inlined code: its entry pc runs */
-        }
         g->execs += is->execs;
         for (int k = 0; k < CFLOW_EDGE_KIND_COUNT; k++) {
             g->out[k] += is->out[k];
@@ -129,43 +201,10 @@ GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnS
         }
     }
 
-    /* entries: a function's are the transfers to its entry address; a line's those into it
-     * from another line */
-    g_autoptr(GHashTable) by_start = g_hash_table_new(g_int64_hash, g_int64_equal);
-    for (guint gi = 0; gi < groups->len && by == CFLOW_GROUP_FUNCTION; gi++) {
-        CflowGroup *g = g_ptr_array_index(groups, gi);
-        if (g->inlined) {
-            continue;
-        }
-        if (!g->function_start) {
-            g->function_start = g->first_addr; /* no symbol: its lowest address run */
-        }
-        g_hash_table_insert(by_start, &g->function_start, g);
+    if (by == CFLOW_GROUP_FUNCTION && inlines) {
+        count_inlined_entries(p, s, by_key, of_insn);
     }
-    for (guint i = 0; i < p->edges->len; i++) {
-        const CflowEdge *e = cflow_profile_edge(p, i);
-        if (by == CFLOW_GROUP_FUNCTION) {
-            CflowGroup *g = g_hash_table_lookup(by_start, &e->to);
-            if (g) {
-                g->entries += e->count;
-            }
-            continue;
-        }
-        const CflowLoc *to = cflow_srcline_lookup(s, e->to, NULL);
-        if (!to->line) {
-            continue;
-        }
-        const CflowLoc *from = cflow_srcline_insn(s, e->from);
-        if (from->file == to->file && from->line == to->line) {
-            continue;
-        }
-        g_autofree char *key = group_key(to, inlines ? cflow_srcline_inline_name(s, to)
-                                                     : to->function, by, inlines);
-        CflowGroup *g = g_hash_table_lookup(by_key, key);
-        if (g) {
-            g->entries += e->count;
-        }
-    }
+    count_entries(p, s, groups, by_key, by, inlines);
     g_free(of_insn);
     return groups;
 }

@@ -33,10 +33,11 @@ typedef struct {
     const char *where;    /* "file.c:12" (base name), NULL if no line */
     uint64_t first_addr;  /* lowest instruction address */
     uint64_t function_start; /* the function's entry (function groups), else 0; an inlined
-                              * instance's entry pc */
+                              * instance's DWARF entry pc */
     bool inlined;         /* an inlined instance (grouped with inlines only) */
-    uint64_t entries;     /* function: transfers to its entry; inlined instance: executions
-                           * of its entry pc; line: transfers into it from another line */
+    uint64_t entries;     /* function: transfers to its entry; inlined instance: times control
+                           * came into its code from outside it; line: transfers into it from
+                           * another line */
     uint64_t execs;       /* instruction executions */
     uint64_t out[CFLOW_EDGE_KIND_COUNT];
     uint32_t branch_dests;
