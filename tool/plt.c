@@ -119,35 +119,55 @@ static void scan_x86_64(Scan *sc)
     }
 }
 
-/* aarch64: adrp x16, page; ldr x17, [x16, #off] (after a BTI landing pad, which starts it). */
-static void scan_aarch64(Scan *sc)
+/*
+ * The fixed-width machines: a stub loads its slot with a pair of words, which `decode` knows
+ * (true and *slot for a pair that is one); a landing pad word `pad` just before starts it.
+ */
+static void scan_pairs(Scan *sc, bool (*decode)(uint64_t pc, uint32_t, uint32_t, uint64_t *),
+                       uint32_t pad)
 {
     for (size_t pos = 0; pos + 8 <= sc->len; pos += 4) {
-        uint32_t adrp = le32(sc->code + pos), ldr = le32(sc->code + pos + 4);
-        if ((adrp & 0x9f00001fu) != 0x90000010u || (ldr & 0xffc003ffu) != 0xf9400211u) {
-            continue;
+        uint64_t pc = sc->addr + pos, slot;
+        if (decode(pc, le32(sc->code + pos), le32(sc->code + pos + 4), &slot)) {
+            bool padded = pad && pos >= 4 && le32(sc->code + pos - 4) == pad;
+            add_stub(sc, pc - (padded ? 4 : 0), slot);
         }
-        uint64_t pc = sc->addr + pos;
-        uint64_t imm = ((adrp >> 29) & 3) | ((uint64_t)(adrp >> 5) & 0x7ffff) << 2;
-        uint64_t page = (pc & ~0xfffull) + (uint64_t)(sign_extend(imm, 21) * 4096);
-        uint64_t slot = page + ((ldr >> 10) & 0xfff) * 8;
-        bool bti = pos >= 4 && le32(sc->code + pos - 4) == 0xd503245fu;
-        add_stub(sc, pc - (bti ? 4 : 0), slot);
     }
 }
 
-/* riscv64: auipc t3, hi; ld t3, lo(t3). */
-static void scan_riscv64(Scan *sc)
+/* aarch64: adrp x16, page; ldr x17, [x16, #off]. */
+static bool decode_aarch64(uint64_t pc, uint32_t adrp, uint32_t ldr, uint64_t *slot)
 {
-    for (size_t pos = 0; pos + 8 <= sc->len; pos += 4) {
-        uint32_t auipc = le32(sc->code + pos), ld = le32(sc->code + pos + 4);
-        if ((auipc & 0xfffu) != 0xe17u || (ld & 0xfffffu) != 0xe3e03u) {
-            continue;
-        }
-        uint64_t pc = sc->addr + pos;
-        uint64_t slot = pc + (uint64_t)sign_extend(auipc & 0xfffff000u, 32) +
-                        (uint64_t)sign_extend(ld >> 20, 12);
-        add_stub(sc, pc, slot);
+    if ((adrp & 0x9f00001fu) != 0x90000010u || (ldr & 0xffc003ffu) != 0xf9400211u) {
+        return false;
+    }
+    uint64_t imm = ((adrp >> 29) & 3) | ((uint64_t)(adrp >> 5) & 0x7ffff) << 2;
+    uint64_t page = (pc & ~0xfffull) + (uint64_t)(sign_extend(imm, 21) * 4096);
+    *slot = page + ((ldr >> 10) & 0xfff) * 8;
+    return true;
+}
+
+/* riscv64: auipc t3, hi; ld t3, lo(t3). */
+static bool decode_riscv64(uint64_t pc, uint32_t auipc, uint32_t ld, uint64_t *slot)
+{
+    if ((auipc & 0xfffu) != 0xe17u || (ld & 0xfffffu) != 0xe3e03u) {
+        return false;
+    }
+    *slot = pc + (uint64_t)sign_extend(auipc & 0xfffff000u, 32) +
+            (uint64_t)sign_extend(ld >> 20, 12);
+    return true;
+}
+
+#define BTI_C 0xd503245fu /* aarch64's landing pad for indirect calls */
+
+static void scan_machine(Scan *sc, GElf_Half machine)
+{
+    if (machine == EM_X86_64) {
+        scan_x86_64(sc);
+    } else if (machine == EM_AARCH64) {
+        scan_pairs(sc, decode_aarch64, BTI_C);
+    } else if (machine == EM_RISCV) {
+        scan_pairs(sc, decode_riscv64, 0);
     }
 }
 
@@ -185,11 +205,7 @@ CflowPlt *cflow_plt_read(Elf *elf)
     if (!elf || !gelf_getehdr(elf, &eh) || elf_getshdrstrndx(elf, &shstrndx) != 0) {
         return plt;
     }
-    void (*scan)(Scan *) = eh.e_machine == EM_X86_64    ? scan_x86_64
-                           : eh.e_machine == EM_AARCH64 ? scan_aarch64
-                           : eh.e_machine == EM_RISCV   ? scan_riscv64
-                                                        : NULL;
-    if (!scan) {
+    if (eh.e_machine != EM_X86_64 && eh.e_machine != EM_AARCH64 && eh.e_machine != EM_RISCV) {
         return plt;
     }
     g_autoptr(GHashTable) slots = read_slots(plt, elf);
@@ -209,7 +225,7 @@ CflowPlt *cflow_plt_read(Elf *elf)
         Scan sc = {data->d_buf, data->d_size, sh.sh_addr, sh.sh_entsize ? sh.sh_entsize : 16,
                    slots, plt};
         guint before = plt->stubs->len;
-        scan(&sc);
+        scan_machine(&sc, eh.e_machine);
         /* x86 stubs are one per entry; elsewhere an entry may hold more than its sh_entsize
          * says (a BTI landing pad), and stubs are simply consecutive */
         size_stubs(plt->stubs, before, sh.sh_addr + data->d_size,
