@@ -63,12 +63,28 @@ static bool is_of(const CflowLoc *loc, const char *function, bool inlines)
 
 /*
  * An inlined instance's entries: the times control came into its code from outside it, by a
- * transfer or by running on from the instruction before it in a block. (Its DWARF entry pc is
- * no measure: GCC may put it on an instruction of the caller's loop test.)
+ * transfer or by running on into it in a block. Not entries: control coming back after the
+ * instance sent it away (the return from a call it makes), and running on into it again in
+ * the same block after some of the caller's instructions that the compiler scheduled among its
+ * own. Its DWARF entry pc is no measure: GCC may put it on an instruction of the caller's
+ * loop test.
  */
 static void count_inlined_entries(const CflowProfile *p, CflowSrcline *s, GHashTable *by_key,
                                   CflowGroup **of_insn)
 {
+    /* where control comes back to an instance after one of its instructions sent it away (a
+     * call): the address after such an instruction -> its group */
+    g_autoptr(GHashTable) comebacks = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+                                                            NULL);
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        const CflowInsn *in = cflow_profile_insn(p, e->from);
+        uint64_t next = in->addr + in->size;
+        if (e->kind == CFLOW_EDGE_BRANCH && of_insn[e->from] && of_insn[e->from]->inlined &&
+            e->to != next) {
+            g_hash_table_insert(comebacks, g_memdup2(&next, sizeof next), of_insn[e->from]);
+        }
+    }
     for (guint i = 0; i < p->edges->len; i++) {
         const CflowEdge *e = cflow_profile_edge(p, i);
         const CflowLoc *to = cflow_srcline_lookup(s, e->to, NULL);
@@ -78,7 +94,7 @@ static void count_inlined_entries(const CflowProfile *p, CflowSrcline *s, GHashT
         g_autofree char *key = group_key(to, cflow_srcline_inline_name(s, to),
                                          CFLOW_GROUP_FUNCTION, true);
         CflowGroup *g = g_hash_table_lookup(by_key, key);
-        if (g && g != of_insn[e->from]) {
+        if (g && g != of_insn[e->from] && g_hash_table_lookup(comebacks, &e->to) != g) {
             g->entries += e->count;
         }
     }
@@ -87,7 +103,11 @@ static void count_inlined_entries(const CflowProfile *p, CflowSrcline *s, GHashT
         const uint32_t *ids = &g_array_index(p->block_insns, uint32_t, blk->first);
         for (uint32_t k = 1; k < blk->n_insns; k++) {
             CflowGroup *g = of_insn[ids[k]];
-            if (g && g->inlined && of_insn[ids[k - 1]] != g) {
+            bool earlier = false; /* the caller's code scheduled into the instance: no entry */
+            for (uint32_t j = 0; j < k && g && !earlier; j++) {
+                earlier = of_insn[ids[j]] == g;
+            }
+            if (g && g->inlined && !earlier) {
                 g->entries += blk->count;
             }
         }

@@ -1,5 +1,6 @@
 /*
- * names.c: the guest of tests/integration/test_names.py, built -O2 -g and linked dynamically,
+ * names.c: the guest of tests/integration/test_names.py, built -O2 -g (without moving loop
+ * invariants, so that all of classify's code stays in the loop) and linked dynamically,
  * so that main calls libc through the PLT and classify() is inlined into main. For a text of
  * N bytes on standard input:
  *   getc is called N + 1 times (the last one returns EOF), each call through getc@plt;

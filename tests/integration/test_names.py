@@ -1,0 +1,195 @@
+"""
+Names everywhere, on tests/guests/c/names.c built -O2 -g and linked dynamically for x86_64 (a
+lazy PLT, and IBT's .plt.sec), aarch64 and riscv64: PLT stubs named name@plt as objdump names
+them (every stub of the guests and of each libc, compared with objdump -d), in report, annotate,
+dot and the callgrind export; classify(), inlined into main, by its inline chain in report
+--inline, annotate and dot; link-time addresses (--addresses=link) equal to objdump's.
+
+The counts are known by construction: for a text of N bytes on standard input, getc is called
+N + 1 times, printf and puts once, and classify's inlined code is entered N times. Expected
+lines come from the NAMES-* markers of the source.
+"""
+import json
+import os
+import re
+
+from cflow_tool import CSRC, EXPORT_DIR, TOOLDIR, build, export, need, ok, marker_line, tool
+from harness import BUILD, assert_eq, run, test, TESTS
+
+SOURCE = os.path.join(CSRC, "names.c")
+TEXT = "hello 42 world\t7\n" * 150  # N bytes: spaces, digits and others
+N = len(TEXT)
+SYSROOT = {"aarch64": "/usr/aarch64-linux-gnu", "riscv64": "/usr/riscv64-linux-gnu"}
+# variant -> (architecture, compiler, extra flags)
+VARIANTS = {
+    "x86_64": ("x86_64", "gcc", []),
+    "x86_64_ibt": ("x86_64", "gcc", ["-fcf-protection=full", "-Wl,-z,ibtplt"]),
+    "aarch64": ("aarch64", "aarch64-linux-gnu-gcc", []),
+    "riscv64": ("riscv64", "riscv64-linux-gnu-gcc", []),
+}
+LIBCS = {"x86_64": "/lib/x86_64-linux-gnu/libc.so.6",
+         "aarch64": "/usr/aarch64-linux-gnu/lib/libc.so.6",
+         "riscv64": "/usr/riscv64-linux-gnu/lib/libc.so.6"}
+PLT_LIST = os.path.join(BUILD, "tests", "tool", "plt-list")
+
+
+def objdump(arch):
+    return "objdump" if arch == "x86_64" else arch + "-linux-gnu-objdump"
+
+
+def guest(variant):
+    arch, cc, flags = VARIANTS[variant]
+    need(cc)
+    d = os.path.join(TOOLDIR, "names")
+    os.makedirs(d, exist_ok=True)
+    out = os.path.join(d, "names-" + variant)
+    # without moving loop invariants: riscv64's GCC would hoist classify's mask constants out
+    # of the loop, and that code of classify would be entered once more each
+    return build(out, [cc, "-O2", "-g", "-fno-move-loop-invariants"] + flags +
+                 ["-o", out, SOURCE])
+
+
+def objdump_stubs(arch, path):
+    """{name: link-time address} of every `ADDR <name@plt>:` label objdump -d prints."""
+    r = ok(run([objdump(arch), "-d", path]), "objdump -d " + path)
+    return {m.group(2): int(m.group(1), 16)
+            for m in re.finditer(r"^([0-9a-f]+) <(\S+@plt)>:$", r.stdout, re.M)}
+
+
+def our_stubs(path):
+    if not os.path.exists(PLT_LIST):
+        raise AssertionError("%s is not built (meson builds it with the unit tests)" % PLT_LIST)
+    r = ok(run([PLT_LIST, path]), "plt-list " + path)
+    return {m.group(2): int(m.group(1), 16)
+            for m in re.finditer(r"^([0-9a-f]+) <(\S+)>:$", r.stdout, re.M)}
+
+
+@test
+def names_plt_stubs_as_objdump_names_them():
+    """Every stub objdump names X@plt, we name X@plt at the same address, and no other: the
+    guests of four kinds of PLT and the C libraries of three architectures."""
+    paths = [(VARIANTS[v][0], guest(v)) for v in VARIANTS]
+    paths += [(arch, lib) for arch, lib in LIBCS.items() if os.path.exists(lib)]
+    for arch, path in paths:
+        want, got = objdump_stubs(arch, path), our_stubs(path)
+        if not want:
+            raise AssertionError("objdump names no stub in %s" % path)
+        assert_eq("PLT stubs of %s" % path, got, want)
+
+
+def record_names(variant):
+    arch = VARIANTS[variant][0]
+    path = os.path.join(TOOLDIR, "names-%s.cflow" % variant)
+    extra = ["--qemu-opt", "-L", "--qemu-opt", SYSROOT[arch]] if arch in SYSROOT else []
+    r = ok(tool("record", "-o", path, *extra, "--", guest(variant), input=TEXT), "record")
+    assert_eq("the guest's answer", r.stdout.splitlines()[-1], "done")
+    return path
+
+
+def groups(path, *args):
+    """report --format json --topn 0 ARGS: its rows."""
+    out = ok(tool("report", "--format", "json", "--topn", "0", *args, path), "report").stdout
+    return json.loads(out)["groups"]
+
+
+def by_function(path, *args):
+    return {g["function"]: g for g in groups(path, "--by", "function", *args)}
+
+
+def classify_name():
+    return "classify (inlined into main at names.c:%d)" % marker_line(SOURCE, "/* NAMES-CALL */")
+
+
+def check_report(path):
+    funcs = by_function(path)
+    for name, calls in (("getc@plt", N + 1), ("printf@plt", 1), ("puts@plt", 1)):
+        if name not in funcs:
+            raise AssertionError("no function %s in the report: %s" % (name, sorted(funcs)))
+        assert_eq("entries of %s" % name, funcs[name]["entries"], calls)
+    if any(f.startswith("classify") for f in funcs):
+        raise AssertionError("classify without --inline: %s" % sorted(funcs))
+    inl = by_function(path, "--inline")
+    name = classify_name()
+    if name not in inl or "main" not in inl:
+        raise AssertionError("no %r and main with --inline: %s" % (name, sorted(inl)))
+    assert_eq("entries of the inlined classify", inl[name]["entries"], N)
+    assert_eq("main's and classify's executions together, with and without --inline",
+              inl[name]["executed"] + inl["main"]["executed"], funcs["main"]["executed"])
+    lines = {(g["where"], g["function"]) for g in groups(path, "--by", "line", "--inline")}
+    space = "names.c:%d" % marker_line(SOURCE, "/* NAMES-SPACE */")
+    if (space, name) not in lines:
+        raise AssertionError("no line %s of %r: %s" % (space, name, sorted(lines)))
+    # the instruction view names the stubs too
+    edges = ok(tool("report", "--sort", "edges", "--topn", "0", path), "report edges").stdout
+    if not re.search(r"\s%d branch .* -> 0x[0-9a-f]+ getc@plt: " % (N + 1), edges):
+        raise AssertionError("no edge to getc@plt run %d times:\n%s" % (N + 1, edges[:3000]))
+
+
+def check_annotate(path):
+    name = classify_name()
+    out = ok(tool("annotate", path, "classify"), "annotate classify").stdout
+    if not out.startswith(name + " in "):
+        raise AssertionError("annotate classify does not list %r:\n%s" % (name, out[:2000]))
+    space = "names.c:%d" % marker_line(SOURCE, "/* NAMES-SPACE */")
+    if space not in out:
+        raise AssertionError("no line %s in:\n%s" % (space, out))
+    counts = [int(c) for c in re.findall(r"^\s+(\d+)\s+[\d.]+\s+0x", out, re.M)]
+    assert_eq("the hottest instruction of the inlined classify", max(counts), N)
+    main = ok(tool("annotate", path, "main"), "annotate main").stdout
+    if not re.search(r"taken %d -> 0x[0-9a-f]+ <getc@plt>" % (N + 1), main):
+        raise AssertionError("no call to getc@plt taken %d times:\n%s" % (N + 1, main))
+
+
+def check_link_addresses(variant, path, binary):
+    """annotate --addresses=link prints objdump's addresses: main's and getc@plt's."""
+    arch = VARIANTS[variant][0]
+    dis = ok(run([objdump(arch), "-d", binary]), "objdump").stdout
+    m = re.search(r"^[0-9a-f]+ <main>:\n(.*?)\n\n", dis, re.M | re.S)
+    main_addrs = {int(a, 16) for a in re.findall(r"^\s+([0-9a-f]+):", m.group(1), re.M)}
+    stub = objdump_stubs(arch, binary)["getc@plt"]
+    out = ok(tool("annotate", "--addresses=link", path, "main"), "annotate --addresses").stdout
+    listed = {int(a, 16) for a in re.findall(r"^\s+\d+\s+[\d.]+\s+0x([0-9a-f]+)", out, re.M)}
+    if not listed or not listed <= main_addrs:
+        raise AssertionError("addresses not objdump's: %s" % sorted(listed - main_addrs))
+    if not re.search(r"taken %d -> 0x%x <getc@plt>" % (N + 1, stub), out):
+        raise AssertionError("no call to 0x%x <getc@plt>:\n%s" % (stub, out))
+    both = ok(tool("report", "--addresses=both", "--sort", "edges", path), "both").stdout
+    if not re.search(r"0x[0-9a-f]+ \(0x[0-9a-f]+\)", both):
+        raise AssertionError("--addresses=both shows no pair:\n" + both)
+    bad = tool("annotate", "--addresses=where", path, "main")
+    assert_eq("exit status for --addresses=where", bad.returncode, 1)
+    if "--addresses 'where'" not in bad.stderr:
+        raise AssertionError("unclear error: " + bad.stderr)
+
+
+def check_dot_and_callgrind(path):
+    dot = ok(tool("dot", "--function", "main", path), "dot main").stdout
+    if not re.search(r'label="getc@plt"', dot):
+        raise AssertionError("dot names no getc@plt node:\n" + dot)
+    inl = ok(tool("dot", "--function", "classify", path), "dot classify").stdout
+    if classify_name() not in inl or "%d times" % N not in inl:
+        raise AssertionError("dot --function classify:\n" + inl)
+    os.makedirs(EXPORT_DIR, exist_ok=True)
+    with open(export("callgrind", path)) as f:
+        body = f.read()
+    ids = re.findall(r"^c?fn=\((\d+)\) getc@plt$", body, re.M)
+    if not ids:
+        raise AssertionError("callgrind names no getc@plt")
+    if not re.search(r"^cfn=\(%s\).*\ncalls=%d " % (ids[0], N + 1), body, re.M):
+        raise AssertionError("callgrind: no %d calls to getc@plt" % (N + 1))
+
+
+def names_test(variant):
+    def t():
+        binary = guest(variant)
+        path = record_names(variant)
+        check_report(path)
+        check_annotate(path)
+        check_link_addresses(variant, path, binary)
+        check_dot_and_callgrind(path)
+    t.__name__ = "names_inline_and_plt_" + variant
+    return t
+
+
+for _v in VARIANTS:
+    TESTS.append(names_test(_v))
