@@ -100,8 +100,24 @@ def classify_name():
     return "classify (inlined into main at names.c:%d)" % marker_line(SOURCE, "/* NAMES-CALL */")
 
 
-def check_report(path):
+def check_libc_stubs(variant, funcs, binary):
+    """The PLT stubs the C library (and the dynamic linker) called through are named as
+    objdump names them in those files."""
+    arch = VARIANTS[variant][0]
+    ours = {f for f in funcs if f.endswith("@plt")} - set(objdump_stubs(arch, binary))
+    libc = LIBCS[arch]
+    loader = os.path.join(os.path.dirname(libc), {"x86_64": "ld-linux-x86-64.so.2",
+                                                  "aarch64": "ld-linux-aarch64.so.1",
+                                                  "riscv64": "ld-linux-riscv64-lp64d.so.1"}[arch])
+    theirs = set(objdump_stubs(arch, libc)) | set(objdump_stubs(arch, loader))
+    if not ours or not ours <= theirs:
+        raise AssertionError("the libraries' stubs %s, not objdump's: %s"
+                             % (sorted(ours), sorted(ours - theirs)))
+
+
+def check_report(variant, path, binary):
     funcs = by_function(path)
+    check_libc_stubs(variant, funcs, binary)
     for name, calls in (("getc@plt", N + 1), ("printf@plt", 1), ("puts@plt", 1)):
         if name not in funcs:
             raise AssertionError("no function %s in the report: %s" % (name, sorted(funcs)))
@@ -183,7 +199,7 @@ def names_test(variant):
     def t():
         binary = guest(variant)
         path = record_names(variant)
-        check_report(path)
+        check_report(variant, path, binary)
         check_annotate(path)
         check_link_addresses(variant, path, binary)
         check_dot_and_callgrind(path)
