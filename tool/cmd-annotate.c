@@ -55,7 +55,8 @@ static const char description[] =
     "as `objdump -d` prints them (both: \"0xRUN (0xLINK)\"). Calls into a PLT are named as\n"
     "objdump names them (\"puts@plt\"). Code the compiler inlined is listed once per inlined\n"
     "instance, after the function's own code if any ran, each under its name with where it was\n"
-    "inlined (\"classify (inlined into main at wc.c:14)\", from the DWARF inline chain).\n"
+    "inlined (\"classify (inlined into main at wc.c:14)\", from the DWARF inline chain); in any\n"
+    "listing, a source line of inlined code ends with that name in brackets.\n"
     "\n"
     "Example:\n"
     "  cflow annotate cflow.data main | less\n";
@@ -121,8 +122,12 @@ static void list_insn(GString *out, Listing *l, uint32_t i)
     const CflowLoc *loc = cflow_srcline_insn(l->s, i);
     if (loc->line && (loc->file != l->last_file || loc->line != l->last_line)) {
         g_autofree char *text = g_strdup(cflow_srcline_text(l->s, loc->file, loc->line));
-        g_string_append_printf(out, "  %s%s%s\n", cflow_srcline_short(l->s, loc),
+        g_string_append_printf(out, "  %s%s%s", cflow_srcline_short(l->s, loc),
                                text ? "    " : "", text ? g_strstrip(text) : "");
+        if (loc->n_frames > 1) { /* inlined code: say whose */
+            g_string_append_printf(out, "    [%s]", cflow_srcline_inline_name(l->s, loc));
+        }
+        g_string_append_c(out, '\n');
         l->last_file = loc->file;
         l->last_line = loc->line;
     }

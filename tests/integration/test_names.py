@@ -152,6 +152,8 @@ def check_annotate(path):
     counts = [int(c) for c in re.findall(r"^\s+(\d+)\s+[\d.]+\s+0x", out, re.M)]
     assert_eq("the hottest instruction of the inlined classify", max(counts), N)
     main = ok(tool("annotate", path, "main"), "annotate main").stdout
+    if not re.search(r"^  %s .*NAMES-SPACE.*\[%s\]$" % (space, re.escape(name)), main, re.M):
+        raise AssertionError("main's listing does not say %s is %r:\n%s" % (space, name, main))
     if not re.search(r"taken %d -> 0x[0-9a-f]+ <getc@plt>" % (N + 1), main):
         raise AssertionError("no call to getc@plt taken %d times:\n%s" % (N + 1, main))
 
