@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <string.h>
 
 struct CflowPlt {
     GArray *stubs;  /* CflowPltStub, named stubs by address */
@@ -28,9 +29,14 @@ typedef struct {
 
 /* One reloc's stub name, as objdump's synthetic symbols spell it. */
 static const char *reloc_name(CflowPlt *plt, Elf *elf, GElf_Shdr *rel_sh, Elf_Data *symbols,
-                              uint64_t sym_index, int64_t addend)
+                              uint64_t sym_index, int64_t addend, GHashTable *ifuncs)
 {
     const char *sym = "*ABS*";
+    const char *ifunc = !sym_index && ifuncs ? g_hash_table_lookup(ifuncs, &addend) : NULL;
+    if (ifunc) {
+        g_autofree char *name = g_strdup_printf("%s@plt", ifunc);
+        return g_string_chunk_insert_const(plt->strings, name);
+    }
     GElf_Sym s;
     if (sym_index && symbols && gelf_getsym(symbols, (int)sym_index, &s)) {
         GElf_Shdr sym_sh;
@@ -46,9 +52,71 @@ static const char *reloc_name(CflowPlt *plt, Elf *elf, GElf_Shdr *rel_sh, Elf_Da
     return g_string_chunk_insert_const(plt->strings, name);
 }
 
+/* Is a better name for the same function: the one with fewer leading underscores (the public
+ * name: memcpy before __new_memcpy), then global before weak before local, then the shorter. */
+static bool better_name(const GElf_Sym *s, const char *name, const GElf_Sym *old,
+                        const char *old_name)
+{
+    static const int rank[] = {[STB_LOCAL] = 2, [STB_GLOBAL] = 0, [STB_WEAK] = 1};
+    size_t u = strspn(name, "_"), ou = strspn(old_name, "_");
+    if (u != ou) {
+        return u < ou;
+    }
+    int b = GELF_ST_BIND(s->st_info) <= STB_WEAK ? rank[GELF_ST_BIND(s->st_info)] : 3;
+    int ob = GELF_ST_BIND(old->st_info) <= STB_WEAK ? rank[GELF_ST_BIND(old->st_info)] : 3;
+    return b != ob ? b < ob : strlen(name) < strlen(old_name);
+}
+
+/* A static program's IFUNC symbol, kept while the best name of each resolver is chosen. */
+typedef struct {
+    GElf_Sym sym;
+    const char *name;
+} Ifunc;
+
+/*
+ * A static program's IFUNC slots have no symbol (objdump names no stub there): its IFUNC
+ * symbols by resolver address -> name, to name the stubs after the function they resolve.
+ * NULL for a dynamically linked file, where the stubs keep objdump's names.
+ */
+static GHashTable *static_ifuncs(Elf *elf)
+{
+    g_autoptr(GHashTable) best = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+        GElf_Shdr sh;
+        if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_DYNSYM) {
+            return NULL;
+        }
+        Elf_Data *data = sh.sh_type == SHT_SYMTAB ? elf_getdata(scn, NULL) : NULL;
+        for (size_t i = 0; data && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
+            Ifunc f;
+            if (!gelf_getsym(data, (int)i, &f.sym) ||
+                GELF_ST_TYPE(f.sym.st_info) != STT_GNU_IFUNC ||
+                !(f.name = elf_strptr(elf, sh.sh_link, f.sym.st_name)) || !*f.name) {
+                continue;
+            }
+            Ifunc *old = g_hash_table_lookup(best, &f.sym.st_value);
+            if (!old || better_name(&f.sym, f.name, &old->sym, old->name)) {
+                Ifunc *kept = g_memdup2(&f, sizeof f);
+                g_hash_table_insert(best, &kept->sym.st_value, kept);
+            }
+        }
+    }
+    GHashTable *ifuncs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, best);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        const Ifunc *f = value;
+        g_hash_table_insert(ifuncs, g_memdup2(&f->sym.st_value, sizeof f->sym.st_value),
+                            (gpointer)f->name); /* libelf's string, alive with elf */
+    }
+    return ifuncs;
+}
+
 /* Every allocated (dynamic) relocation: slot address -> stub name; the first one wins. */
 static GHashTable *read_slots(CflowPlt *plt, Elf *elf)
 {
+    g_autoptr(GHashTable) ifuncs = static_ifuncs(elf);
     GHashTable *slots = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
         GElf_Shdr sh;
@@ -72,7 +140,8 @@ static GHashTable *read_slots(CflowPlt *plt, Elf *elf)
                 continue;
             }
             if (!g_hash_table_contains(slots, &offset)) {
-                const char *name = reloc_name(plt, elf, &sh, symbols, GELF_R_SYM(info), addend);
+                const char *name = reloc_name(plt, elf, &sh, symbols, GELF_R_SYM(info), addend,
+                                              ifuncs);
                 g_hash_table_insert(slots, g_memdup2(&offset, sizeof offset), (gpointer)name);
             }
         }

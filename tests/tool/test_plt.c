@@ -98,6 +98,24 @@ static void test_ibt_plt(void)
     check_stubs(TRUE);
 }
 
+/*
+ * Linked statically, strlen is an IFUNC called through a stub whose slot has no symbol, only
+ * its resolver's address: named after the IFUNC symbol of that resolver, the public name.
+ */
+static void test_static_ifunc(void)
+{
+    int fd;
+    Elf *elf = fixture_elf(g_getenv("CFLOW_TEST_FIXTURE_PLT_STATIC"), &fd);
+    g_autoptr(CflowPlt) plt = cflow_plt_read(elf);
+    g_assert_cmpuint(cflow_plt_count(plt), >, 0);
+    g_assert_nonnull(stub_named(plt, "strlen@plt"));
+    for (guint i = 0; i < cflow_plt_count(plt); i++) {
+        g_assert_false(g_str_has_prefix(cflow_plt_stub(plt, i)->name, "*ABS*"));
+    }
+    elf_end(elf);
+    close(fd);
+}
+
 /* No ELF, or one of nothing: no stubs and no answers. */
 static void test_nothing(void)
 {
@@ -137,6 +155,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/plt/lazy", test_lazy_plt);
     g_test_add_func("/plt/ibt", test_ibt_plt);
+    g_test_add_func("/plt/static-ifunc", test_static_ifunc);
     g_test_add_func("/plt/nothing", test_nothing);
     g_test_add_func("/plt/through-srcline", test_through_srcline);
     return g_test_run();
