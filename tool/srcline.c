@@ -277,6 +277,8 @@ static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int 
         if (dwarf_decl_line(&scopes[i], &decl) == 0 && decl > 0) {
             f.decl_line = (unsigned)decl;
         }
+        const char *decl_file = dwarf_decl_file(&scopes[i]);
+        f.decl_file = decl_file ? g_string_chunk_insert_const(s->strings, decl_file) : NULL;
         Dwarf_Addr entry;
         if (dwarf_entrypc(&scopes[i], &entry) == 0) {
             f.entry = entry + (uint64_t)to_run_time;

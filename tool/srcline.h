@@ -29,6 +29,7 @@ typedef enum {
  */
 typedef struct {
     const char *function;  /* its name (abstract origin followed), never NULL */
+    const char *decl_file; /* where it is declared (DW_AT_decl_file), NULL if unknown */
     unsigned decl_line;    /* the line it is declared on (DW_AT_decl_line), 0 if unknown */
     uint64_t entry;        /* run-time address of this level's entry: the inlined instance's
                             * entry pc, the function's entry at the outermost level; 0 if

@@ -183,7 +183,7 @@ GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnS
         if (!g) {
             g = g_new0(CflowGroup, 1);
             g->function = name;
-            g->inlined = name != loc->function;
+            g->inlined = name != loc->function ? &loc->frames[0] : NULL;
             if (by == CFLOW_GROUP_LINE && loc->line) {
                 g->file = loc->file;
                 g->line = loc->line;

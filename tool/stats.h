@@ -34,7 +34,8 @@ typedef struct {
     uint64_t first_addr;  /* lowest instruction address */
     uint64_t function_start; /* the function's entry (function groups), else 0; an inlined
                               * instance's DWARF entry pc */
-    bool inlined;         /* an inlined instance (grouped with inlines only) */
+    const CflowInlineFrame *inlined; /* an inlined instance (grouped with inlines only): its
+                                      * innermost level (function, declaration); else NULL */
     uint64_t entries;     /* function: transfers to its entry; inlined instance: times control
                            * came into its code from outside it; line: transfers into it from
                            * another line */

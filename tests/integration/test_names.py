@@ -3,7 +3,7 @@ Names everywhere, on tests/guests/c/names.c built -O2 -g and linked dynamically 
 lazy PLT, and IBT's .plt.sec), aarch64 and riscv64: PLT stubs named name@plt as objdump names
 them (every stub of the guests and of each libc, compared with objdump -d), in report, annotate,
 dot and the callgrind export; classify(), inlined into main, by its inline chain in report
---inline, annotate and dot; link-time addresses (--addresses=link) equal to objdump's.
+--inline, annotate, dot and the lcov export (FN at its declaration); link-time addresses (--addresses=link) equal to objdump's.
 
 The counts are known by construction: for a text of N bytes on standard input, getc is called
 N + 1 times, printf and puts once, and classify's inlined code is entered N times. Expected
@@ -197,6 +197,18 @@ def check_dot_and_callgrind(path):
         raise AssertionError("callgrind: no %d calls to getc@plt" % (N + 1))
 
 
+def check_lcov(path):
+    """lcov names the inlined classify as a function, at its declaration, called N times."""
+    decl = marker_line(SOURCE, "/* NAMES-CLASSIFY */")
+    os.makedirs(EXPORT_DIR, exist_ok=True)
+    with open(export("lcov", path)) as f:
+        body = f.read()
+    if not re.search(r"^FN:%d,classify$" % decl, body, re.M):
+        raise AssertionError("lcov: no FN:%d,classify:\n%s" % (decl, body[:2000]))
+    calls = re.search(r"^FNDA:(\d+),classify$", body, re.M)
+    assert_eq("lcov: classify's calls", calls and int(calls.group(1)), N)
+
+
 def names_test(variant):
     def t():
         binary = guest(variant)
@@ -205,6 +217,7 @@ def names_test(variant):
         check_annotate(path)
         check_link_addresses(variant, path, binary)
         check_dot_and_callgrind(path)
+        check_lcov(path)
     t.__name__ = "names_inline_and_plt_" + variant
     return t
 

@@ -126,6 +126,7 @@ static void test_inlined_code(void)
         if (n == 2) {
             g_assert_cmpstr(f[0].function, ==, "fixture_inlined");
             g_assert_cmpuint(f[0].decl_line, ==, inlined);
+            g_assert_true(g_str_has_suffix(f[0].decl_file, "tests/tool/fixture-inline.c"));
             g_assert_true(g_str_has_suffix(f[0].call_file, "tests/tool/fixture-inline.c"));
             g_assert_cmpuint(f[0].call_line, ==, outer);
             g_assert_cmphex(f[0].entry, >, entry);

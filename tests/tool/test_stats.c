@@ -157,8 +157,9 @@ static void test_groups_with_inlines(void)
         "fixture_inlined (inlined into fixture_outer at fixture-inline.c:%u)",
         fixture_line("fixture_outer"));
     const CflowGroup *in = group(groups, name), *outer = group(groups, "fixture_outer");
-    g_assert_true(in->inlined);
-    g_assert_false(outer->inlined);
+    g_assert_nonnull(in->inlined);
+    g_assert_cmpstr(in->inlined->function, ==, "fixture_inlined");
+    g_assert_null(outer->inlined);
     g_assert_cmpuint(in->entries, ==, K);
     g_assert_cmpuint(in->execs + outer->execs, ==, K * size);
     g_assert_cmpuint(in->execs % K, ==, 0);

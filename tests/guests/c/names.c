@@ -11,7 +11,7 @@
 #include <ctype.h>
 #include <stdio.h>
 
-static int classify(int c)
+static int classify(int c) /* NAMES-CLASSIFY */
 {
     if (isspace(c)) { /* NAMES-SPACE */
         return 0;
