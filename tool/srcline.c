@@ -326,11 +326,18 @@ static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t del
     Dwarf_Addr a = vaddr + o->bias;
     Dwfl_Line *line = dwfl_module_getsrc(o->mod, a);
     if (line) {
-        int lineno = 0;
-        const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+        int lineno = 0, column = 0;
+        const char *file = dwfl_lineinfo(line, NULL, &lineno, &column, NULL, NULL);
         if (file && lineno > 0) {
             loc->file = g_string_chunk_insert_const(s->strings, file);
             loc->line = (unsigned)lineno;
+            loc->column = column > 0 ? (unsigned)column : 0;
+            Dwarf_Addr line_bias;
+            Dwarf_Line *dl = dwfl_dwarf_line(line, &line_bias);
+            unsigned discriminator = 0;
+            if (dl && dwarf_linediscriminator(dl, &discriminator) == 0) {
+                loc->discriminator = discriminator;
+            }
         }
     }
     Dwarf_Addr cubias;

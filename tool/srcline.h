@@ -48,6 +48,8 @@ typedef struct {
     const char *object;   /* the ELF file holding the address, NULL if unknown */
     uint64_t function_start; /* run-time address of the function's entry, 0 if unknown */
     CflowLocSource source;
+    unsigned column;        /* the line's column, 0 if unknown */
+    unsigned discriminator; /* the line table's discriminator for the address, 0 if none */
     /* the inline chain, innermost first (see CflowInlineFrame); its last level is `function`;
      * n_frames is 1 for code that was not inlined and 0 without DWARF */
     const CflowInlineFrame *frames;

@@ -43,6 +43,7 @@ static void test_guest_without_maps(void)
         g_assert_cmpint(loc->source, ==, CFLOW_LOC_DWARF);
         assert_fixture_file(loc->file);
         g_assert_cmpuint(loc->line, ==, fixture_line(names[i]));
+        g_assert_cmpuint(loc->column, >, 0); /* GCC writes columns */
         g_assert_cmphex(loc->function_start, ==, entry);
         g_assert_cmpstr(loc->object, ==, path);
         /* the answer is cached: the same record for the same address */
@@ -148,6 +149,21 @@ static void test_inlined_code(void)
     g_assert_true(g_hash_table_contains(columns, GUINT_TO_POINTER(second)));
 }
 
+/* fixture_loop is a loop on one line: its blocks are told apart by the line's discriminators. */
+static void test_discriminators(void)
+{
+    const char *path = fixture_path();
+    g_autoptr(CflowProfile) p = meta_profile(path, NULL);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    uint64_t size = 0, entry = fixture_symbol(path, "fixture_loop", &size);
+    g_assert_cmpuint(cflow_srcline_lookup(s, entry, NULL)->discriminator, ==, 0);
+    guint with = 0;
+    for (uint64_t a = entry; a < entry + size; a++) {
+        with += cflow_srcline_lookup(s, a, NULL)->discriminator > 0;
+    }
+    g_assert_cmpuint(with, >, 0);
+}
+
 /* A line's short name and text. */
 static void test_short_and_text(void)
 {
@@ -209,6 +225,7 @@ int main(int argc, char **argv)
     g_test_add_func("/srcline/guest-without-maps", test_guest_without_maps);
     g_test_add_func("/srcline/through-maps", test_through_maps);
     g_test_add_func("/srcline/inlined-code", test_inlined_code);
+    g_test_add_func("/srcline/discriminators", test_discriminators);
     g_test_add_func("/srcline/short-and-text", test_short_and_text);
     g_test_add_func("/srcline/symbols-only", test_symbols_only);
     g_test_add_func("/srcline/last-resorts", test_last_resorts);
