@@ -1,6 +1,6 @@
 """
 Names everywhere, on tests/guests/c/names.c built -O2 -g and linked dynamically for x86_64 (a
-lazy PLT, and IBT's .plt.sec), aarch64 and riscv64: PLT stubs named name@plt as objdump names
+lazy PLT, IBT's .plt.sec, and a program at a fixed address), aarch64 and riscv64: PLT stubs named name@plt as objdump names
 them (every stub of the guests and of each libc, compared with objdump -d), in report, annotate,
 dot and the callgrind export; classify(), inlined into main, by its inline chain in report
 --inline, annotate, dot and the lcov export (FN at its declaration); link-time addresses (--addresses=link) equal to objdump's.
@@ -14,7 +14,7 @@ import os
 import re
 
 from cflow_tool import CSRC, EXPORT_DIR, TOOLDIR, build, export, need, ok, marker_line, tool
-from harness import BUILD, assert_eq, run, test, TESTS
+from harness import BUILD, NM, assert_eq, run, test, TESTS
 
 SOURCE = os.path.join(CSRC, "names.c")
 TEXT = "hello 42 world\t7\n" * 150  # N bytes: spaces, digits and others
@@ -24,6 +24,7 @@ SYSROOT = {"aarch64": "/usr/aarch64-linux-gnu", "riscv64": "/usr/riscv64-linux-g
 VARIANTS = {
     "x86_64": ("x86_64", "gcc", []),
     "x86_64_ibt": ("x86_64", "gcc", ["-fcf-protection=full", "-Wl,-z,ibtplt"]),
+    "x86_64_nopie": ("x86_64", "gcc", ["-no-pie"]),  # run-time addresses are link-time ones
     "aarch64": ("aarch64", "aarch64-linux-gnu-gcc", []),
     "riscv64": ("riscv64", "riscv64-linux-gnu-gcc", []),
 }
@@ -118,6 +119,7 @@ def check_libc_stubs(variant, funcs, binary):
 def check_report(variant, path, binary):
     funcs = by_function(path)
     check_libc_stubs(variant, funcs, binary)
+    check_library_link_addresses(variant, path, funcs)
     for name, calls in (("getc@plt", N + 1), ("printf@plt", 1), ("puts@plt", 1)):
         if name not in funcs:
             raise AssertionError("no function %s in the report: %s" % (name, sorted(funcs)))
@@ -178,6 +180,22 @@ def check_link_addresses(variant, path, binary):
     assert_eq("exit status for --addresses=where", bad.returncode, 1)
     if "--addresses 'where'" not in bad.stderr:
         raise AssertionError("unclear error: " + bad.stderr)
+
+
+def check_library_link_addresses(variant, path, funcs):
+    """A library's code at its own addresses too: the C library's getc (the function entered
+    N + 1 times that is no stub) listed by annotate --addresses=link from its symbol's value."""
+    arch = VARIANTS[variant][0]
+    getc = [f for f, g in funcs.items() if g["entries"] == N + 1 and not f.endswith("@plt")]
+    if len(getc) != 1:
+        raise AssertionError("not one library function entered %d times: %s" % (N + 1, getc))
+    r = ok(run([NM[arch], "-D", "--defined-only", LIBCS[arch]]), "nm -D")
+    value = {m.group(2): int(m.group(1), 16)
+             for m in re.finditer(r"^([0-9a-f]+) \w (\S+?)(@.*)?$", r.stdout, re.M)}
+    out = ok(tool("annotate", "--addresses=link", path, getc[0]), "annotate " + getc[0]).stdout
+    listed = [int(a, 16) for a in re.findall(r"^\s+\d+\s+[\d.]+\s+0x([0-9a-f]+)", out, re.M)]
+    assert_eq("%s's first address, as in %s" % (getc[0], LIBCS[arch]), min(listed),
+              value.get(getc[0]))
 
 
 def check_dot_and_callgrind(path):
