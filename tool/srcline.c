@@ -345,13 +345,19 @@ static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t del
     if (cu) {
         /* dwarf_getscopes continues an inlined instance with its abstract definition's
          * scopes; the DIEs physically around the innermost scope are the inline chain (what
-         * eu-addr2line -i walks) */
-        Dwarf_Die *found = NULL, *scopes = NULL;
-        int n = 0;
-        if (dwarf_getscopes(cu, a - cubias, &found) > 0) {
-            n = dwarf_getscopes_die(&found[0], &scopes);
+         * eu-addr2line -i walks). Finding those walks the unit from its top, so only code
+         * that was inlined pays for it. */
+        Dwarf_Die *scopes = NULL;
+        int n = dwarf_getscopes(cu, a - cubias, &scopes);
+        bool inlined = false;
+        for (int i = 0; i < n && !inlined; i++) {
+            inlined = dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine;
         }
-        free(found);
+        if (inlined) {
+            Dwarf_Die *found = scopes;
+            n = dwarf_getscopes_die(&found[0], &scopes);
+            free(found);
+        }
         inline_chain(s, cu, scopes, n, (int64_t)(cubias - o->bias) + delta, loc);
         free(scopes);
     }
