@@ -330,7 +330,7 @@ static const char summary[] =
 static const char description_views[] =
     "Views (--by):\n"
     "  insn      the plugin's report: source instructions (or, with --sort=edges, the edges\n"
-    "            themselves) ranked by --sort; the default\n"
+    "            themselves) ranked by --sort, named as the other views name them; the default\n"
     "  function  one row per function, line  one row per source line (file:line from the\n"
     "            guest's DWARF; functions from DWARF, else ELF symbols, else QEMU's symbol,\n"
     "            else the address). Each row: branches taken, fall-throughs, entries (function:\n"
@@ -341,10 +341,10 @@ static const char description_views[] =
     "            With --inline, code the compiler inlined is shown as the inlined function, one\n"
     "            row per inlined instance, named with where it was inlined (\"classify\n"
     "            (inlined into main at wc.c:14)\", from the DWARF inline chain); an instance's\n"
-    "            entries are the times control came into its code from outside it (a call's\n"
-    "            worth, but no call instruction runs). Without it, inlined code\n"
-    "            counts for the function it was inlined in. --function NAME then keeps NAME's\n"
-    "            code and the code inlined from NAME anywhere.\n";
+    "            entries are the times control came into its code from outside it (its calls,\n"
+    "            though no call instruction runs). Without it, inlined code counts for the\n"
+    "            function it was inlined in. --function NAME then keeps NAME's code and the\n"
+    "            code inlined from NAME anywhere.\n";
 
 /* After the sort keys, which come from their table (profile/sort.c). */
 static const char description_end[] =
