@@ -88,6 +88,22 @@ static void groups_text(GString *out, const CflowProfile *p, CflowSrcline *s, GP
     }
 }
 
+/* An inlined instance's parts (--inline): {"function", "into", "call_file", "call_line"}. */
+static void inlined_json(GString *out, const CflowInlineFrame *in)
+{
+    if (!in) {
+        g_string_append(out, "null");
+        return;
+    }
+    g_string_append(out, "{\"function\": ");
+    cflow_emit_json_string(out, in->function);
+    g_string_append(out, ", \"into\": ");
+    cflow_emit_json_string(out, in[1].function); /* the next level out: a chain has two */
+    g_string_append(out, ", \"call_file\": ");
+    cflow_emit_json_string(out, in->call_file);
+    g_string_append_printf(out, ", \"call_line\": %u}", in->call_line);
+}
+
 static void groups_json(GString *out, const CflowProfile *p, GPtrArray *groups, CflowGroupBy by,
                         const CflowSortKey *key, unsigned shown)
 {
@@ -101,6 +117,8 @@ static void groups_json(GString *out, const CflowProfile *p, GPtrArray *groups, 
         cflow_emit_json_string(out, g->file);
         g_string_append_printf(out, ", \"line\": %u, \"where\": ", g->line);
         cflow_emit_json_string(out, g->where);
+        g_string_append(out, ", \"inlined\": ");
+        inlined_json(out, g->inlined);
         g_string_append(out, ", \"first_addr\": ");
         cflow_emit_json_addr(out, g->first_addr);
         g_string_append_printf(out, ", \"entries\": %" PRIu64 ", \"executed\": %" PRIu64
@@ -351,6 +369,8 @@ static const char description_end[] =
     "\n"
     "Formats (--format): text (default); json: one object, {\"by\", \"sort\", and \"edges\" (the\n"
     "plugin's JSON edge objects) or \"sources\" or \"groups\"}; csv: a header row, then rows.\n"
+    "A group's \"inlined\" is null, or with --inline an inlined instance's {\"function\",\n"
+    "\"into\" (the function it was inlined into), \"call_file\", \"call_line\"}.\n"
     "\n"
     "Addresses (--addresses): run, where the run had the code (default); link, where the ELF\n"
     "file has it, as `objdump -d` of that file prints it (through meta.maps and the file's\n"

@@ -1,9 +1,11 @@
 """
 Names everywhere, on tests/guests/c/names.c built -O2 -g and linked dynamically for x86_64 (a
-lazy PLT, IBT's .plt.sec, and a program at a fixed address), aarch64 and riscv64: PLT stubs named name@plt as objdump names
-them (every stub of the guests and of each libc, compared with objdump -d), in report, annotate,
-dot and the callgrind export; classify(), inlined into main, by its inline chain in report
---inline, annotate, dot and the lcov export (FN at its declaration); link-time addresses (--addresses=link) equal to objdump's.
+lazy PLT, IBT's .plt.sec, and a program at a fixed address), aarch64 and riscv64: PLT stubs
+named name@plt as objdump names them (every stub of the guests and of each libc, compared with
+objdump -d), in report, annotate, dot and the callgrind export; classify(), inlined into main,
+by its inline chain in report --inline (text and JSON), annotate, dot and the lcov export (FN
+at its declaration); link-time addresses (--addresses=link) equal to objdump's, for the
+program and for the C library.
 
 The counts are known by construction: for a text of N bytes on standard input, getc is called
 N + 1 times, printf and puts once, and classify's inlined code is entered N times. Expected
@@ -131,6 +133,13 @@ def check_report(variant, path, binary):
     if name not in inl or "main" not in inl:
         raise AssertionError("no %r and main with --inline: %s" % (name, sorted(inl)))
     assert_eq("entries of the inlined classify", inl[name]["entries"], N)
+    parts = dict(inl[name]["inlined"])
+    assert_eq("classify's call file", os.path.realpath(parts.pop("call_file")),
+              os.path.realpath(SOURCE))
+    call = marker_line(SOURCE, "/* NAMES-CALL */")
+    assert_eq("classify's JSON parts", parts,
+              {"function": "classify", "into": "main", "call_line": call})
+    assert_eq("main is no inlined instance", inl["main"]["inlined"], None)
     assert_eq("main's and classify's executions together, with and without --inline",
               inl[name]["executed"] + inl["main"]["executed"], funcs["main"]["executed"])
     lines = {(g["where"], g["function"]) for g in groups(path, "--by", "line", "--inline")}
