@@ -4,6 +4,7 @@
  * profile's maps, symbols only without DWARF, QEMU's symbol and the bare address as the last
  * resorts, and the helpers built on lookups (file offsets, short names, source text).
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include "harness.h"
@@ -164,6 +165,37 @@ static void test_discriminators(void)
     g_assert_cmpuint(with, >, 0);
 }
 
+/* --addresses: run-time, link-time (through maps and program headers), or both. */
+static void test_addresses(void)
+{
+    const char *path = fixture_path();
+    g_autofree char *maps = g_strdup_printf("%llx-%llx 0 %s\n", FIXTURE_BASE, FIXTURE_MAP_END,
+                                            path);
+    g_autoptr(CflowProfile) p = meta_profile(path, maps);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    uint64_t link = fixture_symbol(path, "fixture_add", NULL);
+    uint64_t run = FIXTURE_BASE + fixture_offset(path, link);
+    const char *names[] = {"run", "link", "both"};
+    g_autofree char *both = g_strdup_printf("0x%" PRIx64 " (0x%" PRIx64 ")", run, link);
+    g_autofree char *run_text = g_strdup_printf("0x%" PRIx64, run);
+    g_autofree char *link_text = g_strdup_printf("0x%" PRIx64, link);
+    const char *want[] = {run_text, link_text, both};
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        CflowAddresses a;
+        g_assert_true(cflow_addresses_parse(names[i], &a));
+        cflow_srcline_set_addresses(s, a);
+        g_autoptr(GString) out = g_string_new(NULL);
+        cflow_srcline_address(s, out, run);
+        g_assert_cmpstr(out->str, ==, want[i]);
+        /* an address in no file is the run-time one in every form */
+        g_string_truncate(out, 0);
+        cflow_srcline_address(s, out, 0x1000);
+        g_assert_cmpstr(out->str, ==, "0x1000");
+    }
+    CflowAddresses a;
+    g_assert_false(cflow_addresses_parse("where", &a));
+}
+
 /* A line's short name and text. */
 static void test_short_and_text(void)
 {
@@ -226,6 +258,7 @@ int main(int argc, char **argv)
     g_test_add_func("/srcline/through-maps", test_through_maps);
     g_test_add_func("/srcline/inlined-code", test_inlined_code);
     g_test_add_func("/srcline/discriminators", test_discriminators);
+    g_test_add_func("/srcline/addresses", test_addresses);
     g_test_add_func("/srcline/short-and-text", test_short_and_text);
     g_test_add_func("/srcline/symbols-only", test_symbols_only);
     g_test_add_func("/srcline/last-resorts", test_last_resorts);
