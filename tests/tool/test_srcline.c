@@ -23,6 +23,14 @@ static CflowProfile *meta_profile(const char *guest, const char *maps)
     return p;
 }
 
+/* The ELF file at path mapped at FIXTURE_BASE (file offset 0 there), as its guest. */
+static CflowProfile *mapped_profile(const char *path)
+{
+    g_autofree char *maps = g_strdup_printf("%llx-%llx 0 %s\n", FIXTURE_BASE, FIXTURE_MAP_END,
+                                            path);
+    return meta_profile(path, maps);
+}
+
 static void assert_fixture_file(const char *file)
 {
     g_assert_nonnull(file);
@@ -52,13 +60,36 @@ static void test_guest_without_maps(void)
     }
 }
 
+/* --addresses: run-time, link-time (through maps and program headers), or both. */
+static void check_addresses(CflowSrcline *s, uint64_t run, uint64_t link)
+{
+    const char *names[] = {"run", "link", "both"};
+    g_autofree char *both = g_strdup_printf("0x%" PRIx64 " (0x%" PRIx64 ")", run, link);
+    g_autofree char *run_text = g_strdup_printf("0x%" PRIx64, run);
+    g_autofree char *link_text = g_strdup_printf("0x%" PRIx64, link);
+    const char *want[] = {run_text, link_text, both};
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        CflowAddresses a;
+        g_assert_true(cflow_addresses_parse(names[i], &a));
+        cflow_srcline_set_addresses(s, a);
+        g_autoptr(GString) out = g_string_new(NULL);
+        cflow_srcline_address(s, out, run);
+        g_assert_cmpstr(out->str, ==, want[i]);
+        /* an address in no file is the run-time one in every form */
+        g_string_truncate(out, 0);
+        cflow_srcline_address(s, out, 0x1000);
+        g_assert_cmpstr(out->str, ==, "0x1000");
+    }
+    CflowAddresses a;
+    g_assert_false(cflow_addresses_parse("where", &a));
+    cflow_srcline_set_addresses(s, CFLOW_ADDRESSES_RUN);
+}
+
 /* Through maps: the fixture loaded at FIXTURE_BASE (file offset 0 there). */
 static void test_through_maps(void)
 {
     const char *path = fixture_path();
-    g_autofree char *maps = g_strdup_printf("%llx-%llx 0 %s\n", FIXTURE_BASE, FIXTURE_MAP_END,
-                                            path);
-    g_autoptr(CflowProfile) p = meta_profile(path, maps);
+    g_autoptr(CflowProfile) p = mapped_profile(path);
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
     uint64_t entry = fixture_symbol(path, "fixture_add", NULL);
     uint64_t run_time = FIXTURE_BASE + fixture_offset(path, entry);
@@ -66,6 +97,7 @@ static void test_through_maps(void)
     g_assert_cmpstr(loc->function, ==, "fixture_add");
     g_assert_cmpuint(loc->line, ==, fixture_line("fixture_add"));
     g_assert_cmphex(loc->function_start, ==, run_time);
+    check_addresses(s, run_time, entry);
 
     uint64_t vaddr = 0;
     g_assert_cmpstr(cflow_srcline_locate(s, run_time + 1, &vaddr), ==, path);
@@ -165,37 +197,6 @@ static void test_discriminators(void)
     g_assert_cmpuint(with, >, 0);
 }
 
-/* --addresses: run-time, link-time (through maps and program headers), or both. */
-static void test_addresses(void)
-{
-    const char *path = fixture_path();
-    g_autofree char *maps = g_strdup_printf("%llx-%llx 0 %s\n", FIXTURE_BASE, FIXTURE_MAP_END,
-                                            path);
-    g_autoptr(CflowProfile) p = meta_profile(path, maps);
-    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
-    uint64_t link = fixture_symbol(path, "fixture_add", NULL);
-    uint64_t run = FIXTURE_BASE + fixture_offset(path, link);
-    const char *names[] = {"run", "link", "both"};
-    g_autofree char *both = g_strdup_printf("0x%" PRIx64 " (0x%" PRIx64 ")", run, link);
-    g_autofree char *run_text = g_strdup_printf("0x%" PRIx64, run);
-    g_autofree char *link_text = g_strdup_printf("0x%" PRIx64, link);
-    const char *want[] = {run_text, link_text, both};
-    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
-        CflowAddresses a;
-        g_assert_true(cflow_addresses_parse(names[i], &a));
-        cflow_srcline_set_addresses(s, a);
-        g_autoptr(GString) out = g_string_new(NULL);
-        cflow_srcline_address(s, out, run);
-        g_assert_cmpstr(out->str, ==, want[i]);
-        /* an address in no file is the run-time one in every form */
-        g_string_truncate(out, 0);
-        cflow_srcline_address(s, out, 0x1000);
-        g_assert_cmpstr(out->str, ==, "0x1000");
-    }
-    CflowAddresses a;
-    g_assert_false(cflow_addresses_parse("where", &a));
-}
-
 /* A line's short name and text. */
 static void test_short_and_text(void)
 {
@@ -258,7 +259,6 @@ int main(int argc, char **argv)
     g_test_add_func("/srcline/through-maps", test_through_maps);
     g_test_add_func("/srcline/inlined-code", test_inlined_code);
     g_test_add_func("/srcline/discriminators", test_discriminators);
-    g_test_add_func("/srcline/addresses", test_addresses);
     g_test_add_func("/srcline/short-and-text", test_short_and_text);
     g_test_add_func("/srcline/symbols-only", test_symbols_only);
     g_test_add_func("/srcline/last-resorts", test_last_resorts);
