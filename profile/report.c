@@ -51,16 +51,33 @@ static int cmp_edge_by_count(gconstpointer a, gconstpointer b, gpointer data)
     return c;
 }
 
-static void describe_insn(GString *out, const CflowProfile *p, uint32_t index)
+/* What describing an instruction or a destination needs. */
+typedef struct {
+    const CflowProfile *p;
+    GHashTable *by_addr; /* destination addresses -> their instruction + 1 */
+    const CflowReportNames *names; /* NULL: QEMU's symbols and run-time addresses */
+} Describe;
+
+static void describe_address(GString *out, const Describe *d, uint64_t addr)
 {
-    const CflowInsn *insn = cflow_profile_insn(p, index);
-    const char *sym = cflow_profile_string(p, insn->symbol);
-    g_string_append_printf(out, "0x%" PRIx64, insn->addr);
+    if (d->names) {
+        d->names->address(d->names->data, out, addr);
+    } else {
+        g_string_append_printf(out, "0x%" PRIx64, addr);
+    }
+}
+
+static void describe_insn(GString *out, const Describe *d, uint32_t index)
+{
+    const CflowInsn *insn = cflow_profile_insn(d->p, index);
+    const char *sym = d->names ? d->names->function(d->names->data, index)
+                               : cflow_profile_string(d->p, insn->symbol);
+    describe_address(out, d, insn->addr);
     if (insn->generation) {
         g_string_append_printf(out, "#%u", insn->generation);
     }
     g_string_append_printf(out, " %s: %s", sym && *sym ? sym : "?",
-                           cflow_profile_insn_disas(p, cflow_profile_insn_index(p, insn)));
+                           cflow_profile_insn_disas(d->p, cflow_profile_insn_index(d->p, insn)));
 }
 
 /* Destination addresses named by their instruction where the profile has it. */
@@ -74,21 +91,22 @@ static GHashTable *insn_by_addr(const CflowProfile *p)
     return t;
 }
 
-static void describe_dest(GString *out, const CflowProfile *p, GHashTable *by_addr, uint64_t to)
+static void describe_dest(GString *out, const Describe *d, uint64_t to)
 {
-    guint idx = GPOINTER_TO_UINT(g_hash_table_lookup(by_addr, &to));
+    guint idx = GPOINTER_TO_UINT(g_hash_table_lookup(d->by_addr, &to));
     if (idx) {
-        describe_insn(out, p, idx - 1);
+        describe_insn(out, d, idx - 1);
     } else {
-        g_string_append_printf(out, "0x%" PRIx64, to);
+        describe_address(out, d, to);
     }
 }
 
-static void describe_source(GString *out, const CflowProfile *p, GHashTable *by_addr,
-                            const Source *s, const CflowSortKey *key)
+static void describe_source(GString *out, const Describe *d, const Source *s,
+                            const CflowSortKey *key)
 {
+    const CflowProfile *p = d->p;
     g_string_append(out, "  ");
-    describe_insn(out, p, s->insn);
+    describe_insn(out, d, s->insn);
     g_string_append_c(out, '\n');
     g_string_append(out, "     ");
     static const char *labels[] = {"taken", "fallthrough", "exceptions", "interrupts",
@@ -112,7 +130,7 @@ static void describe_source(GString *out, const CflowProfile *p, GHashTable *by_
         const CflowEdge *e = cflow_profile_edge(p, g_array_index(s->edges, uint32_t, i));
         g_string_append_printf(out, "       %14" PRIu64 " %-11s -> ", e->count,
                                cflow_edge_kind_name(e->kind));
-        describe_dest(out, p, by_addr, e->to);
+        describe_dest(out, d, e->to);
         g_string_append_c(out, '\n');
     }
     if (s->edges->len > shown) {
@@ -285,24 +303,26 @@ static void summary(GString *out, const CflowProfile *p, const uint64_t *kind_co
     }
 }
 
-static void top_edges(GString *out, const CflowProfile *p, GHashTable *by_addr, unsigned topn)
+static void top_edges(GString *out, const Describe *d, unsigned topn)
 {
+    const CflowProfile *p = d->p;
     GArray *all = rank_edges(p, topn);
     for (guint i = 0; i < all->len && i < topn; i++) {
         const CflowEdge *e = cflow_profile_edge(p, g_array_index(all, uint32_t, i));
         g_string_append_printf(out, "  %14" PRIu64 " %-11s ", e->count,
                                cflow_edge_kind_name(e->kind));
-        describe_insn(out, p, e->from);
+        describe_insn(out, d, e->from);
         g_string_append(out, " -> ");
-        describe_dest(out, p, by_addr, e->to);
+        describe_dest(out, d, e->to);
         g_string_append_c(out, '\n');
     }
     g_array_free(all, TRUE);
 }
 
-static void top_sources(GString *out, const CflowProfile *p, GHashTable *by_addr, Source *sources,
-                        CflowSort sort, unsigned topn)
+static void top_sources(GString *out, const Describe *d, Source *sources, CflowSort sort,
+                        unsigned topn)
 {
+    const CflowProfile *p = d->p;
     const CflowSortKey *key = &cflow_sort_keys[sort];
     uint64_t floor, cond_total;
     GPtrArray *ranked = rank_sources(p, sources, sort, &floor, &cond_total);
@@ -313,7 +333,7 @@ static void top_sources(GString *out, const CflowProfile *p, GHashTable *by_addr
                                floor, cond_total);
     }
     for (guint i = 0; i < ranked->len && i < topn; i++) {
-        describe_source(out, p, by_addr, g_ptr_array_index(ranked, i), key);
+        describe_source(out, d, g_ptr_array_index(ranked, i), key);
     }
     if (ranked->len == 0) {
         g_string_append(out, "  (none)\n");
@@ -323,19 +343,25 @@ static void top_sources(GString *out, const CflowProfile *p, GHashTable *by_addr
 
 GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
 {
+    return cflow_report_named(p, sort, topn, NULL);
+}
+
+GString *cflow_report_named(const CflowProfile *p, CflowSort sort, unsigned topn,
+                            const CflowReportNames *names)
+{
     const CflowSortKey *key = &cflow_sort_keys[sort];
     GString *out = g_string_new(NULL);
     uint64_t kind_count[CFLOW_EDGE_KIND_COUNT] = {0}, kind_total[CFLOW_EDGE_KIND_COUNT] = {0};
     Source *sources = collect_sources(p, kind_count, kind_total);
     summary(out, p, kind_count, kind_total);
     g_string_append_printf(out, "top %u %s (sort=%s):\n", topn, key->insn_title, key->name);
-    GHashTable *by_addr = insn_by_addr(p);
+    Describe d = {p, insn_by_addr(p), names};
     if (cflow_sort_ranks_edges(sort)) {
-        top_edges(out, p, by_addr, topn);
+        top_edges(out, &d, topn);
     } else {
-        top_sources(out, p, by_addr, sources, sort, topn);
+        top_sources(out, &d, sources, sort, topn);
     }
-    g_hash_table_destroy(by_addr);
+    g_hash_table_destroy(d.by_addr);
     free_sources(p, sources);
     return out;
 }

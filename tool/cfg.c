@@ -3,12 +3,25 @@
 
 #include <string.h>
 
-bool *cflow_cfg_select_function(const CflowProfile *p, CflowSrcline *s, const char *function)
+/* The innermost level of loc's inline chain that is `function`, or -1. */
+static int inlined_level(const CflowLoc *loc, const char *function)
+{
+    for (unsigned k = 0; k + 1 < loc->n_frames; k++) {
+        if (strcmp(loc->frames[k].function, function) == 0) {
+            return (int)k;
+        }
+    }
+    return -1;
+}
+
+/* selected[i] = keep(loc of i, function); NULL when nothing is kept. */
+static bool *select_where(const CflowProfile *p, CflowSrcline *s, const char *function,
+                          bool (*keep)(const CflowLoc *, const char *))
 {
     bool *selected = g_new0(bool, p->insns->len ? p->insns->len : 1);
     bool any = false;
     for (guint i = 0; i < p->insns->len; i++) {
-        selected[i] = strcmp(cflow_srcline_insn(s, i)->function, function) == 0;
+        selected[i] = keep(cflow_srcline_insn(s, i), function);
         any |= selected[i];
     }
     if (!any) {
@@ -23,6 +36,68 @@ static uint32_t block_at(const CflowCfg *g, uint64_t addr)
 {
     guint b = GPOINTER_TO_UINT(g_hash_table_lookup(g->starts, &addr));
     return b ? b - 1 : CFLOW_CFG_OUTSIDE;
+}
+
+static bool is_own(const CflowLoc *loc, const char *function)
+{
+    return strcmp(loc->function, function) == 0;
+}
+
+static bool is_inlined(const CflowLoc *loc, const char *function)
+{
+    return inlined_level(loc, function) >= 0;
+}
+
+bool *cflow_cfg_select_own(const CflowProfile *p, CflowSrcline *s, const char *function)
+{
+    return select_where(p, s, function, is_own);
+}
+
+bool *cflow_cfg_select_function(const CflowProfile *p, CflowSrcline *s, const char *function)
+{
+    bool *own = select_where(p, s, function, is_own);
+    return own ? own : select_where(p, s, function, is_inlined);
+}
+
+static void instance_clear(gpointer data)
+{
+    g_free(((CflowCfgInstance *)data)->selected);
+}
+
+static int by_first(gconstpointer a, gconstpointer b)
+{
+    const CflowCfgInstance *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+GArray *cflow_cfg_inlined_instances(const CflowProfile *p, CflowSrcline *s,
+                                    const char *function)
+{
+    GArray *instances = g_array_new(FALSE, TRUE, sizeof(CflowCfgInstance));
+    g_array_set_clear_func(instances, instance_clear);
+    g_autoptr(GHashTable) index_of = g_hash_table_new(NULL, NULL); /* name -> index + 1 */
+    for (guint i = 0; i < p->insns->len; i++) {
+        const CflowLoc *loc = cflow_srcline_insn(s, i);
+        int k = inlined_level(loc, function);
+        if (k < 0) {
+            continue;
+        }
+        const char *name =
+            cflow_srcline_chain_name(s, loc->frames + k, loc->n_frames - (unsigned)k);
+        guint at = GPOINTER_TO_UINT(g_hash_table_lookup(index_of, name));
+        uint64_t addr = cflow_profile_insn(p, i)->addr;
+        if (!at) {
+            CflowCfgInstance in = {name, g_new0(bool, p->insns->len), addr};
+            g_array_append_val(instances, in);
+            at = instances->len;
+            g_hash_table_insert(index_of, (gpointer)name, GUINT_TO_POINTER(at));
+        }
+        CflowCfgInstance *in = &g_array_index(instances, CflowCfgInstance, at - 1);
+        in->selected[i] = true;
+        in->first = MIN(in->first, addr);
+    }
+    g_array_sort(instances, by_first);
+    return instances;
 }
 
 CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const bool *selected)

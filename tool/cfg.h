@@ -49,9 +49,26 @@ typedef struct {
 
 /*
  * The instructions of the function named `function` (as srcline names them), for
- * cflow_cfg_build: selected[i] for each instruction of p (g_free it); NULL when none is.
+ * cflow_cfg_build: selected[i] for each instruction of p (g_free it); NULL when none is. A
+ * function that never ran but as code inlined elsewhere is that code, all its instances.
  */
 bool *cflow_cfg_select_function(const CflowProfile *p, CflowSrcline *s, const char *function);
+/* The same without the inlined code: only the function's own (NULL if none of it ran). */
+bool *cflow_cfg_select_own(const CflowProfile *p, CflowSrcline *s, const char *function);
+
+/* One inlined instance of a function: its name with its callers, its instructions. */
+typedef struct {
+    const char *name;  /* cflow_srcline_chain_name's, owned by the CflowSrcline */
+    bool *selected;    /* as cflow_cfg_select_function's */
+    uint64_t first;    /* its lowest address */
+} CflowCfgInstance;
+
+/*
+ * The instances of code inlined from `function` (the chain's innermost level by that name),
+ * by lowest address; an empty array when there is none. Frees what it holds.
+ */
+GArray *cflow_cfg_inlined_instances(const CflowProfile *p, CflowSrcline *s,
+                                    const char *function);
 
 /* `selected[i]` says whether instruction i belongs in the graph (NULL: all of them). */
 CflowCfg *cflow_cfg_build(const CflowProfile *p, const CflowInsnStats *st, const bool *selected);

@@ -85,6 +85,16 @@ bool cflow_parse_format(const char *cmd, const char *name, CflowFormat *format)
     return false;
 }
 
+bool cflow_parse_addresses(const char *cmd, const char *name, CflowAddresses *addresses)
+{
+    *addresses = CFLOW_ADDRESSES_RUN;
+    if (name && !cflow_addresses_parse(name, addresses)) {
+        cflow_error(cmd, "unknown --addresses '%s' (run, link or both)", name);
+        return false;
+    }
+    return true;
+}
+
 static int usage(FILE *f)
 {
     fprintf(f, "usage: cflow COMMAND [OPTIONS] ARGS...\n\n"

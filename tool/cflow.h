@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "profile.h"
+#include "srcline.h"
 
 /* The exit codes of every command (README "The tool"; record passes the guest's through). */
 enum {
@@ -71,5 +72,12 @@ CflowProfile *cflow_load(const char *cmd, const char *path);
 /* The output formats of report and diff. */
 typedef enum { CFLOW_FORMAT_TEXT, CFLOW_FORMAT_JSON, CFLOW_FORMAT_CSV } CflowFormat;
 bool cflow_parse_format(const char *cmd, const char *name, CflowFormat *format);
+
+/* Option --addresses of the commands that print addresses (report, annotate, dot). */
+#define CFLOW_ADDRESSES_OPTION(var)                                                   \
+    {"addresses", 0, 0, G_OPTION_ARG_STRING, &(var),                                  \
+     "Addresses: run (default), link (as objdump -d prints them) or both", "A"}
+/* --addresses NAME (NULL: run); false, after a message, if unknown. */
+bool cflow_parse_addresses(const char *cmd, const char *name, CflowAddresses *addresses);
 
 #endif

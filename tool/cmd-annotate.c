@@ -18,7 +18,7 @@
 static void target_text(GString *out, CflowSrcline *s, uint64_t to)
 {
     const CflowLoc *loc = cflow_srcline_lookup(s, to, NULL);
-    g_string_append_printf(out, "0x%" PRIx64, to);
+    cflow_srcline_address(s, out, to);
     if (loc->source != CFLOW_LOC_ADDRESS) {
         g_string_append_printf(out, " <%s", loc->function);
         if (loc->function_start && to >= loc->function_start && to != loc->function_start) {
@@ -51,7 +51,12 @@ static const char description[] =
     "DWARF, each new source line is printed before its instructions, with its text when the\n"
     "source file can be read. FUNCTION is matched against the function names `report --by\n"
     "function` prints (DWARF, ELF symbols, QEMU's symbols); code self-modified at run time\n"
-    "shows every generation (ADDRESS#N).\n"
+    "shows every generation (ADDRESS#N). With --addresses=link, addresses are the ELF file's,\n"
+    "as `objdump -d` prints them (both: \"0xRUN (0xLINK)\"). Calls into a PLT are named as\n"
+    "objdump names them (\"puts@plt\"). Code the compiler inlined is listed once per inlined\n"
+    "instance, after the function's own code if any ran, each under its name with where it was\n"
+    "inlined (\"classify (inlined into main at wc.c:14)\", from the DWARF inline chain); in any\n"
+    "listing, a source line of inlined code ends with that name in brackets.\n"
     "\n"
     "Example:\n"
     "  cflow annotate cflow.data main | less\n";
@@ -69,7 +74,27 @@ typedef struct {
     uint64_t total;   /* instruction executions in the function */
     const char *last_file;
     unsigned last_line;
+    CflowAddresses addresses;
 } Listing;
+
+/*
+ * An instruction's text; with --addresses=link made again from its bytes at its link-time
+ * address, so that its operands read as objdump's do (*owned is then to be freed).
+ */
+static const char *insn_text(const Listing *l, uint32_t i, char **owned)
+{
+    const CflowInsn *in = cflow_profile_insn(l->p, i);
+    const uint8_t *bytes = cflow_profile_insn_bytes(l->p, i);
+    const char *arch = cflow_profile_get_meta(l->p, "arch");
+    uint64_t link;
+    *owned = NULL;
+    if (l->addresses == CFLOW_ADDRESSES_LINK && bytes && arch &&
+        cflow_srcline_locate(l->s, in->addr, &link) && link != in->addr) {
+        *owned = cflow_disasm(arch, link, bytes, in->size);
+        return *owned;
+    }
+    return cflow_profile_insn_disas(l->p, i);
+}
 
 /* The out-edges of each selected instruction. */
 static GHashTable *out_edges(const CflowProfile *p, const bool *selected)
@@ -97,19 +122,24 @@ static void list_insn(GString *out, Listing *l, uint32_t i)
     const CflowLoc *loc = cflow_srcline_insn(l->s, i);
     if (loc->line && (loc->file != l->last_file || loc->line != l->last_line)) {
         g_autofree char *text = g_strdup(cflow_srcline_text(l->s, loc->file, loc->line));
-        g_string_append_printf(out, "  %s%s%s\n", cflow_srcline_short(l->s, loc),
+        g_string_append_printf(out, "  %s%s%s", cflow_srcline_short(l->s, loc),
                                text ? "    " : "", text ? g_strstrip(text) : "");
+        if (loc->n_frames > 1) { /* inlined code: say whose */
+            g_string_append_printf(out, "    [%s]", cflow_srcline_inline_name(l->s, loc));
+        }
+        g_string_append_c(out, '\n');
         l->last_file = loc->file;
         l->last_line = loc->line;
     }
     uint64_t execs = l->st[i].execs;
-    g_string_append_printf(out, "%12" PRIu64 " %6.2f  0x%" PRIx64, execs,
-                           l->total ? 100.0 * (double)execs / (double)l->total : 0.0, in->addr);
+    g_string_append_printf(out, "%12" PRIu64 " %6.2f  ", execs,
+                           l->total ? 100.0 * (double)execs / (double)l->total : 0.0);
+    cflow_srcline_address(l->s, out, in->addr);
     if (in->generation) {
         g_string_append_printf(out, "#%u", in->generation);
     }
-    g_string_append_printf(out, ": %s\n",
-                           cflow_profile_insn_disas(l->p, cflow_profile_insn_index(l->p, in)));
+    g_autofree char *owned = NULL;
+    g_string_append_printf(out, ": %s\n", insn_text(l, i, &owned));
     GPtrArray *edges = g_hash_table_lookup(l->outs, GUINT_TO_POINTER(i + 1));
     if (!edges) {
         return;
@@ -127,10 +157,43 @@ static void list_insn(GString *out, Listing *l, uint32_t i)
     }
 }
 
+/* One listing: a title line, then the selected instructions by basic block. */
+static void annotate(GString *out, Listing *l, const char *title, const bool *selected)
+{
+    g_autoptr(CflowCfg) g = cflow_cfg_build(l->p, l->st, selected);
+    g_autoptr(GHashTable) outs = out_edges(l->p, selected);
+    l->outs = outs;
+    l->total = 0;
+    l->last_file = NULL;
+    l->last_line = 0;
+    for (guint k = 0; k < g->order->len; k++) {
+        l->total += l->st[g_array_index(g->order, uint32_t, k)].execs;
+    }
+    g_string_append_printf(out, "%s: %u instructions in %u basic blocks, %" PRIu64
+                           " instruction executions\n",
+                           title, g->order->len, g->blocks->len, l->total);
+    g_string_append(out, "    executed      %  address: instruction\n");
+    for (guint b = 0; b < g->blocks->len; b++) {
+        const CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
+        g_string_append_c(out, '\n');
+        for (uint32_t k = 0; k < bb->n; k++) {
+            list_insn(out, l, g_array_index(g->order, uint32_t, bb->first + k));
+        }
+    }
+    l->outs = NULL;
+}
+
 static int run(int argc, char **argv)
 {
-    if (!cflow_parse_usage(&argc, &argv, &usage, NULL, false) ||
-        !cflow_check_args(CMD, &usage, argc == 3)) {
+    g_autofree char *addresses_name = NULL;
+    GOptionEntry entries[] = {
+        CFLOW_ADDRESSES_OPTION(addresses_name),
+        G_OPTION_ENTRY_NULL,
+    };
+    CflowAddresses addresses;
+    if (!cflow_parse_usage(&argc, &argv, &usage, entries, false) ||
+        !cflow_check_args(CMD, &usage, argc == 3) ||
+        !cflow_parse_addresses(CMD, addresses_name, &addresses)) {
         return CFLOW_EXIT_USAGE;
     }
     const char *function = argv[2];
@@ -139,30 +202,26 @@ static int run(int argc, char **argv)
         return CFLOW_EXIT_BAD_INPUT;
     }
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    cflow_srcline_set_addresses(s, addresses);
     g_autofree CflowInsnStats *st = cflow_insn_stats(p);
-    g_autofree bool *selected = cflow_cfg_select_function(p, s, function);
-    if (!selected) {
+    g_autofree bool *own = cflow_cfg_select_own(p, s, function);
+    g_autoptr(GArray) instances = cflow_cfg_inlined_instances(p, s, function);
+    if (!own && !instances->len) {
         cflow_error(CMD, "no function '%s' in %s (see 'cflow report --by function')", function,
                     argv[1]);
         return CFLOW_EXIT_USAGE;
     }
-    g_autoptr(CflowCfg) g = cflow_cfg_build(p, st, selected);
-    g_autoptr(GHashTable) outs = out_edges(p, selected);
-    Listing l = {p, s, st, outs, 0, NULL, 0};
-    for (guint k = 0; k < g->order->len; k++) {
-        l.total += st[g_array_index(g->order, uint32_t, k)].execs;
-    }
+    Listing l = {p, s, st, NULL, 0, NULL, 0, addresses};
     GString *out = g_string_new(NULL);
-    g_string_append_printf(out, "%s in %s: %u instructions in %u basic blocks, %" PRIu64
-                           " instruction executions\n",
-                           function, argv[1], g->order->len, g->blocks->len, l.total);
-    g_string_append(out, "    executed      %  address: instruction\n");
-    for (guint b = 0; b < g->blocks->len; b++) {
-        const CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
-        g_string_append_c(out, '\n');
-        for (uint32_t k = 0; k < bb->n; k++) {
-            list_insn(out, &l, g_array_index(g->order, uint32_t, bb->first + k));
-        }
+    if (own) {
+        g_autofree char *title = g_strdup_printf("%s in %s", function, argv[1]);
+        annotate(out, &l, title, own);
+    }
+    for (guint k = 0; k < instances->len; k++) {
+        const CflowCfgInstance *in = &g_array_index(instances, CflowCfgInstance, k);
+        g_autofree char *title = g_strdup_printf("%s in %s", in->name, argv[1]);
+        g_string_append(out, out->len ? "\n" : "");
+        annotate(out, &l, title, in->selected);
     }
     fwrite(out->str, 1, out->len, stdout);
     g_string_free(out, TRUE);

@@ -90,8 +90,10 @@ static void render_block(GString *out, CflowSrcline *s, const CflowCfg *g, guint
     const CflowBasicBlock *bb = &g_array_index(g->blocks, CflowBasicBlock, b);
     const CflowLoc *loc = cflow_srcline_insn(s, g_array_index(g->order, uint32_t, bb->first));
     g_string_append_printf(out, "  b%u [label=\"", b);
-    g_autofree char *head = g_strdup_printf("0x%" PRIx64 " %s", bb->start, loc->function);
-    dot_line(out, head);
+    g_autoptr(GString) head = g_string_new(NULL);
+    cflow_srcline_address(s, head, bb->start); /* run-time, link-time or both (--addresses) */
+    g_string_append_printf(head, " %s", cflow_srcline_inline_name(s, loc));
+    dot_line(out, head->str);
     g_autofree char *lines = block_lines(s, g, bb);
     if (lines) {
         dot_line(out, lines);
@@ -235,14 +237,18 @@ static const char description[] =
     "Nodes are guest basic blocks, rebuilt from the profile: QEMU's translation blocks overlap\n"
     "and also end where control does not branch (page boundaries), so a block here starts at\n"
     "any translation block start or edge target and ends at an instruction that branches or\n"
-    "falls through to another translation block. Each node shows its address, function,\n"
+    "falls through to another translation block. Each node shows its address, function (for\n"
+    "inlined code the inlined one, with where: \"classify (inlined into main at wc.c:14)\"),\n"
     "source lines (file:line,line... from DWARF where known), how often it ran and its\n"
     "instruction count. Edges show their counts: solid for a branch taken, dashed for a\n"
     "fall-through. A block that ends in a call has a double-line edge, named for the function\n"
     "called, to the block where the call returns, counting the returns that landed there, so\n"
     "a function's loops read across its calls; the call itself is a thin grey dotted edge to\n"
-    "the function called (with --function, one dashed node per function outside). Colour\n"
-    "(blue to red) and width grow with the logarithm of the count; a legend says the styles.\n"
+    "the function called (with --function, one dashed node per function outside; a PLT stub\n"
+    "named as objdump does, \"puts@plt\"). Colour (blue to red) and width grow with the\n"
+    "logarithm of the count; a legend says the styles. A function that only ever ran inlined\n"
+    "is its inlined code. --addresses=link labels blocks with the ELF file's addresses, as\n"
+    "`objdump -d` prints them (both: \"0xRUN (0xLINK)\").\n"
     "\n"
     "Without -o or --svg the graph goes to standard output. --svg runs Graphviz's `dot`.\n"
     "\n"
@@ -252,7 +258,7 @@ static const char description[] =
 
 static int run(int argc, char **argv)
 {
-    g_autofree char *function = NULL, *out_path = NULL, *svg = NULL;
+    g_autofree char *function = NULL, *out_path = NULL, *svg = NULL, *addresses_name = NULL;
     gint64 min_count = 0;
     GOptionEntry entries[] = {
         {"function", 'f', 0, G_OPTION_ARG_STRING, &function, "Only the function NAME", "NAME"},
@@ -262,6 +268,7 @@ static int run(int argc, char **argv)
          "OUT.dot"},
         {"svg", 0, 0, G_OPTION_ARG_FILENAME, &svg, "Render it to OUT.svg with Graphviz",
          "OUT.svg"},
+        CFLOW_ADDRESSES_OPTION(addresses_name),
         G_OPTION_ENTRY_NULL,
     };
     static const CflowUsage usage = {
@@ -271,11 +278,16 @@ static int run(int argc, char **argv)
         !cflow_check_args(CMD, &usage, argc == 2 && min_count >= 0)) {
         return CFLOW_EXIT_USAGE;
     }
+    CflowAddresses addresses;
+    if (!cflow_parse_addresses(CMD, addresses_name, &addresses)) {
+        return CFLOW_EXIT_USAGE;
+    }
     g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
     if (!p) {
         return CFLOW_EXIT_BAD_INPUT;
     }
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    cflow_srcline_set_addresses(s, addresses);
     g_autofree CflowInsnStats *st = cflow_insn_stats(p);
     g_autofree bool *selected = function ? cflow_cfg_select_function(p, s, function) : NULL;
     if (function && !selected) {

@@ -48,20 +48,21 @@ static int cmp_group(gconstpointer a, gconstpointer b, gpointer data)
     return x->first_addr < y->first_addr ? -1 : x->first_addr > y->first_addr;
 }
 
-static void biased_text(GString *out, const CflowProfile *p, const CflowGroup *g)
+static void biased_text(GString *out, const CflowProfile *p, CflowSrcline *s,
+                        const CflowGroup *g)
 {
     if (g->biased < 0) {
         g_string_append(out, "-");
         return;
     }
     uint64_t n = g->biased_taken + g->biased_fallthrough;
-    g_string_append_printf(out, "0x%" PRIx64 " taken %.1f%% of %" PRIu64,
-                           cflow_profile_insn(p, (uint32_t)g->biased)->addr,
+    cflow_srcline_address(s, out, cflow_profile_insn(p, (uint32_t)g->biased)->addr);
+    g_string_append_printf(out, " taken %.1f%% of %" PRIu64,
                            100.0 * (double)g->biased_taken / (double)n, n);
 }
 
-static void groups_text(GString *out, const CflowProfile *p, GPtrArray *groups, CflowGroupBy by,
-                        const CflowSortKey *key, unsigned shown)
+static void groups_text(GString *out, const CflowProfile *p, CflowSrcline *s, GPtrArray *groups,
+                        CflowGroupBy by, const CflowSortKey *key, unsigned shown)
 {
     g_string_append_printf(out, "cflow: %u %s, top %u by %s (sort=%s)\n", groups->len,
                            by == CFLOW_GROUP_LINE ? "source lines" : "functions", shown,
@@ -79,12 +80,28 @@ static void groups_text(GString *out, const CflowProfile *p, GPtrArray *groups, 
             g_string_append_printf(out, "%s ", g->where ? g->where : "(no line)");
         }
         g_string_append_printf(out, "%s  ", g->function);
-        biased_text(out, p, g);
+        biased_text(out, p, s, g);
         g_string_append_c(out, '\n');
     }
     if (groups->len == 0) {
         g_string_append(out, "  (none)\n");
     }
+}
+
+/* An inlined instance's parts (--inline): {"function", "into", "call_file", "call_line"}. */
+static void inlined_json(GString *out, const CflowInlineFrame *in)
+{
+    if (!in) {
+        g_string_append(out, "null");
+        return;
+    }
+    g_string_append(out, "{\"function\": ");
+    cflow_emit_json_string(out, in->function);
+    g_string_append(out, ", \"into\": ");
+    cflow_emit_json_string(out, in[1].function); /* the next level out: a chain has two */
+    g_string_append(out, ", \"call_file\": ");
+    cflow_emit_json_string(out, in->call_file);
+    g_string_append_printf(out, ", \"call_line\": %u}", in->call_line);
 }
 
 static void groups_json(GString *out, const CflowProfile *p, GPtrArray *groups, CflowGroupBy by,
@@ -100,6 +117,8 @@ static void groups_json(GString *out, const CflowProfile *p, GPtrArray *groups, 
         cflow_emit_json_string(out, g->file);
         g_string_append_printf(out, ", \"line\": %u, \"where\": ", g->line);
         cflow_emit_json_string(out, g->where);
+        g_string_append(out, ", \"inlined\": ");
+        inlined_json(out, g->inlined);
         g_string_append(out, ", \"first_addr\": ");
         cflow_emit_json_addr(out, g->first_addr);
         g_string_append_printf(out, ", \"entries\": %" PRIu64 ", \"executed\": %" PRIu64
@@ -264,6 +283,17 @@ static void insns_machine(GString *out, const CflowProfile *p, CflowSrcline *s, 
     }
 }
 
+/* The report's names: the tool's (DWARF, ELF symbols, PLT stubs), not QEMU's. */
+static const char *insn_function(void *data, uint32_t insn)
+{
+    return cflow_srcline_insn(data, insn)->function;
+}
+
+static void insn_address(void *data, GString *out, uint64_t addr)
+{
+    cflow_srcline_address(data, out, addr);
+}
+
 /* The instruction view: cflow_report's, or as JSON or CSV; with `function`, only its edges. */
 static void report_insns(GString *out, const CflowProfile *p, CflowSrcline *s,
                          const char *function, CflowSort sort, unsigned topn, CflowFormat format)
@@ -282,8 +312,10 @@ static void report_insns(GString *out, const CflowProfile *p, CflowSrcline *s,
         view.edges = kept;
     }
     if (format == CFLOW_FORMAT_TEXT) {
-        GString *r =
-            cflow_report(&view, sort, topn ? topn : MAX(view.edges->len, view.insns->len));
+        CflowReportNames names = {insn_function, insn_address, s};
+        GString *r = cflow_report_named(&view, sort,
+                                        topn ? topn : MAX(view.edges->len, view.insns->len),
+                                        &names);
         g_string_append(out, r->str);
         g_string_free(r, TRUE);
     } else {
@@ -293,15 +325,16 @@ static void report_insns(GString *out, const CflowProfile *p, CflowSrcline *s,
 
 /* The function or line view. */
 static void report_groups(GString *out, const CflowProfile *p, CflowSrcline *s, CflowGroupBy by,
-                          const char *function, CflowSort sort, unsigned topn, CflowFormat format)
+                          const char *function, bool inlines, CflowSort sort, unsigned topn,
+                          CflowFormat format)
 {
     const CflowSortKey *key = &cflow_sort_keys[sort];
     g_autofree CflowInsnStats *st = cflow_insn_stats(p);
-    g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, by, function);
+    g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, by, function, inlines);
     g_ptr_array_sort_with_data(groups, cmp_group, (gpointer)key);
     unsigned shown = topn && topn < groups->len ? topn : groups->len;
     if (format == CFLOW_FORMAT_TEXT) {
-        groups_text(out, p, groups, by, key, shown);
+        groups_text(out, p, s, groups, by, key, shown);
     } else if (format == CFLOW_FORMAT_JSON) {
         groups_json(out, p, groups, by, key, shown);
     } else {
@@ -315,20 +348,36 @@ static const char summary[] =
 static const char description_views[] =
     "Views (--by):\n"
     "  insn      the plugin's report: source instructions (or, with --sort=edges, the edges\n"
-    "            themselves) ranked by --sort; the default\n"
-    "  function  one row per function, line  one row per source line (file:line from the\n"
-    "            guest's DWARF; functions from DWARF, else ELF symbols, else QEMU's symbol,\n"
-    "            else the address). Each row: branches taken, fall-throughs, entries (function:\n"
+    "            themselves) ranked by --sort, named as the other views name them; the default\n"
+    "  function  one row per function (from DWARF, else ELF symbols, else QEMU's symbol,\n"
+    "            else the address; PLT stubs as objdump names them, puts@plt)\n"
+    "  line      one row per source line (file:line from the guest's DWARF)\n"
+    "            Each row of these two: branches taken, fall-throughs, entries (function:\n"
     "            transfers to its entry address; line: transfers into it from another line),\n"
     "            exceptions (exceptions, interrupts, host calls and early exits), instructions\n"
     "            executed, and the most biased conditional branch (taken ratio furthest from\n"
-    "            1/2).\n";
+    "            1/2).\n"
+    "            With --inline, code the compiler inlined is shown as the inlined function, one\n"
+    "            row per inlined instance, named with where it was inlined (\"classify\n"
+    "            (inlined into main at wc.c:14)\", from the DWARF inline chain); an instance's\n"
+    "            entries are the times control came into its code from outside it (its calls,\n"
+    "            though no call instruction runs). Without it, inlined code counts for the\n"
+    "            function it was inlined in. --function NAME then keeps NAME's code and the\n"
+    "            code inlined from NAME anywhere.\n";
 
 /* After the sort keys, which come from their table (profile/sort.c). */
 static const char description_end[] =
     "\n"
     "Formats (--format): text (default); json: one object, {\"by\", \"sort\", and \"edges\" (the\n"
     "plugin's JSON edge objects) or \"sources\" or \"groups\"}; csv: a header row, then rows.\n"
+    "A group's \"inlined\" is null, or with --inline an inlined instance's {\"function\",\n"
+    "\"into\" (the function it was inlined into), \"call_file\", \"call_line\"}.\n"
+    "\n"
+    "Addresses (--addresses): run, where the run had the code (default); link, where the ELF\n"
+    "file has it, as `objdump -d` of that file prints it (through meta.maps and the file's\n"
+    "program headers; PIE programs, libraries and fixed-address programs alike); both,\n"
+    "\"0xRUN (0xLINK)\". The text views only: JSON and CSV keep run-time addresses.\n"
+    "Calls into a PLT are named as objdump names them (\"puts@plt\").\n"
     "\n"
     "Source lines are looked up in the ELF files the profile's meta names (meta.guest, and\n"
     "meta.maps for shared libraries), with separate debug info found by build-id,\n"
@@ -338,6 +387,7 @@ static const char description_end[] =
     "  cflow report cflow.data\n"
     "  cflow report --sort bias --topn 5 cflow.data\n"
     "  cflow report --by line --topn 0 --format csv cflow.data > lines.csv\n"
+    "  cflow report --by function --inline cflow.data\n"
     "  cflow report --by insn --function main --sort edges cflow.data\n";
 
 /* The view --by names and the key --sort names in it; false, after a message, if none. */
@@ -363,8 +413,10 @@ static bool choose_view(const char *by_name, const char *sort_name, bool *by_ins
 
 static int run(int argc, char **argv)
 {
-    g_autofree char *sort_name = NULL, *by_name = NULL, *function = NULL, *format_name = NULL;
+    g_autofree char *sort_name = NULL, *by_name = NULL, *function = NULL, *format_name = NULL,
+                    *addresses_name = NULL;
     int topn = 10;
+    gboolean inlines = FALSE;
     GOptionEntry entries[] = {
         {"sort", 's', 0, G_OPTION_ARG_STRING, &sort_name, "What to rank by (see below)", "S"},
         {"topn", 'n', 0, G_OPTION_ARG_INT, &topn, "How many entries (default 10, 0 = all)",
@@ -374,6 +426,9 @@ static int run(int argc, char **argv)
         {"function", 'f', 0, G_OPTION_ARG_STRING, &function,
          "Only the instructions of function NAME", "NAME"},
         {"format", 0, 0, G_OPTION_ARG_STRING, &format_name, "text (default), json or csv", "F"},
+        {"inline", 'i', 0, G_OPTION_ARG_NONE, &inlines,
+         "Inlined code as the inlined function (--by function or line)", NULL},
+        CFLOW_ADDRESSES_OPTION(addresses_name),
         G_OPTION_ENTRY_NULL,
     };
     g_autofree char *sorts = cflow_sort_help(2);
@@ -398,17 +453,26 @@ static int run(int argc, char **argv)
         !choose_view(by_name, sort_name, &by_insn, &by, &sort)) {
         return CFLOW_EXIT_USAGE;
     }
+    CflowAddresses addresses;
+    if (!cflow_parse_addresses(CMD, addresses_name, &addresses)) {
+        return CFLOW_EXIT_USAGE;
+    }
+    if (inlines && by_insn) {
+        cflow_error(CMD, "--inline needs --by function or --by line");
+        return CFLOW_EXIT_USAGE;
+    }
 
     g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
     if (!p) {
         return CFLOW_EXIT_BAD_INPUT;
     }
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    cflow_srcline_set_addresses(s, addresses);
     GString *out = g_string_new(NULL);
     if (by_insn) {
         report_insns(out, p, s, function, sort, (unsigned)topn, format);
     } else {
-        report_groups(out, p, s, by, function, sort, (unsigned)topn, format);
+        report_groups(out, p, s, by, function, inlines, sort, (unsigned)topn, format);
     }
     if (function && out->len == 0) {
         cflow_error(CMD, "no function '%s' in %s", function, argv[1]);

@@ -10,7 +10,8 @@
  * reader sees it: `if (isspace(c))` runs once per character, not twice). A line whose rows in
  * the line table all cover no code (a statement that starts where another's code does, as
  * optimised code has them: `return 0;`) takes the executions of the instruction it starts at.
- * Functions: the compile units' subprograms with code, counted by their entry instruction.
+ * Functions: the compile units' subprograms with code, counted by their entry instruction,
+ * plus the entries of their inlined instances (a function only ever inlined is listed too).
  * Branches: each conditional branch the run translated, as two records (0: taken, 1: not
  * taken), '-' when the instruction never ran.
  */
@@ -22,6 +23,7 @@
 
 #include "cfg.h"
 #include "export.h"
+#include "stats.h"
 
 typedef struct {
     char *name;
@@ -164,6 +166,44 @@ static void functions(CflowExport *x, uint32_t m, GHashTable *files, Dwarf_Die *
         /* gcov counts a function's entry on the line that names it, as geninfo shows it */
         add_line(files, file, (unsigned)line, fn.count);
     } while (dwarf_siblingof(&child, &child) == 0);
+}
+
+/*
+ * Functions the compiler inlined: gcov counts every call of a function, inlined or not, so
+ * each inlined instance's entries (stats.c) count for its function, at its declaration, in
+ * the files of the module(s) the export covers (`only`, or every module).
+ */
+static void inlined_functions(CflowExport *x, uint32_t only, GHashTable *files)
+{
+    g_autoptr(GPtrArray) groups =
+        cflow_groups(x->p, x->s, x->st, CFLOW_GROUP_FUNCTION, NULL, true);
+    const char *only_path =
+        only == CFLOW_NO_MODULE ? NULL : g_array_index(x->modules, CflowExportModule, only).path;
+    for (guint i = 0; i < groups->len; i++) {
+        const CflowGroup *g = g_ptr_array_index(groups, i);
+        const CflowInlineFrame *in = g->inlined;
+        uint64_t vaddr;
+        const char *path = in ? cflow_srcline_locate(x->s, g->first_addr, &vaddr) : NULL;
+        if (!path || !in->decl_file || !in->decl_line ||
+            (only_path && strcmp(path, only_path) != 0)) {
+            continue;
+        }
+        SourceFile *f = source(files, in->decl_file);
+        Fn *fn = NULL;
+        for (guint k = 0; k < f->fns->len && !fn; k++) {
+            fn = strcmp(g_array_index(f->fns, Fn, k).name, in->function) == 0
+                     ? &g_array_index(f->fns, Fn, k)
+                     : NULL;
+        }
+        if (!fn) {
+            Fn added = {g_strdup(in->function), in->decl_line, 0};
+            g_array_append_val(f->fns, added);
+            g_hash_table_add(f->fn_seen, g_strdup(in->function));
+            fn = &g_array_index(f->fns, Fn, f->fns->len - 1);
+        }
+        fn->count += g->entries;
+        add_line(files, in->decl_file, in->decl_line, g->entries);
+    }
 }
 
 /* Lines with code, and functions, of the compile units of module m that ran (or all). */
@@ -400,6 +440,7 @@ static bool write_lcov(CflowExport *x, FILE *out, GError **error)
             walk_line_tables(x, m, files);
         }
     }
+    inlined_functions(x, only, files);
     g_autoptr(GPtrArray) paths = cflow_export_keys(files);
     g_ptr_array_sort(paths, cmp_str);
     unsigned missing = 0;

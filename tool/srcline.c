@@ -9,12 +9,17 @@
  */
 #include "srcline.h"
 
+#include "plt.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <string.h>
+
+/* GCC's attribute for the discriminator of an inlined instance; elfutils' dwarf.h lacks it */
+#define DW_AT_GNU_DISCRIMINATOR 0x2136
 
 typedef struct {
     uint64_t start, end, offset;
@@ -32,6 +37,7 @@ typedef struct {
     Dwfl_Module *mod;
     Dwarf_Addr bias; /* Dwfl address = link-time address + bias */
     GArray *loads;   /* Load: PT_LOAD segments */
+    CflowPlt *plt;   /* its PLT stubs' names, read on first use */
 } Object;
 
 struct CflowSrcline {
@@ -42,6 +48,7 @@ struct CflowSrcline {
     GStringChunk *strings;
     GHashTable *sources;  /* file path -> GStrv of its lines, or NULL if unreadable */
     const char *guest;
+    CflowAddresses addresses; /* what cflow_srcline_address prints */
 };
 
 static char *debuginfo_path = NULL; /* NULL: elfutils' default ":.debug:/usr/lib/debug" */
@@ -62,6 +69,7 @@ static void object_free(gpointer data)
     if (o->loads) {
         g_array_free(o->loads, TRUE);
     }
+    cflow_plt_free(o->plt);
     g_free(o);
 }
 
@@ -135,6 +143,13 @@ static void parse_maps(CflowSrcline *s)
     }
 }
 
+static void loc_free(gpointer data)
+{
+    CflowLoc *loc = data;
+    g_free((gpointer)loc->frames);
+    g_free(loc);
+}
+
 CflowSrcline *cflow_srcline_new(const CflowProfile *p)
 {
     elf_version(EV_CURRENT);
@@ -142,7 +157,7 @@ CflowSrcline *cflow_srcline_new(const CflowProfile *p)
     s->p = p;
     s->maps = g_array_new(FALSE, FALSE, sizeof(Map));
     s->objects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, object_free);
-    s->cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    s->cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, loc_free);
     s->strings = g_string_chunk_new(4096);
     s->sources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify)g_strfreev);
@@ -216,40 +231,134 @@ static const char *die_name(Dwarf_Die *die)
     return NULL;
 }
 
+static unsigned die_udata(Dwarf_Die *die, unsigned name)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word value = 0;
+    if (!dwarf_attr(die, name, &attr) || dwarf_formudata(&attr, &value) != 0) {
+        return 0;
+    }
+    return (unsigned)value;
+}
+
+/* The file of an inlined instance's DW_AT_call_file, from its compile unit's file table. */
+static const char *call_file(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *inlined)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word index;
+    Dwarf_Files *files;
+    size_t n;
+    if (!dwarf_attr(inlined, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &index) != 0 ||
+        dwarf_getsrcfiles(cu, &files, &n) != 0 || index >= n) {
+        return NULL;
+    }
+    const char *file = dwarf_filesrc(files, index, NULL, NULL);
+    return file ? g_string_chunk_insert_const(s->strings, file) : NULL;
+}
+
+/*
+ * The inline chain from the scopes around an address (innermost first): one level per inlined
+ * instance, ending at the first real function. Each level's call site is that of the instance.
+ */
+static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int n,
+                         int64_t to_run_time, CflowLoc *loc)
+{
+    GArray *frames = g_array_new(FALSE, TRUE, sizeof(CflowInlineFrame));
+    for (int i = 0; i < n; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) {
+            continue;
+        }
+        const char *name = die_name(&scopes[i]);
+        CflowInlineFrame f = {
+            .function = g_string_chunk_insert_const(s->strings, name ? name : "??"),
+        };
+        int decl = 0;
+        if (dwarf_decl_line(&scopes[i], &decl) == 0 && decl > 0) {
+            f.decl_line = (unsigned)decl;
+        }
+        const char *decl_file = dwarf_decl_file(&scopes[i]);
+        f.decl_file = decl_file ? g_string_chunk_insert_const(s->strings, decl_file) : NULL;
+        Dwarf_Addr entry;
+        if (dwarf_entrypc(&scopes[i], &entry) == 0) {
+            f.entry = entry + (uint64_t)to_run_time;
+        }
+        if (tag == DW_TAG_inlined_subroutine) {
+            f.call_file = call_file(s, cu, &scopes[i]);
+            f.call_line = die_udata(&scopes[i], DW_AT_call_line);
+            f.call_column = die_udata(&scopes[i], DW_AT_call_column);
+            f.discriminator = die_udata(&scopes[i], DW_AT_GNU_DISCRIMINATOR);
+        }
+        g_array_append_val(frames, f);
+        if (tag == DW_TAG_subprogram) {
+            if (name) { /* inlined code belongs to the real function it was inlined in */
+                loc->function = f.function;
+                loc->function_start = f.entry;
+                loc->source = CFLOW_LOC_DWARF;
+            }
+            break;
+        }
+    }
+    loc->n_frames = frames->len;
+    loc->frames = (const CflowInlineFrame *)g_array_free(frames, loc->n_frames == 0);
+}
+
+/* A PLT stub's name ("puts@plt", as objdump says), which no debug info or symbol gives. */
+static bool lookup_plt(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t delta, CflowLoc *loc)
+{
+    if (!o->plt) {
+        Dwarf_Addr bias;
+        o->plt = cflow_plt_read(dwfl_module_getelf(o->mod, &bias));
+    }
+    const CflowPltStub *stub = cflow_plt_find(o->plt, vaddr);
+    if (!stub) {
+        return false;
+    }
+    loc->function = g_string_chunk_insert_const(s->strings, stub->name);
+    loc->function_start = stub->start + (uint64_t)delta;
+    loc->source = CFLOW_LOC_ELF;
+    return true;
+}
+
 static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t delta,
                          CflowLoc *loc)
 {
     Dwarf_Addr a = vaddr + o->bias;
     Dwfl_Line *line = dwfl_module_getsrc(o->mod, a);
     if (line) {
-        int lineno = 0;
-        const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+        int lineno = 0, column = 0;
+        const char *file = dwfl_lineinfo(line, NULL, &lineno, &column, NULL, NULL);
         if (file && lineno > 0) {
             loc->file = g_string_chunk_insert_const(s->strings, file);
             loc->line = (unsigned)lineno;
+            loc->column = column > 0 ? (unsigned)column : 0;
+            Dwarf_Addr line_bias;
+            Dwarf_Line *dl = dwfl_dwarf_line(line, &line_bias);
+            unsigned discriminator = 0;
+            if (dl && dwarf_linediscriminator(dl, &discriminator) == 0) {
+                loc->discriminator = discriminator;
+            }
         }
     }
     Dwarf_Addr cubias;
     Dwarf_Die *cu = dwfl_module_addrdie(o->mod, a, &cubias);
     if (cu) {
+        /* dwarf_getscopes continues an inlined instance with its abstract definition's
+         * scopes; the DIEs physically around the innermost scope are the inline chain (what
+         * eu-addr2line -i walks). Finding those walks the unit from its top, so only code
+         * that was inlined pays for it. */
         Dwarf_Die *scopes = NULL;
         int n = dwarf_getscopes(cu, a - cubias, &scopes);
-        /* the outermost subprogram: inlined code belongs to the function it was inlined in */
-        for (int i = n - 1; i >= 0; i--) {
-            if (dwarf_tag(&scopes[i]) != DW_TAG_subprogram) {
-                continue;
-            }
-            const char *name = die_name(&scopes[i]);
-            if (name) {
-                loc->function = g_string_chunk_insert_const(s->strings, name);
-                Dwarf_Addr entry;
-                if (dwarf_entrypc(&scopes[i], &entry) == 0) {
-                    loc->function_start = entry + cubias - o->bias + (uint64_t)delta;
-                }
-                loc->source = CFLOW_LOC_DWARF;
-            }
-            break;
+        bool inlined = false;
+        for (int i = 0; i < n && !inlined; i++) {
+            inlined = dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine;
         }
+        if (inlined) {
+            Dwarf_Die *found = scopes;
+            n = dwarf_getscopes_die(&found[0], &scopes);
+            free(found);
+        }
+        inline_chain(s, cu, scopes, n, (int64_t)(cubias - o->bias) + delta, loc);
         free(scopes);
     }
     if (!loc->function) {
@@ -277,7 +386,9 @@ const CflowLoc *cflow_srcline_lookup(CflowSrcline *s, uint64_t addr, const char 
     Object *o = locate(s, addr, &vaddr, &delta, &path);
     if (o) {
         loc->object = path;
-        lookup_dwarf(s, o, vaddr, delta, loc);
+        if (!lookup_plt(s, o, vaddr, delta, loc)) {
+            lookup_dwarf(s, o, vaddr, delta, loc);
+        }
     }
     if (!loc->function && qemu_symbol && *qemu_symbol) {
         loc->function = g_string_chunk_insert_const(s->strings, qemu_symbol);
@@ -291,6 +402,13 @@ const CflowLoc *cflow_srcline_lookup(CflowSrcline *s, uint64_t addr, const char 
     }
     g_hash_table_insert(s->cache, g_memdup2(&addr, sizeof addr), loc);
     return loc;
+}
+
+const CflowInlineFrame *cflow_srcline_inline_chain(CflowSrcline *s, uint64_t addr, unsigned *n)
+{
+    const CflowLoc *loc = cflow_srcline_lookup(s, addr, NULL);
+    *n = loc->n_frames;
+    return loc->frames;
 }
 
 const CflowLoc *cflow_srcline_insn(CflowSrcline *s, uint32_t insn)
@@ -325,6 +443,61 @@ char *cflow_srcline_file_offset(CflowSrcline *s, uint64_t addr)
         }
     }
     return g_strdup_printf("0x%" PRIx64, addr);
+}
+
+bool cflow_addresses_parse(const char *name, CflowAddresses *addresses)
+{
+    static const char *const names[] = {"run", "link", "both"};
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *addresses = (CflowAddresses)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+void cflow_srcline_set_addresses(CflowSrcline *s, CflowAddresses addresses)
+{
+    s->addresses = addresses;
+}
+
+void cflow_srcline_address(CflowSrcline *s, GString *out, uint64_t addr)
+{
+    uint64_t link = addr;
+    if (s->addresses != CFLOW_ADDRESSES_RUN && !cflow_srcline_locate(s, addr, &link)) {
+        link = addr;
+    }
+    if (s->addresses == CFLOW_ADDRESSES_BOTH && link != addr) {
+        g_string_append_printf(out, "0x%" PRIx64 " (0x%" PRIx64 ")", addr, link);
+    } else {
+        g_string_append_printf(out, "0x%" PRIx64,
+                               s->addresses == CFLOW_ADDRESSES_LINK ? link : addr);
+    }
+}
+
+const char *cflow_srcline_chain_name(CflowSrcline *s, const CflowInlineFrame *frames,
+                                     unsigned n)
+{
+    GString *name = g_string_new(frames[0].function);
+    for (unsigned i = 0; i + 1 < n; i++) {
+        g_autofree char *base =
+            frames[i].call_file ? g_path_get_basename(frames[i].call_file) : g_strdup("?");
+        g_string_append_printf(name, "%s into %s at %s:%u", i ? "," : " (inlined",
+                               frames[i + 1].function, base, frames[i].call_line);
+    }
+    if (n > 1) {
+        g_string_append_c(name, ')');
+    }
+    const char *interned = g_string_chunk_insert_const(s->strings, name->str);
+    g_string_free(name, TRUE);
+    return interned;
+}
+
+const char *cflow_srcline_inline_name(CflowSrcline *s, const CflowLoc *loc)
+{
+    return loc->n_frames < 2 ? loc->function
+                             : cflow_srcline_chain_name(s, loc->frames, loc->n_frames);
 }
 
 const char *cflow_srcline_short(CflowSrcline *s, const CflowLoc *loc)

@@ -45,17 +45,131 @@ double cflow_group_bias(const CflowGroup *g)
     return g->biased >= 0 && n ? fabs((double)g->biased_taken / (double)n - 0.5) : 0.0;
 }
 
-/* Groups are told apart by interned string pointers: srcline returns one copy per text. */
-static char *group_key(const CflowLoc *loc, CflowGroupBy by)
+/*
+ * Groups are told apart by interned string pointers: srcline returns one copy per text.
+ * `name` is the function's, or the inlined instance's (cflow_srcline_inline_name); a line is
+ * told apart by it only with inlines (then each inlined instance has its own lines).
+ */
+static char *group_key(const CflowLoc *loc, const char *name, CflowGroupBy by, bool inlines)
 {
     if (by == CFLOW_GROUP_LINE && loc->file && loc->line) {
-        return g_strdup_printf("%p:%u", (const void *)loc->file, loc->line);
+        return g_strdup_printf("%p:%u:%p", (const void *)loc->file, loc->line,
+                               inlines ? (const void *)name : NULL);
     }
-    return g_strdup_printf("%p:%p", (const void *)loc->object, (const void *)loc->function);
+    return g_strdup_printf("%p:%p", (const void *)loc->object, (const void *)name);
+}
+
+/* Whether loc is code of `function`: the function it is in, or (inlines) one inlined there. */
+static bool is_of(const CflowLoc *loc, const char *function, bool inlines)
+{
+    if (strcmp(loc->function, function) == 0) {
+        return true;
+    }
+    for (unsigned i = 0; inlines && i < loc->n_frames; i++) {
+        if (strcmp(loc->frames[i].function, function) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * An inlined instance's entries: the times control came into its code from outside it, by a
+ * transfer or by running on into it in a block. Not entries: control coming back after the
+ * instance sent it away (the return from a call it makes), and running on into it again in
+ * the same block after some of the caller's instructions that the compiler scheduled among its
+ * own. Its DWARF entry pc is no measure: GCC may put it on an instruction of the caller's
+ * loop test.
+ */
+static void count_inlined_entries(const CflowProfile *p, CflowSrcline *s, GHashTable *by_key,
+                                  CflowGroup **of_insn)
+{
+    /* where control comes back to an instance after one of its instructions sent it away (a
+     * call): the address after such an instruction -> its group */
+    g_autoptr(GHashTable) comebacks = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+                                                            NULL);
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        const CflowInsn *in = cflow_profile_insn(p, e->from);
+        uint64_t next = in->addr + in->size;
+        if (e->kind == CFLOW_EDGE_BRANCH && of_insn[e->from] && of_insn[e->from]->inlined &&
+            e->to != next) {
+            g_hash_table_insert(comebacks, g_memdup2(&next, sizeof next), of_insn[e->from]);
+        }
+    }
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        const CflowLoc *to = cflow_srcline_lookup(s, e->to, NULL);
+        if (to->n_frames < 2) {
+            continue;
+        }
+        g_autofree char *key = group_key(to, cflow_srcline_inline_name(s, to),
+                                         CFLOW_GROUP_FUNCTION, true);
+        CflowGroup *g = g_hash_table_lookup(by_key, key);
+        if (g && g != of_insn[e->from] && g_hash_table_lookup(comebacks, &e->to) != g) {
+            g->entries += e->count;
+        }
+    }
+    for (guint b = 0; b < p->blocks->len; b++) {
+        const CflowBlock *blk = cflow_profile_block(p, b);
+        const uint32_t *ids = &g_array_index(p->block_insns, uint32_t, blk->first);
+        for (uint32_t k = 1; k < blk->n_insns; k++) {
+            CflowGroup *g = of_insn[ids[k]];
+            bool earlier = false; /* the caller's code scheduled into the instance: no entry */
+            for (uint32_t j = 0; j < k && g && !earlier; j++) {
+                earlier = of_insn[ids[j]] == g;
+            }
+            if (g && g->inlined && !earlier) {
+                g->entries += blk->count;
+            }
+        }
+    }
+}
+
+/* Entries: a function's are the transfers to its entry address; a line's those into it from
+ * another line. */
+static void count_entries(const CflowProfile *p, CflowSrcline *s, GPtrArray *groups,
+                          GHashTable *by_key, CflowGroupBy by, bool inlines)
+{
+    g_autoptr(GHashTable) by_start = g_hash_table_new(g_int64_hash, g_int64_equal);
+    for (guint gi = 0; gi < groups->len && by == CFLOW_GROUP_FUNCTION; gi++) {
+        CflowGroup *g = g_ptr_array_index(groups, gi);
+        if (g->inlined) {
+            continue;
+        }
+        if (!g->function_start) {
+            g->function_start = g->first_addr; /* no symbol: its lowest address run */
+        }
+        g_hash_table_insert(by_start, &g->function_start, g);
+    }
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        if (by == CFLOW_GROUP_FUNCTION) {
+            CflowGroup *g = g_hash_table_lookup(by_start, &e->to);
+            if (g) {
+                g->entries += e->count;
+            }
+            continue;
+        }
+        const CflowLoc *to = cflow_srcline_lookup(s, e->to, NULL);
+        if (!to->line) {
+            continue;
+        }
+        const CflowLoc *from = cflow_srcline_insn(s, e->from);
+        if (from->file == to->file && from->line == to->line) {
+            continue;
+        }
+        g_autofree char *key = group_key(to, inlines ? cflow_srcline_inline_name(s, to)
+                                                     : to->function, by, inlines);
+        CflowGroup *g = g_hash_table_lookup(by_key, key);
+        if (g) {
+            g->entries += e->count;
+        }
+    }
 }
 
 GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnStats *st,
-                        CflowGroupBy by, const char *function)
+                        CflowGroupBy by, const char *function, bool inlines)
 {
     GPtrArray *groups = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -71,22 +185,24 @@ GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnS
             continue;
         }
         const CflowLoc *loc = cflow_srcline_insn(s, i);
-        if (function && strcmp(loc->function, function) != 0) {
+        if (function && !is_of(loc, function, inlines)) {
             continue;
         }
-        char *key = group_key(loc, by);
+        const char *name = inlines ? cflow_srcline_inline_name(s, loc) : loc->function;
+        char *key = group_key(loc, name, by, inlines);
         CflowGroup *g = g_hash_table_lookup(by_key, key);
         uint64_t addr = cflow_profile_insn(p, i)->addr;
         if (!g) {
             g = g_new0(CflowGroup, 1);
-            g->function = loc->function;
+            g->function = name;
+            g->inlined = name != loc->function ? &loc->frames[0] : NULL;
             if (by == CFLOW_GROUP_LINE && loc->line) {
                 g->file = loc->file;
                 g->line = loc->line;
                 g->where = cflow_srcline_short(s, loc);
             }
             g->first_addr = addr;
-            g->function_start = loc->function_start;
+            g->function_start = g->inlined ? loc->frames[0].entry : loc->function_start;
             g->biased = -1;
             g_ptr_array_add(groups, g);
             g_hash_table_insert(by_key, key, g);
@@ -117,39 +233,10 @@ GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnS
         }
     }
 
-    /* entries: a function's are the transfers to its entry address; a line's those into it
-     * from another line */
-    g_autoptr(GHashTable) by_start = g_hash_table_new(g_int64_hash, g_int64_equal);
-    for (guint gi = 0; gi < groups->len && by == CFLOW_GROUP_FUNCTION; gi++) {
-        CflowGroup *g = g_ptr_array_index(groups, gi);
-        if (!g->function_start) {
-            g->function_start = g->first_addr; /* no symbol: its lowest address run */
-        }
-        g_hash_table_insert(by_start, &g->function_start, g);
+    if (by == CFLOW_GROUP_FUNCTION && inlines) {
+        count_inlined_entries(p, s, by_key, of_insn);
     }
-    for (guint i = 0; i < p->edges->len; i++) {
-        const CflowEdge *e = cflow_profile_edge(p, i);
-        if (by == CFLOW_GROUP_FUNCTION) {
-            CflowGroup *g = g_hash_table_lookup(by_start, &e->to);
-            if (g) {
-                g->entries += e->count;
-            }
-            continue;
-        }
-        const CflowLoc *to = cflow_srcline_lookup(s, e->to, NULL);
-        if (!to->line) {
-            continue;
-        }
-        const CflowLoc *from = cflow_srcline_insn(s, e->from);
-        if (from->file == to->file && from->line == to->line) {
-            continue;
-        }
-        g_autofree char *key = group_key(to, by);
-        CflowGroup *g = g_hash_table_lookup(by_key, key);
-        if (g) {
-            g->entries += e->count;
-        }
-    }
+    count_entries(p, s, groups, by_key, by, inlines);
     g_free(of_insn);
     return groups;
 }

@@ -39,8 +39,12 @@ typedef struct {
     unsigned line;
     const char *where;    /* "file.c:12" (base name), NULL if no line */
     uint64_t first_addr;  /* lowest instruction address */
-    uint64_t function_start; /* the function's entry (function groups), else 0 */
-    uint64_t entries;     /* function: transfers to its entry; line: transfers into it from
+    uint64_t function_start; /* the function's entry (function groups), else 0; an inlined
+                              * instance's DWARF entry pc */
+    const CflowInlineFrame *inlined; /* an inlined instance (grouped with inlines only): its
+                                      * innermost level (function, declaration); else NULL */
+    uint64_t entries;     /* function: transfers to its entry; inlined instance: times control
+                           * came into its code from outside it; line: transfers into it from
                            * another line */
     uint64_t execs;       /* instruction executions */
     uint64_t out[CFLOW_EDGE_KIND_COUNT];
@@ -54,9 +58,12 @@ double cflow_group_bias(const CflowGroup *g);
 
 /*
  * The instructions of p grouped by function or source line (instructions without a known line
- * form one group per function). `function`, if not NULL, keeps only that function. Unsorted.
+ * form one group per function). With `inlines`, inlined code is grouped by its inlined
+ * instance instead of the function it was inlined in, named with its callers
+ * (cflow_srcline_inline_name), and a line of it by line and instance. `function`, if not NULL,
+ * keeps only that function's code (with `inlines`, also the code inlined from it). Unsorted.
  */
 GPtrArray *cflow_groups(const CflowProfile *p, CflowSrcline *s, const CflowInsnStats *st,
-                        CflowGroupBy by, const char *function);
+                        CflowGroupBy by, const char *function, bool inlines);
 
 #endif

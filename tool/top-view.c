@@ -62,7 +62,7 @@ static void render_groups(GString *out, const CflowProfile *p, CflowSrcline *s, 
 {
     g_autofree CflowInsnStats *st = cflow_insn_stats(p);
     g_autoptr(GPtrArray) groups =
-        cflow_groups(p, s, st, lines ? CFLOW_GROUP_LINE : CFLOW_GROUP_FUNCTION, NULL);
+        cflow_groups(p, s, st, lines ? CFLOW_GROUP_LINE : CFLOW_GROUP_FUNCTION, NULL, false);
     g_ptr_array_sort(groups, by_execs);
     uint64_t total = 0;
     for (guint i = 0; i < groups->len; i++) {

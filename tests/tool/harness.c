@@ -26,6 +26,10 @@ const char *fixture_nodebug_path(void)
     return env_path("CFLOW_TEST_FIXTURE_NODEBUG");
 }
 
+const char *fixture_plt_path(gboolean ibt)
+{
+    return env_path(ibt ? "CFLOW_TEST_FIXTURE_PLT_IBT" : "CFLOW_TEST_FIXTURE_PLT");
+}
 
 /* Opens the ELF file or fails the test. */
 static Elf *open_elf(const char *path, int *fd)
@@ -36,6 +40,11 @@ static Elf *open_elf(const char *path, int *fd)
     Elf *elf = elf_begin(*fd, ELF_C_READ, NULL);
     g_assert_nonnull(elf);
     return elf;
+}
+
+Elf *fixture_elf(const char *path, int *fd)
+{
+    return open_elf(path, fd);
 }
 
 uint64_t fixture_symbol(const char *path, const char *name, uint64_t *size)
@@ -107,6 +116,21 @@ unsigned fixture_line(const char *name)
         }
     }
     g_error("no marker %s in the fixture's sources", marker);
+}
+
+CflowProfile *fixture_outer_profile(uint64_t k, uint64_t *entry, uint64_t *size)
+{
+    const char *path = fixture_path();
+    *entry = fixture_symbol(path, "fixture_outer", size);
+    CflowProfile *p = cflow_profile_new();
+    cflow_profile_set_meta(p, "guest", path);
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    for (uint64_t a = *entry; a < *entry + *size; a++) {
+        uint32_t id = cflow_profile_add_insn(p, a, 1, 0, "byte", NULL);
+        g_array_append_val(ids, id);
+    }
+    cflow_profile_add_block(p, *entry, k, (uint32_t *)ids->data, ids->len);
+    return p;
 }
 
 CflowProfile *fixture_run_profile(FixtureRun *r)

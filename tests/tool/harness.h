@@ -6,6 +6,7 @@
 #ifndef CFLOW_TOOL_HARNESS_H
 #define CFLOW_TOOL_HARNESS_H
 
+#include <gelf.h>
 #include <glib.h>
 #include <stdint.h>
 
@@ -15,6 +16,10 @@
 /* Paths from the environment meson gives the tests (tests/tool/meson.build). */
 const char *fixture_path(void);         /* fixture.c built with DWARF */
 const char *fixture_nodebug_path(void); /* the same without DWARF (symbols only) */
+/* fixture-plt.c linked with a lazy .plt, or (ibt) with IBT's .plt.sec on x86_64 */
+const char *fixture_plt_path(gboolean ibt);
+/* The ELF file at path, opened with libelf (fails the test if it cannot be); close *fd after. */
+Elf *fixture_elf(const char *path, int *fd);
 
 /* A function's link-time address (and size, if asked), from the fixture's .symtab (libelf). */
 uint64_t fixture_symbol(const char *path, const char *name, uint64_t *size);
@@ -49,6 +54,13 @@ typedef struct {
     unsigned line_leaf, line_add, line_loop;
 } FixtureRun;
 CflowProfile *fixture_run_profile(FixtureRun *r);
+
+/*
+ * fixture_outer (fixture-inline.c, where fixture_inlined is inlined twice) run k times, as one
+ * block of one-byte "instructions" over all its bytes, at its link-time addresses (the guest,
+ * no maps): every byte runs k times. Its entry and size in *entry, *size.
+ */
+CflowProfile *fixture_outer_profile(uint64_t k, uint64_t *entry, uint64_t *size);
 
 /* What a writer of export.h writes for x, as a string (with its length for binary output). */
 char *export_text(const CflowExportFormat *format, CflowExport *x, gsize *len, GError **error);

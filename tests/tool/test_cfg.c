@@ -270,9 +270,48 @@ static void test_select_function(void)
     g_assert_null(cflow_cfg_select_function(p, s, "no_such_function"));
 }
 
+/*
+ * A function that ran only inlined: selected by name all the same (dot --function), and listed
+ * by instance (annotate); fixture_inlined's two instances share a call line, hence one name.
+ */
+static void test_inlined_instances(void)
+{
+    uint64_t entry, size;
+    g_autoptr(CflowProfile) p = fixture_outer_profile(3, &entry, &size);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    g_autofree bool *own = cflow_cfg_select_own(p, s, "fixture_inlined");
+    g_assert_null(own);
+    g_autofree bool *all = cflow_cfg_select_function(p, s, "fixture_inlined");
+    g_assert_nonnull(all);
+    g_autoptr(GArray) instances = cflow_cfg_inlined_instances(p, s, "fixture_inlined");
+    g_assert_cmpuint(instances->len, ==, 1);
+    const CflowCfgInstance *in = &g_array_index(instances, CflowCfgInstance, 0);
+    g_autofree char *name = g_strdup_printf(
+        "fixture_inlined (inlined into fixture_outer at fixture-inline.c:%u)",
+        fixture_line("fixture_outer"));
+    g_assert_cmpstr(in->name, ==, name);
+    unsigned inlined_line = fixture_line("fixture_inlined"), n = 0;
+    for (guint i = 0; i < p->insns->len; i++) {
+        const CflowLoc *loc = cflow_srcline_insn(s, i);
+        g_assert_cmpint(in->selected[i], ==, all[i]);
+        g_assert_cmpint(in->selected[i], ==, loc->line == inlined_line);
+        n += in->selected[i];
+    }
+    g_assert_cmpuint(n, >, 0);
+    g_assert_cmphex(in->first, >, entry);
+    /* the caller's own code is all of it */
+    g_autofree bool *outer = cflow_cfg_select_own(p, s, "fixture_outer");
+    for (guint i = 0; i < p->insns->len; i++) {
+        g_assert_true(outer[i]);
+    }
+    g_autoptr(GArray) none = cflow_cfg_inlined_instances(p, s, "fixture_outer");
+    g_assert_cmpuint(none->len, ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/cfg/inlined-instances", test_inlined_instances);
     g_test_add_func("/cfg/leader-splits-a-translation-block",
                     test_leader_splits_a_translation_block);
     g_test_add_func("/cfg/transfers-and-gaps-end-blocks", test_transfers_and_gaps_end_blocks);

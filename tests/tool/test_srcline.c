@@ -4,6 +4,7 @@
  * profile's maps, symbols only without DWARF, QEMU's symbol and the bare address as the last
  * resorts, and the helpers built on lookups (file offsets, short names, source text).
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include "harness.h"
@@ -20,6 +21,14 @@ static CflowProfile *meta_profile(const char *guest, const char *maps)
         cflow_profile_set_meta(p, "maps", maps);
     }
     return p;
+}
+
+/* The ELF file at path mapped at FIXTURE_BASE (file offset 0 there), as its guest. */
+static CflowProfile *mapped_profile(const char *path)
+{
+    g_autofree char *maps = g_strdup_printf("%llx-%llx 0 %s\n", FIXTURE_BASE, FIXTURE_MAP_END,
+                                            path);
+    return meta_profile(path, maps);
 }
 
 static void assert_fixture_file(const char *file)
@@ -43,6 +52,7 @@ static void test_guest_without_maps(void)
         g_assert_cmpint(loc->source, ==, CFLOW_LOC_DWARF);
         assert_fixture_file(loc->file);
         g_assert_cmpuint(loc->line, ==, fixture_line(names[i]));
+        g_assert_cmpuint(loc->column, >, 0); /* GCC writes columns */
         g_assert_cmphex(loc->function_start, ==, entry);
         g_assert_cmpstr(loc->object, ==, path);
         /* the answer is cached: the same record for the same address */
@@ -50,13 +60,36 @@ static void test_guest_without_maps(void)
     }
 }
 
+/* --addresses: run-time, link-time (through maps and program headers), or both. */
+static void check_addresses(CflowSrcline *s, uint64_t run, uint64_t link)
+{
+    const char *names[] = {"run", "link", "both"};
+    g_autofree char *both = g_strdup_printf("0x%" PRIx64 " (0x%" PRIx64 ")", run, link);
+    g_autofree char *run_text = g_strdup_printf("0x%" PRIx64, run);
+    g_autofree char *link_text = g_strdup_printf("0x%" PRIx64, link);
+    const char *want[] = {run_text, link_text, both};
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        CflowAddresses a;
+        g_assert_true(cflow_addresses_parse(names[i], &a));
+        cflow_srcline_set_addresses(s, a);
+        g_autoptr(GString) out = g_string_new(NULL);
+        cflow_srcline_address(s, out, run);
+        g_assert_cmpstr(out->str, ==, want[i]);
+        /* an address in no file is the run-time one in every form */
+        g_string_truncate(out, 0);
+        cflow_srcline_address(s, out, 0x1000);
+        g_assert_cmpstr(out->str, ==, "0x1000");
+    }
+    CflowAddresses a;
+    g_assert_false(cflow_addresses_parse("where", &a));
+    cflow_srcline_set_addresses(s, CFLOW_ADDRESSES_RUN);
+}
+
 /* Through maps: the fixture loaded at FIXTURE_BASE (file offset 0 there). */
 static void test_through_maps(void)
 {
     const char *path = fixture_path();
-    g_autofree char *maps = g_strdup_printf("%llx-%llx 0 %s\n", FIXTURE_BASE, FIXTURE_MAP_END,
-                                            path);
-    g_autoptr(CflowProfile) p = meta_profile(path, maps);
+    g_autoptr(CflowProfile) p = mapped_profile(path);
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
     uint64_t entry = fixture_symbol(path, "fixture_add", NULL);
     uint64_t run_time = FIXTURE_BASE + fixture_offset(path, entry);
@@ -64,6 +97,7 @@ static void test_through_maps(void)
     g_assert_cmpstr(loc->function, ==, "fixture_add");
     g_assert_cmpuint(loc->line, ==, fixture_line("fixture_add"));
     g_assert_cmphex(loc->function_start, ==, run_time);
+    check_addresses(s, run_time, entry);
 
     uint64_t vaddr = 0;
     g_assert_cmpstr(cflow_srcline_locate(s, run_time + 1, &vaddr), ==, path);
@@ -81,7 +115,21 @@ static void test_through_maps(void)
     g_assert_null(cflow_srcline_module(s, "/nonexistent/libnothing.so", &bias));
 }
 
-/* Inlined code: the function it was inlined in (the outermost), the line of the inlined code. */
+/* The column (1-based) where `needle` starts in line `line` of `file`, from the source text. */
+static unsigned column_of(CflowSrcline *s, const char *file, unsigned line, const char *needle)
+{
+    const char *text = cflow_srcline_text(s, file, line);
+    g_assert_nonnull(text);
+    const char *at = strstr(text, needle);
+    g_assert_nonnull(at);
+    return (unsigned)(at - text) + 1;
+}
+
+/*
+ * Inlined code: the function it was inlined in (the outermost), the line of the inlined code,
+ * and its inline chain: fixture_inlined, inlined twice into fixture_outer on its one line (the
+ * two call sites told apart by their columns), then fixture_outer itself.
+ */
 static void test_inlined_code(void)
 {
     const char *path = fixture_path();
@@ -91,6 +139,7 @@ static void test_inlined_code(void)
     uint64_t entry = fixture_symbol(path, "fixture_outer", &size);
     unsigned inlined = fixture_line("fixture_inlined"), outer = fixture_line("fixture_outer");
     guint on_inlined = 0;
+    g_autoptr(GHashTable) columns = g_hash_table_new(NULL, NULL);
     for (uint64_t addr = entry; addr < entry + size; addr++) {
         const CflowLoc *loc = cflow_srcline_lookup(s, addr, NULL);
         g_assert_cmpstr(loc->function, ==, "fixture_outer");
@@ -98,8 +147,54 @@ static void test_inlined_code(void)
         g_assert_true(loc->line == inlined || loc->line == outer);
         g_assert_true(g_str_has_suffix(loc->file, "tests/tool/fixture-inline.c"));
         on_inlined += loc->line == inlined;
+
+        unsigned n = 0;
+        const CflowInlineFrame *f = cflow_srcline_inline_chain(s, addr, &n);
+        g_assert_true(f == loc->frames && n == loc->n_frames);
+        g_assert_cmpuint(n, ==, loc->line == inlined ? 2 : 1);
+        g_assert_cmpstr(f[n - 1].function, ==, "fixture_outer");
+        g_assert_cmpuint(f[n - 1].decl_line, ==, outer);
+        g_assert_null(f[n - 1].call_file);
+        g_assert_cmpuint(f[n - 1].call_line, ==, 0);
+        g_assert_cmphex(f[n - 1].entry, ==, entry);
+        if (n == 2) {
+            g_assert_cmpstr(f[0].function, ==, "fixture_inlined");
+            g_assert_cmpuint(f[0].decl_line, ==, inlined);
+            g_assert_true(g_str_has_suffix(f[0].decl_file, "tests/tool/fixture-inline.c"));
+            g_assert_true(g_str_has_suffix(f[0].call_file, "tests/tool/fixture-inline.c"));
+            g_assert_cmpuint(f[0].call_line, ==, outer);
+            g_assert_cmphex(f[0].entry, >, entry);
+            g_assert_cmphex(f[0].entry, <=, addr);
+            g_hash_table_add(columns, GUINT_TO_POINTER(f[0].call_column));
+            g_autofree char *name = g_strdup_printf(
+                "fixture_inlined (inlined into fixture_outer at fixture-inline.c:%u)", outer);
+            g_assert_cmpstr(cflow_srcline_inline_name(s, loc), ==, name);
+        } else {
+            g_assert_true(cflow_srcline_inline_name(s, loc) == loc->function);
+        }
     }
     g_assert_cmpuint(on_inlined, >, 0);
+    const CflowLoc *any = cflow_srcline_lookup(s, entry, NULL);
+    unsigned first = column_of(s, any->file, outer, "fixture_inlined(x + 1)");
+    unsigned second = column_of(s, any->file, outer, "fixture_inlined(x)");
+    g_assert_cmpuint(g_hash_table_size(columns), ==, 2);
+    g_assert_true(g_hash_table_contains(columns, GUINT_TO_POINTER(first)));
+    g_assert_true(g_hash_table_contains(columns, GUINT_TO_POINTER(second)));
+}
+
+/* fixture_loop is a loop on one line: its blocks are told apart by the line's discriminators. */
+static void test_discriminators(void)
+{
+    const char *path = fixture_path();
+    g_autoptr(CflowProfile) p = meta_profile(path, NULL);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    uint64_t size = 0, entry = fixture_symbol(path, "fixture_loop", &size);
+    g_assert_cmpuint(cflow_srcline_lookup(s, entry, NULL)->discriminator, ==, 0);
+    guint with = 0;
+    for (uint64_t a = entry; a < entry + size; a++) {
+        with += cflow_srcline_lookup(s, a, NULL)->discriminator > 0;
+    }
+    g_assert_cmpuint(with, >, 0);
 }
 
 /* A line's short name and text. */
@@ -117,7 +212,7 @@ static void test_short_and_text(void)
     g_assert_true(g_str_has_prefix(text, "int fixture_loop(int n)"));
     g_assert_null(cflow_srcline_text(s, loc->file, 100000));
     g_assert_null(cflow_srcline_text(s, "/nonexistent.c", 1));
-    CflowLoc unknown = {"f", NULL, 0, NULL, 0, CFLOW_LOC_ADDRESS};
+    CflowLoc unknown = {.function = "f", .source = CFLOW_LOC_ADDRESS};
     g_assert_null(cflow_srcline_short(s, &unknown));
 }
 
@@ -134,6 +229,9 @@ static void test_symbols_only(void)
     g_assert_null(loc->file);
     g_assert_cmpuint(loc->line, ==, 0);
     g_assert_cmphex(loc->function_start, ==, entry);
+    unsigned n = 1;
+    g_assert_null(cflow_srcline_inline_chain(s, entry + 3, &n));
+    g_assert_cmpuint(n, ==, 0);
 }
 
 /* No file knows the address: QEMU's symbol, else the address itself. */
@@ -160,6 +258,7 @@ int main(int argc, char **argv)
     g_test_add_func("/srcline/guest-without-maps", test_guest_without_maps);
     g_test_add_func("/srcline/through-maps", test_through_maps);
     g_test_add_func("/srcline/inlined-code", test_inlined_code);
+    g_test_add_func("/srcline/discriminators", test_discriminators);
     g_test_add_func("/srcline/short-and-text", test_short_and_text);
     g_test_add_func("/srcline/symbols-only", test_symbols_only);
     g_test_add_func("/srcline/last-resorts", test_last_resorts);

@@ -55,7 +55,7 @@ static void test_groups_by_function(void)
     g_autoptr(CflowProfile) p = fixture_run_profile(&r);
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
     g_autofree CflowInsnStats *st = cflow_insn_stats(p);
-    g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, CFLOW_GROUP_FUNCTION, NULL);
+    g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, CFLOW_GROUP_FUNCTION, NULL, false);
     g_assert_cmpuint(groups->len, ==, 3);
     const CflowGroup *add = group(groups, "fixture_add");
     g_assert_null(add->file);
@@ -80,7 +80,8 @@ static void test_groups_by_function(void)
     g_assert_cmpuint(loop->execs, ==, 2);
     g_assert_cmpuint(loop->entries, ==, 0);
 
-    g_autoptr(GPtrArray) only = cflow_groups(p, s, st, CFLOW_GROUP_FUNCTION, "fixture_leaf");
+    g_autoptr(GPtrArray) only =
+        cflow_groups(p, s, st, CFLOW_GROUP_FUNCTION, "fixture_leaf", false);
     g_assert_cmpuint(only->len, ==, 1);
     g_assert_cmpstr(((CflowGroup *)g_ptr_array_index(only, 0))->function, ==, "fixture_leaf");
 }
@@ -92,7 +93,7 @@ static void test_groups_by_line(void)
     g_autoptr(CflowProfile) p = fixture_run_profile(&r);
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
     g_autofree CflowInsnStats *st = cflow_insn_stats(p);
-    g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, CFLOW_GROUP_LINE, NULL);
+    g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, CFLOW_GROUP_LINE, NULL, false);
     g_assert_cmpuint(groups->len, ==, 3);
     const CflowGroup *add = group(groups, "fixture_add");
     g_assert_cmpuint(add->line, ==, r.line_add);
@@ -119,7 +120,7 @@ static void test_groups_without_lines(void)
     g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
     g_autofree CflowInsnStats *st = cflow_insn_stats(p);
     for (int by = CFLOW_GROUP_FUNCTION; by <= CFLOW_GROUP_LINE; by++) {
-        g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, (CflowGroupBy)by, NULL);
+        g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, (CflowGroupBy)by, NULL, false);
         g_assert_cmpuint(groups->len, ==, 2); /* h never ran: no group */
         const CflowGroup *f = group(groups, "f");
         g_assert_cmpuint(f->execs, ==, 6);
@@ -130,6 +131,57 @@ static void test_groups_without_lines(void)
     }
 }
 
+/*
+ * Inlined code as the inlined function: fixture_outer run K times (fixture_outer_profile). Its two
+ * instances of fixture_inlined share one call line, hence one name; their entries are the times
+ * control came into that code from outside: once per run of the one block, K, however many
+ * stretches of it the block holds (the caller's code between them is scheduled among its own).
+ * Without inlines everything is fixture_outer's, as before.
+ */
+static void test_groups_with_inlines(void)
+{
+    const uint64_t K = 7;
+    uint64_t entry, size;
+    g_autoptr(CflowProfile) p = fixture_outer_profile(K, &entry, &size);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    g_autofree CflowInsnStats *st = cflow_insn_stats(p);
+
+    g_autoptr(GPtrArray) plain = cflow_groups(p, s, st, CFLOW_GROUP_FUNCTION, NULL, false);
+    g_assert_cmpuint(plain->len, ==, 1);
+    g_assert_cmpuint(group(plain, "fixture_outer")->execs, ==, K * size);
+
+    unsigned inlined_line = fixture_line("fixture_inlined");
+    g_autoptr(GPtrArray) groups = cflow_groups(p, s, st, CFLOW_GROUP_FUNCTION, NULL, true);
+    g_assert_cmpuint(groups->len, ==, 2);
+    g_autofree char *name = g_strdup_printf(
+        "fixture_inlined (inlined into fixture_outer at fixture-inline.c:%u)",
+        fixture_line("fixture_outer"));
+    const CflowGroup *in = group(groups, name), *outer = group(groups, "fixture_outer");
+    g_assert_nonnull(in->inlined);
+    g_assert_cmpstr(in->inlined->function, ==, "fixture_inlined");
+    g_assert_null(outer->inlined);
+    g_assert_cmpuint(in->entries, ==, K);
+    g_assert_cmpuint(in->execs + outer->execs, ==, K * size);
+    g_assert_cmpuint(in->execs % K, ==, 0);
+    g_assert_cmpuint(in->execs, >, 0);
+    g_assert_cmphex(outer->function_start, ==, entry);
+
+    /* --function of the inlined function keeps its instances; of the caller, both */
+    g_autoptr(GPtrArray) only = cflow_groups(p, s, st, CFLOW_GROUP_FUNCTION, "fixture_inlined",
+                                             true);
+    g_assert_cmpuint(only->len, ==, 1);
+    g_assert_cmpstr(((CflowGroup *)g_ptr_array_index(only, 0))->function, ==, name);
+    g_autoptr(GPtrArray) caller = cflow_groups(p, s, st, CFLOW_GROUP_FUNCTION, "fixture_outer",
+                                               true);
+    g_assert_cmpuint(caller->len, ==, 2);
+
+    /* by line: the inlined line is the instance's, named as such */
+    g_autoptr(GPtrArray) lines = cflow_groups(p, s, st, CFLOW_GROUP_LINE, NULL, true);
+    const CflowGroup *line = group(lines, name);
+    g_assert_cmpuint(line->line, ==, inlined_line);
+    g_assert_cmpuint(line->execs, ==, in->execs);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -137,6 +189,7 @@ int main(int argc, char **argv)
     g_test_add_func("/stats/exceptions", test_exceptions);
     g_test_add_func("/stats/groups-by-function", test_groups_by_function);
     g_test_add_func("/stats/groups-by-line", test_groups_by_line);
+    g_test_add_func("/stats/groups-with-inlines", test_groups_with_inlines);
     g_test_add_func("/stats/groups-without-lines", test_groups_without_lines);
     return g_test_run();
 }
