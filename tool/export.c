@@ -187,15 +187,20 @@ uint32_t cflow_export_select(CflowExport *x, GError **error)
  * From the bytes where the profile keeps them (as cflow_profile_insn_disas makes its text from
  * them: the instruction has no text of its own), else from the text; arch.h's one classifier.
  */
-CflowInsnClass cflow_export_classify(const CflowExport *x, uint32_t insn)
+void cflow_export_transfer(const CflowExport *x, uint32_t insn, CflowTransfer *t)
 {
     const CflowInsn *in = cflow_profile_insn(x->p, insn);
     const uint8_t *bytes = cflow_profile_insn_bytes(x->p, insn);
     bool from_bytes = x->decoder.open && bytes && in->disas == 0 && in->size != 0 &&
                       in->size <= CFLOW_INSN_BYTES;
-    CflowTransfer t;
     cflow_arch_classify(&x->decoder, in->addr, from_bytes ? bytes : NULL, in->size,
-                        from_bytes ? NULL : cflow_profile_insn_disas(x->p, insn), &t);
+                        from_bytes ? NULL : cflow_profile_insn_disas(x->p, insn), t);
+}
+
+CflowInsnClass cflow_export_classify(const CflowExport *x, uint32_t insn)
+{
+    CflowTransfer t;
+    cflow_export_transfer(x, insn, &t);
     return t.cls;
 }
 

@@ -56,7 +56,7 @@ typedef struct {
 } CflowExportFormat;
 
 extern const CflowExportFormat cflow_export_bolt, cflow_export_lcov, cflow_export_callgrind,
-    cflow_export_drcov;
+    cflow_export_drcov, cflow_export_autofdo_llvm, cflow_export_autofdo_gcc;
 
 /* Builds modules and the per-instruction tables. */
 CflowExport *cflow_export_new(const CflowProfile *p);
@@ -72,6 +72,8 @@ uint32_t cflow_export_select(CflowExport *x, GError **error);
 /* What the instruction does (arch.h's class), from its bytes or its disassembly, by the
  * profile's architecture. */
 CflowInsnClass cflow_export_classify(const CflowExport *x, uint32_t insn);
+/* The same with the rest of what arch.h knows: whether a jump or call is direct, its target. */
+void cflow_export_transfer(const CflowExport *x, uint32_t insn, CflowTransfer *t);
 
 /* Executions of the instructions at link-time address vaddr of module m (all generations). */
 uint64_t cflow_export_execs_at(CflowExport *x, uint32_t m, uint64_t vaddr);
