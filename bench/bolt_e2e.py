@@ -132,6 +132,16 @@ class Bzip2:
                 (os.path.basename(srcdir.rstrip("/")), self.mb, rounds))
 
 
+def sqlite3_amalgamation(srcdir):
+    """shell.c and sqlite3.c in SRCDIR, made once from the source package (SQLite's tree:
+    tclsh or the jimsh autosetup builds)."""
+    if not (os.path.exists(os.path.join(srcdir, "sqlite3.c")) and
+            os.path.exists(os.path.join(srcdir, "shell.c"))):
+        if not os.path.exists(os.path.join(srcdir, "Makefile")):
+            sh(["./configure", "--disable-tcl"], cwd=srcdir)
+        sh(["make", "-j%d" % (os.cpu_count() or 1), "sqlite3.c", "shell.c"], cwd=srcdir)
+
+
 class Sqlite3:
     """Debian's sqlite3: the shell on an in-memory database, one SQL script."""
     package = "sqlite3"
@@ -144,13 +154,7 @@ class Sqlite3:
     def build(self, srcdir, cc, out):
         if os.path.exists(out):
             return out
-        if not (os.path.exists(os.path.join(srcdir, "sqlite3.c")) and
-                os.path.exists(os.path.join(srcdir, "shell.c"))):
-            # the source package is SQLite's tree: make the amalgamation (tclsh or the jimsh
-            # autosetup builds)
-            if not os.path.exists(os.path.join(srcdir, "Makefile")):
-                sh(["./configure", "--disable-tcl"], cwd=srcdir)
-            sh(["make", "-j%d" % (os.cpu_count() or 1), "sqlite3.c", "shell.c"], cwd=srcdir)
+        sqlite3_amalgamation(srcdir)
         sh([cc, "-O2", "-g", "-Wl,-q", "-fno-pie", "-no-pie", "-DSQLITE_THREADSAFE=0",
             "-DSQLITE_OMIT_LOAD_EXTENSION", "-I", srcdir, "-o", out,
             os.path.join(srcdir, "shell.c"), os.path.join(srcdir, "sqlite3.c"), "-lm"])
