@@ -2,8 +2,8 @@
  * autofdo-dwarf.c: cflow_afdo_build (autofdo.h): the run's executions of one binary as AutoFDO
  * function profiles, through the binary's DWARF.
  *
- * Each executed instruction is placed by its inline chain: dwarf_getscopes gives the
- * subprogram and the DW_TAG_inlined_subroutine scopes around its address, innermost first; the
+ * Each executed instruction is placed by its inline chain: the subprogram and the
+ * DW_TAG_inlined_subroutine scopes around its address (autofdo-scopes.c); the
  * line table gives the instruction's own line and discriminator, each inlined scope its call
  * site's (DW_AT_call_line, DW_AT_GNU_discriminator) in the scope around it. Names are linkage
  * names where DWARF has them (C++), else the plain name, as both compilers look functions up.
@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "autofdo-scopes.h"
 #include "autofdo.h"
 
 #ifndef DW_AT_GNU_discriminator
@@ -35,6 +36,7 @@ typedef struct {
     const char *path;
     Dwfl_Module *mod;
     uint64_t bias;
+    CflowScopes *scopes;
     CflowAfdoFlavour flavour;
     CflowAfdo *a;
     CflowAfdoPos **pos_of;      /* instruction -> the position its executions went to */
@@ -108,6 +110,8 @@ static unsigned attr_uint(Dwarf_Die *die, unsigned at)
     return (unsigned)w;
 }
 
+#define MAX_DEPTH 64 /* inlined functions in one another; deeper ones count as the 64th */
+
 /*
  * The inline chain at link-time address vaddr, outermost function first, into frames; *entry
  * is the outermost function's entry (link-time) and *factor what an execution there counts
@@ -118,46 +122,44 @@ static bool inline_chain(const Build *b, uint64_t vaddr, GArray *frames, uint64_
 {
     g_array_set_size(frames, 0);
     Dwarf_Addr addr = vaddr + b->bias, cubias;
-    Dwarf_Die *cu = dwfl_module_addrdie(b->mod, addr, &cubias);
-    Dwfl_Line *l = cu ? dwfl_module_getsrc(b->mod, addr) : NULL;
+    Dwarf_Die scopes[MAX_DEPTH], cu;
+    int n = cflow_scopes_at(b->scopes, addr, scopes, MAX_DEPTH, &cu, &cubias);
+    Dwfl_Line *l = n ? dwfl_module_getsrc(b->mod, addr) : NULL;
     int lineno = 0;
     if (!l || !dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL) || lineno <= 0) {
         return false;
     }
-    Dwarf_Addr line_bias;
-    unsigned disc = 0;
+    Dwarf_Addr line_bias, pc;
+    unsigned disc = 0, unused;
     dwarf_linediscriminator(dwfl_dwarf_line(l, &line_bias), &disc);
-    bool clang = produced_by_clang(cu);
-    Dwarf_Die *scopes = NULL;
-    int n = dwarf_getscopes(cu, addr - cubias, &scopes);
-    Frame inner = {NULL, 0, (unsigned)lineno, decode_discriminator(b, clang, disc, factor)};
-    bool found = false;
-    for (int i = 0; i < n && !found; i++) {
-        int tag = dwarf_tag(&scopes[i]);
-        if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine) {
-            continue;
-        }
-        int decl = 0;
-        inner.name = function_name(&scopes[i]);
-        if (!inner.name || dwarf_decl_line(&scopes[i], &decl) != 0 || decl <= 0 ||
-            inner.line < (unsigned)decl) {
-            break; /* a position before its function's line has no offset in either format */
-        }
-        inner.decl_line = (unsigned)decl;
-        g_array_prepend_val(frames, inner);
-        if (tag == DW_TAG_subprogram) {
-            Dwarf_Addr pc;
-            found = dwarf_entrypc(&scopes[i], &pc) == 0;
-            *entry = pc + cubias - b->bias;
-            break;
-        }
-        unsigned unused;
-        inner.line = attr_uint(&scopes[i], DW_AT_call_line);
-        inner.discriminator = decode_discriminator(
-            b, clang, attr_uint(&scopes[i], DW_AT_GNU_discriminator), &unused);
+    bool clang = produced_by_clang(&cu);
+    Dwarf_Addr base, high;
+    /* a function split into hot and cold parts has ranges only: the first is its entry */
+    if (dwarf_entrypc(&scopes[0], &pc) != 0 &&
+        dwarf_ranges(&scopes[0], 0, &base, &pc, &high) <= 0) {
+        return false;
     }
-    free(scopes);
-    return found;
+    *entry = pc + cubias - b->bias;
+    for (int i = 0; i < n; i++) {
+        Frame f = {function_name(&scopes[i]), 0, 0, 0};
+        int decl = 0;
+        if (i + 1 < n) { /* the call site of the next scope in, in this one */
+            f.line = attr_uint(&scopes[i + 1], DW_AT_call_line);
+            f.discriminator = decode_discriminator(
+                b, clang, attr_uint(&scopes[i + 1], DW_AT_GNU_discriminator), &unused);
+        } else {
+            f.line = (unsigned)lineno;
+            f.discriminator = decode_discriminator(b, clang, disc, factor);
+        }
+        /* a position before its function's line has no offset in either format */
+        if (!f.name || dwarf_decl_line(&scopes[i], &decl) != 0 || decl <= 0 ||
+            f.line < (unsigned)decl) {
+            return false;
+        }
+        f.decl_line = (unsigned)decl;
+        g_array_append_val(frames, f);
+    }
+    return true;
 }
 
 /* The position the frames end at, made on first use. */
@@ -293,8 +295,8 @@ CflowAfdo *cflow_afdo_build(CflowExport *x, CflowAfdoFlavour flavour, GError **e
     if (m == CFLOW_NO_MODULE) {
         return NULL;
     }
-    Build b = {x, m, g_array_index(x->modules, CflowExportModule, m).path, NULL, 0, flavour,
-               NULL, NULL, NULL, 0, 0};
+    Build b = {x, m, g_array_index(x->modules, CflowExportModule, m).path, NULL, 0, NULL,
+               flavour, NULL, NULL, NULL, 0, 0};
     b.mod = cflow_srcline_module(x->s, b.path, &b.bias);
     if (!b.mod) {
         g_set_error(error, CFLOW_PROFILE_ERROR, CFLOW_PROFILE_ERROR_FORMAT,
@@ -304,6 +306,7 @@ CflowAfdo *cflow_afdo_build(CflowExport *x, CflowAfdoFlavour flavour, GError **e
     if (!same_code(&b, error)) {
         return NULL;
     }
+    g_autoptr(CflowScopes) scopes = b.scopes = cflow_scopes_new(b.mod);
     g_autoptr(CflowAfdo) a = b.a = cflow_afdo_new();
     guint n = x->p->insns->len;
     g_autofree CflowAfdoPos **pos_of = b.pos_of = g_new0(CflowAfdoPos *, n ? n : 1);
