@@ -209,6 +209,18 @@ def bolt(binary, out, args, log):
     return keep
 
 
+def speedups(times, names, say):
+    """Each binary's median time and speedup against the first's (also bench/pgo_e2e.py)."""
+    base = statistics.median(times[names[0]])
+    speed = {}
+    for bname in names:
+        m = statistics.median(times[bname])
+        speed[bname] = base / m - 1
+        say("  %-36s %7.3f s  speedup %+6.2f%%  (min %.3f, max %.3f)" %
+            (bname, m, 100 * speed[bname], min(times[bname]), max(times[bname])))
+    return speed
+
+
 def cflow_profile(cflow, prog, binary, work, tag, record_opts=()):
     """cflow record of each of the program's runs, merged, exported for BOLT."""
     profs = []
@@ -286,14 +298,8 @@ def main():
             t0 = time.perf_counter()
             workload(prog, [], b, work, "timed")
             times[bname].append(time.perf_counter() - t0)
-    base = statistics.median(times["as built"])
     say(prog.describe(srcdir, args.rounds))
-    speed = {}
-    for bname, _ in binaries:
-        m = statistics.median(times[bname])
-        speed[bname] = base / m - 1
-        say("  %-36s %7.3f s  speedup %+6.2f%%  (min %.3f, max %.3f)" %
-            (bname, m, 100 * speed[bname], min(times[bname]), max(times[bname])))
+    speed = speedups(times, [bname for bname, _ in binaries], say)
     # on a loaded machine the fastest round is the least disturbed one: say both
     best = min(times["as built"])
     say("  best of %d: " % args.rounds + ", ".join(

@@ -35,13 +35,12 @@ import glob
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 
 import bench  # the SQL workload generator (same folder)
-from bolt_e2e import all_same, sh, source, sqlite3_amalgamation
+from bolt_e2e import all_same, sh, source, speedups, sqlite3_amalgamation
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFINES = ["-DSQLITE_THREADSAFE=0", "-DSQLITE_OMIT_LOAD_EXTENSION"]
@@ -218,14 +217,8 @@ def measure(c, cflow, srcdir, sql, work, rounds, say):
             t0 = time.perf_counter()
             workload(b, sql, work, "timed")
             times[bname].append(time.perf_counter() - t0)
-    base = statistics.median(times["as built"])
     say("%s (%s): median of %d interleaved rounds, native" % (c.cc, " ".join(c.base), rounds))
-    speed = {}
-    for bname, _ in binaries:
-        m = statistics.median(times[bname])
-        speed[bname] = base / m - 1
-        say("  %-32s %7.3f s  speedup %+6.2f%%  (min %.3f, max %.3f)" %
-            (bname, m, 100 * speed[bname], min(times[bname]), max(times[bname])))
+    speed = speedups(times, [bname for bname, _ in binaries], say)
     sc, si = speed[binaries[1][0]], speed[binaries[2][0]]
     say("  cflow's profile gets %.0f%% of the instrumented profile's speedup" % (100 * sc / si)
         if si > 0 else "  the instrumented profile gave no speedup: no ratio")
