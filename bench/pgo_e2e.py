@@ -2,7 +2,7 @@
 """
 bench/pgo_e2e.py: compiler PGO end to end with cflow's AutoFDO profiles (make bench-pgo).
 
-    bench/pgo_e2e.py [BUILD] [--rounds N] [--rows N] [--compilers clang,gcc]
+    bench/pgo_e2e.py [BUILD] [--rounds N] [--rows N] [--compilers clang,gcc] [--work DIR]
 
 sqlite3's shell from Debian's source package (shell.c + the sqlite3.c amalgamation, as
 bench/bolt_e2e.py makes them), x86_64, run natively on one SQL workload (bench.write_sql:
@@ -233,10 +233,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--rows", type=int, default=100000, help="rows inserted")
     ap.add_argument("--compilers", default="clang,gcc")
+    ap.add_argument("--work", help="where builds and profiles go (default BUILD/bench-pgo); "
+                    "what is there already is reused")
     args = ap.parse_args()
     build_dir = os.path.abspath(args.build)
     cflow = os.path.join(build_dir, "tool", "cflow")
-    work = os.path.join(build_dir, "bench-pgo")
+    work = os.path.abspath(args.work or os.path.join(build_dir, "bench-pgo"))
     os.makedirs(work, exist_ok=True)
     compilers = {"clang": Clang(), "gcc": Gcc()}
     chosen = [compilers[n] for n in args.compilers.split(",")]

@@ -124,14 +124,15 @@ static bool inline_chain(const Build *b, uint64_t vaddr, GArray *frames, uint64_
     Dwarf_Addr addr = vaddr + b->bias, cubias;
     Dwarf_Die scopes[MAX_DEPTH], cu;
     int n = cflow_scopes_at(b->scopes, addr, scopes, MAX_DEPTH, &cu, &cubias);
-    Dwfl_Line *l = n ? dwfl_module_getsrc(b->mod, addr) : NULL;
+    /* the unit's own line table: libdwfl finds units by .debug_aranges, which clang omits */
+    Dwarf_Line *l = n ? dwarf_getsrc_die(&cu, addr - cubias) : NULL;
     int lineno = 0;
-    if (!l || !dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL) || lineno <= 0) {
+    if (!l || dwarf_lineno(l, &lineno) != 0 || lineno <= 0) {
         return false;
     }
-    Dwarf_Addr line_bias, pc;
+    Dwarf_Addr pc;
     unsigned disc = 0, unused;
-    dwarf_linediscriminator(dwfl_dwarf_line(l, &line_bias), &disc);
+    dwarf_linediscriminator(l, &disc);
     bool clang = produced_by_clang(&cu);
     Dwarf_Addr base, high;
     /* a function split into hot and cold parts has ranges only: the first is its entry */
@@ -215,6 +216,30 @@ static const char *callee_at(Build *b, uint64_t to, GArray *frames, bool *here)
     return loc->function_start == to && loc->source <= CFLOW_LOC_ELF ? loc->function : NULL;
 }
 
+/*
+ * Whether a call is direct: arch.h knows when it decoded the bytes; an instruction kept as
+ * text only (riscv64) is read by its mnemonic: jal, bl and call with an address are direct.
+ */
+static bool direct_call(const CflowExport *x, uint32_t insn, const CflowTransfer *t)
+{
+    if (t->has_target) {
+        return true;
+    }
+    const char *text = cflow_profile_insn_disas(x->p, insn);
+    if (!text) {
+        return false;
+    }
+    size_t len = strcspn(text, " \t");
+    const char *operand = text + len + strspn(text + len, " \t");
+    static const char *const direct[] = {"jal", "c.jal", "bl"};
+    for (size_t i = 0; i < G_N_ELEMENTS(direct); i++) {
+        if (len == strlen(direct[i]) && strncmp(text, direct[i], len) == 0) {
+            return true;
+        }
+    }
+    return strncmp(text, "call", 4) == 0 && strncmp(operand, "0x", 2) == 0;
+}
+
 /* Call targets at the calls' positions, and head counts of the functions entered by calls. */
 static void place_calls(Build *b)
 {
@@ -237,7 +262,7 @@ static void place_calls(Build *b)
         if (t.cls == CFLOW_INSN_CALL && from_here && b->pos_of[edge->from]) {
             CflowAfdoPos *pos = b->pos_of[edge->from];
             cflow_afdo_add_target(b->a, pos, callee, edge->count);
-            pos->indirect |= !t.has_target;
+            pos->indirect |= !direct_call(x, edge->from, &t);
         }
         CflowAfdoFunction *target = here ? g_hash_table_lookup(b->a->by_name, callee) : NULL;
         bool other_function = !from_here || !b->top_of[edge->from] ||
