@@ -266,8 +266,10 @@ def llvm_weights(ll):
                           ll, re.M)}
     out = {}
     for m in re.finditer(r"br i1 [^\n]*!dbg (![0-9]+), !prof (![0-9]+)", ll):
-        if m.group(1) in locs and m.group(2) in weights:
-            out.setdefault(locs[m.group(1)], set()).add(hot(weights[m.group(2)]))
+        w = weights.get(m.group(2))
+        # a branch run a few times (main's, once) has no hot side worth the name
+        if m.group(1) in locs and w and sum(w) >= 10:
+            out.setdefault(locs[m.group(1)], set()).add(hot(w))
     return out
 
 
