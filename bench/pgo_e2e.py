@@ -98,14 +98,14 @@ class Gcc:
         return ["-fauto-profile=" + prof]
 
     def instrument(self, work):
-        return ["-fprofile-generate=" + os.path.join(work, "gcc-instr"),
+        return ["-fprofile-generate=" + os.path.join(work, "gcc-profile-data"),
                 "-fprofile-update=single"]
 
     def instrumented_env(self, work, i):
         return {}
 
     def use_instr(self, work):
-        return ["-fprofile-use=" + os.path.join(work, "gcc-instr"), "-Wno-missing-profile"]
+        return ["-fprofile-use=" + os.path.join(work, "gcc-profile-data"), "-Wno-missing-profile"]
 
     def branches(self, srcdir, flags, out, objdir):
         """{(line, column): [(count of the true edge, of the false edge)]} from the GIMPLE

@@ -345,8 +345,9 @@ CflowAfdo *cflow_afdo_build(CflowExport *x, CflowAfdoFlavour flavour, GError **e
     }
     if (b.unplaced) {
         fprintf(stderr,
-                "cflow export: note: %.1f%% of the executions in %s are in code without line "
-                "information (built without -g: libc, assembly); they are not in the profile\n",
+                "cflow export: note: %.1f%% of the executions in %s are in code without a "
+                "source line (built without -g, PLT stubs, or line 0: code the compiler "
+                "merged from several lines); they are not in the profile\n",
                 100.0 * (double)b.unplaced / (double)(b.placed + b.unplaced), b.path);
     }
     place_calls(&b);
