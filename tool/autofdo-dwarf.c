@@ -152,9 +152,11 @@ static bool inline_chain(const Build *b, uint64_t vaddr, GArray *frames, uint64_
             f.line = (unsigned)lineno;
             f.discriminator = decode_discriminator(b, clang, disc, factor);
         }
-        /* a position before its function's line has no offset in either format */
+        /* both formats keep a line offset from the function's declaration in 16 bits: a
+         * position before it, or 65,536 lines past it (DWARF placing an inlined function's
+         * line in another function), has none */
         if (!f.name || dwarf_decl_line(&scopes[i], &decl) != 0 || decl <= 0 ||
-            f.line < (unsigned)decl) {
+            f.line < (unsigned)decl || f.line - (unsigned)decl > 0xffff) {
             return false;
         }
         f.decl_line = (unsigned)decl;
