@@ -178,8 +178,10 @@ static int run(int argc, char **argv)
     x->all_cus = all_cus;
     x->all_sources = all_sources;
     g_autoptr(GError) err = NULL;
-    bool ok;
-    if (out && strcmp(out, "-") != 0) {
+    bool ok = !format->prepare || format->prepare(x, &err);
+    if (!ok) {
+        /* nothing written */
+    } else if (out && strcmp(out, "-") != 0) {
         ok = cflow_write_file_atomic(out, (CflowWriteFunc)format->write, x, &err);
     } else {
         ok = format->write(x, stdout, &err) && fflush(stdout) == 0;

@@ -125,11 +125,19 @@ bool cflow_afdo_write_gcc(const CflowAfdo *a, FILE *out, GError **error)
     return cflow_export_written(out, error);
 }
 
+static bool prepare_autofdo_gcc(CflowExport *x, GError **error)
+{
+    x->prepared = cflow_afdo_build(x, CFLOW_AFDO_FOR_GCC, error);
+    x->prepared_free = (GDestroyNotify)cflow_afdo_free;
+    return x->prepared != NULL;
+}
+
 static bool write_autofdo_gcc(CflowExport *x, FILE *out, GError **error)
 {
-    g_autoptr(CflowAfdo) a = cflow_afdo_build(x, CFLOW_AFDO_FOR_GCC, error);
-    return a && cflow_afdo_write_gcc(a, out, error);
+    return (x->prepared || prepare_autofdo_gcc(x, error)) &&
+           cflow_afdo_write_gcc(x->prepared, out, error);
 }
 
 const CflowExportFormat cflow_export_autofdo_gcc = {
-    "autofdo-gcc", "GCC AutoFDO profile (gcc -fauto-profile)", true, write_autofdo_gcc};
+    "autofdo-gcc", "GCC AutoFDO profile (gcc -fauto-profile)", true, write_autofdo_gcc,
+    prepare_autofdo_gcc};

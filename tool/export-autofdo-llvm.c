@@ -53,12 +53,19 @@ bool cflow_afdo_write_llvm(const CflowAfdo *a, FILE *out, GError **error)
     return cflow_export_written(out, error);
 }
 
+static bool prepare_autofdo_llvm(CflowExport *x, GError **error)
+{
+    x->prepared = cflow_afdo_build(x, CFLOW_AFDO_FOR_LLVM, error);
+    x->prepared_free = (GDestroyNotify)cflow_afdo_free;
+    return x->prepared != NULL;
+}
+
 static bool write_autofdo_llvm(CflowExport *x, FILE *out, GError **error)
 {
-    g_autoptr(CflowAfdo) a = cflow_afdo_build(x, CFLOW_AFDO_FOR_LLVM, error);
-    return a && cflow_afdo_write_llvm(a, out, error);
+    return (x->prepared || prepare_autofdo_llvm(x, error)) &&
+           cflow_afdo_write_llvm(x->prepared, out, error);
 }
 
 const CflowExportFormat cflow_export_autofdo_llvm = {
     "autofdo-llvm", "LLVM sample profile, text (clang -fprofile-sample-use)", false,
-    write_autofdo_llvm};
+    write_autofdo_llvm, prepare_autofdo_llvm};

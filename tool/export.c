@@ -119,6 +119,9 @@ void cflow_export_free(CflowExport *x)
     if (!x) {
         return;
     }
+    if (x->prepared && x->prepared_free) {
+        x->prepared_free(x->prepared);
+    }
     cflow_srcline_free(x->s);
     cflow_decoder_close(&x->decoder);
     g_free(x->st);

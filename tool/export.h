@@ -45,6 +45,8 @@ typedef struct {
     const char *test_name; /* lcov TN: */
     bool all_cus;         /* lcov: every compile unit, not only those whose code ran */
     bool all_sources;     /* lcov: keep source files that cannot be read here */
+    void *prepared;       /* a format's prepare(), freed with prepared_free */
+    GDestroyNotify prepared_free;
 } CflowExport;
 
 /* One format: its name, a one-line summary and its writer (false + error on failure). */
@@ -53,6 +55,9 @@ typedef struct {
     const char *summary;
     bool binary_output; /* never written to a terminal */
     bool (*write)(CflowExport *x, FILE *out, GError **error);
+    /* optional: what the writer needs, made before the output is opened (x->prepared), so
+     * that a binary the format cannot use is said as such, not as an output not written */
+    bool (*prepare)(CflowExport *x, GError **error);
 } CflowExportFormat;
 
 extern const CflowExportFormat cflow_export_bolt, cflow_export_lcov, cflow_export_callgrind,
