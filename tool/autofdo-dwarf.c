@@ -356,3 +356,12 @@ CflowAfdo *cflow_afdo_build(CflowExport *x, CflowAfdoFlavour flavour, GError **e
     cflow_afdo_finish(a);
     return g_steal_pointer(&a);
 }
+
+bool cflow_afdo_prepare(CflowExport *x, CflowAfdoFlavour flavour, GError **error)
+{
+    if (!x->prepared) {
+        x->prepared = cflow_afdo_build(x, flavour, error);
+        x->prepared_free = (GDestroyNotify)cflow_afdo_free;
+    }
+    return x->prepared != NULL;
+}

@@ -84,6 +84,9 @@ typedef enum {
  */
 CflowAfdo *cflow_afdo_build(CflowExport *x, CflowAfdoFlavour flavour, GError **error);
 
+/* The export's profile in x->prepared, built on first use (the formats' prepare()). */
+bool cflow_afdo_prepare(CflowExport *x, CflowAfdoFlavour flavour, GError **error);
+
 /* The writers: LLVM's text sample profile, GCC's .afdo (export-autofdo-{llvm,gcc}.c). */
 bool cflow_afdo_write_llvm(const CflowAfdo *a, FILE *out, GError **error);
 bool cflow_afdo_write_gcc(const CflowAfdo *a, FILE *out, GError **error);

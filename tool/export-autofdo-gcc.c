@@ -127,15 +127,12 @@ bool cflow_afdo_write_gcc(const CflowAfdo *a, FILE *out, GError **error)
 
 static bool prepare_autofdo_gcc(CflowExport *x, GError **error)
 {
-    x->prepared = cflow_afdo_build(x, CFLOW_AFDO_FOR_GCC, error);
-    x->prepared_free = (GDestroyNotify)cflow_afdo_free;
-    return x->prepared != NULL;
+    return cflow_afdo_prepare(x, CFLOW_AFDO_FOR_GCC, error);
 }
 
 static bool write_autofdo_gcc(CflowExport *x, FILE *out, GError **error)
 {
-    return (x->prepared || prepare_autofdo_gcc(x, error)) &&
-           cflow_afdo_write_gcc(x->prepared, out, error);
+    return prepare_autofdo_gcc(x, error) && cflow_afdo_write_gcc(x->prepared, out, error);
 }
 
 const CflowExportFormat cflow_export_autofdo_gcc = {

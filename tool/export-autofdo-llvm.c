@@ -55,15 +55,12 @@ bool cflow_afdo_write_llvm(const CflowAfdo *a, FILE *out, GError **error)
 
 static bool prepare_autofdo_llvm(CflowExport *x, GError **error)
 {
-    x->prepared = cflow_afdo_build(x, CFLOW_AFDO_FOR_LLVM, error);
-    x->prepared_free = (GDestroyNotify)cflow_afdo_free;
-    return x->prepared != NULL;
+    return cflow_afdo_prepare(x, CFLOW_AFDO_FOR_LLVM, error);
 }
 
 static bool write_autofdo_llvm(CflowExport *x, FILE *out, GError **error)
 {
-    return (x->prepared || prepare_autofdo_llvm(x, error)) &&
-           cflow_afdo_write_llvm(x->prepared, out, error);
+    return prepare_autofdo_llvm(x, error) && cflow_afdo_write_llvm(x->prepared, out, error);
 }
 
 const CflowExportFormat cflow_export_autofdo_llvm = {
