@@ -244,7 +244,7 @@ def measure(c, cflow, srcdir, sql, work, rounds, say):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build", nargs="?", default=os.path.join(TOP, "build"))
-    ap.add_argument("--rounds", type=int, default=11)
+    ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--rows", type=int, default=100000, help="rows inserted")
     ap.add_argument("--compilers", default="clang,gcc")
     ap.add_argument("--work", help="where builds and profiles go (default BUILD/bench-pgo); "
