@@ -98,7 +98,8 @@ static const char description[] =
     "  clang -O2 -g -fdebug-info-for-profiling prog.c -o prog\n"
     "  cflow record -o prof.cflow -- ./prog input   (any architecture QEMU runs)\n"
     "  cflow export autofdo-llvm prof.cflow -o prog.prof\n"
-    "  clang -O2 -g -fdebug-info-for-profiling -fprofile-sample-use=prog.prof prog.c -o prog\n"
+    "  clang -O2 -g -fdebug-info-for-profiling -fprofile-sample-use=prog.prof \\\n"
+    "      -fprofile-sample-accurate prog.c -o prog   (exact counts: what is absent never ran)\n"
     "  gcc -O2 -g prog.c -o prog && cflow record -o prof.cflow -- ./prog input\n"
     "  cflow export autofdo-gcc prof.cflow -o prog.afdo\n"
     "  gcc -O2 -g -fauto-profile=prog.afdo prog.c -o prog\n";
