@@ -46,9 +46,9 @@ typedef struct {
 
 /*
  * clang's discriminators pack a base discriminator, a duplication factor (unrolled or
- * vectorised copies) and a copy id, each in a prefix code: a set low bit means 0; else six
- * bits follow, or twelve when bit 6 of the rest is set. The sample loader keys positions by
- * the base discriminator and a copy's executions count once per duplicated iteration.
+ * vectorised copies) and a copy id, each in a prefix code: a set low bit means 0; else five
+ * bits follow, or twelve when bit 5 of the rest (a flag) is set. The sample loader keys
+ * positions by the base discriminator; a copy's executions count once per duplicated iteration.
  */
 static unsigned llvm_component(unsigned d)
 {
@@ -56,7 +56,7 @@ static unsigned llvm_component(unsigned d)
         return 0;
     }
     d >>= 1;
-    return d & 0x40 ? ((d >> 1) & 0xfe0) | (d & 0x1f) : d & 0x3f;
+    return d & 0x20 ? ((d >> 1) & 0xfe0) | (d & 0x1f) : d & 0x1f;
 }
 
 static unsigned llvm_next_component(unsigned d)
@@ -71,6 +71,13 @@ static bool produced_by_clang(Dwarf_Die *cu)
     return producer && strstr(producer, "clang") != NULL;
 }
 
+unsigned cflow_afdo_llvm_discriminator(unsigned d, unsigned *factor)
+{
+    unsigned dup = llvm_component(llvm_next_component(d));
+    *factor = dup ? dup : 1;
+    return llvm_component(d);
+}
+
 /* The discriminator the consumer keys by, and what one execution counts for. */
 static unsigned decode_discriminator(const Build *b, bool clang, unsigned d, unsigned *factor)
 {
@@ -78,12 +85,7 @@ static unsigned decode_discriminator(const Build *b, bool clang, unsigned d, uns
     if (b->flavour == CFLOW_AFDO_FOR_GCC) {
         return 0; /* GCC 12 masks discriminators off what it reads: one position per line */
     }
-    if (!clang) {
-        return d;
-    }
-    unsigned dup = llvm_component(llvm_next_component(d));
-    *factor = dup ? dup : 1;
-    return llvm_component(d);
+    return clang ? cflow_afdo_llvm_discriminator(d, factor) : d;
 }
 
 static const char *function_name(Dwarf_Die *die)

@@ -84,6 +84,9 @@ typedef enum {
  */
 CflowAfdo *cflow_afdo_build(CflowExport *x, CflowAfdoFlavour flavour, GError **error);
 
+/* clang's base discriminator of DWARF discriminator d, and its duplication factor. */
+unsigned cflow_afdo_llvm_discriminator(unsigned d, unsigned *factor);
+
 /* The export's profile in x->prepared, built on first use (the formats' prepare()). */
 bool cflow_afdo_prepare(CflowExport *x, CflowAfdoFlavour flavour, GError **error);
 

@@ -179,10 +179,36 @@ static void test_build_without_debug_info(void)
     g_assert_nonnull(strstr(err->message, "no debug line information"));
 }
 
+/*
+ * clang's packing: each component a prefix code (low bit set: 0; else 5 bits, or 12 with bit 5
+ * of the rest set as the flag), the base discriminator first, then the duplication factor.
+ */
+static void test_llvm_discriminators(void)
+{
+    const struct {
+        unsigned dwarf, base, factor;
+    } cases[] = {
+        {0, 0, 1},                                 /* none */
+        {4, 2, 1},                                 /* base 2 (2 << 1), nothing after it */
+        {1, 0, 1},                                 /* a set low bit: base 0 */
+        {2 | (2 << 1) << 7, 1, 2},                 /* base 1, duplicated twice (unrolled) */
+        {(((100 & 0xfe0) << 1) | 0x20 | (100 & 0x1f)) << 1, 100, 1}, /* a 12-bit base */
+        {((((100 & 0xfe0) << 1) | 0x20 | (100 & 0x1f)) << 1) | (3 << 1) << 14, 100, 3},
+        {1 | (3 << 1) << 1, 0, 3},                 /* base 0 as one bit, then factor 3 */
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        unsigned factor;
+        g_assert_cmpuint(cflow_afdo_llvm_discriminator(cases[i].dwarf, &factor), ==,
+                         cases[i].base);
+        g_assert_cmpuint(factor, ==, cases[i].factor);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/autofdo/llvm-text", test_llvm_text);
+    g_test_add_func("/autofdo/llvm-discriminators", test_llvm_discriminators);
     g_test_add_func("/autofdo/gcc-bytes", test_gcc_bytes);
     g_test_add_func("/autofdo/gcc-direct-targets-left-out", test_gcc_direct_targets_left_out);
     g_test_add_func("/autofdo/build-on-the-fixture", test_build_on_the_fixture);
