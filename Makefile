@@ -44,6 +44,12 @@ BOLT_PROGRAM ?= sqlite3
 bench-bolt: build
 	@/usr/bin/python3 bench/bolt_e2e.py $(BUILD) --program $(BOLT_PROGRAM) --rounds 21
 
+# compiler PGO end to end: sqlite3 built by clang and GCC as built / with cflow's AutoFDO profile
+# of a qemu-x86_64 run / with an instrumented profile (bench/pgo_e2e.py)
+.PHONY: bench-pgo
+bench-pgo: build
+	@/usr/bin/python3 bench/pgo_e2e.py $(BUILD) --rounds 21 $(PGO_ARGS)
+
 clean:
 	rm -rf $(BUILD) build-asan
 

@@ -132,6 +132,16 @@ class Bzip2:
                 (os.path.basename(srcdir.rstrip("/")), self.mb, rounds))
 
 
+def sqlite3_amalgamation(srcdir):
+    """shell.c and sqlite3.c in SRCDIR, made once from the source package (SQLite's tree:
+    tclsh or the jimsh autosetup builds)."""
+    if not (os.path.exists(os.path.join(srcdir, "sqlite3.c")) and
+            os.path.exists(os.path.join(srcdir, "shell.c"))):
+        if not os.path.exists(os.path.join(srcdir, "Makefile")):
+            sh(["./configure", "--disable-tcl"], cwd=srcdir)
+        sh(["make", "-j%d" % (os.cpu_count() or 1), "sqlite3.c", "shell.c"], cwd=srcdir)
+
+
 class Sqlite3:
     """Debian's sqlite3: the shell on an in-memory database, one SQL script."""
     package = "sqlite3"
@@ -144,13 +154,7 @@ class Sqlite3:
     def build(self, srcdir, cc, out):
         if os.path.exists(out):
             return out
-        if not (os.path.exists(os.path.join(srcdir, "sqlite3.c")) and
-                os.path.exists(os.path.join(srcdir, "shell.c"))):
-            # the source package is SQLite's tree: make the amalgamation (tclsh or the jimsh
-            # autosetup builds)
-            if not os.path.exists(os.path.join(srcdir, "Makefile")):
-                sh(["./configure", "--disable-tcl"], cwd=srcdir)
-            sh(["make", "-j%d" % (os.cpu_count() or 1), "sqlite3.c", "shell.c"], cwd=srcdir)
+        sqlite3_amalgamation(srcdir)
         sh([cc, "-O2", "-g", "-Wl,-q", "-fno-pie", "-no-pie", "-DSQLITE_THREADSAFE=0",
             "-DSQLITE_OMIT_LOAD_EXTENSION", "-I", srcdir, "-o", out,
             os.path.join(srcdir, "shell.c"), os.path.join(srcdir, "sqlite3.c"), "-lm"])
@@ -203,6 +207,18 @@ def bolt(binary, out, args, log):
             if "PERF2BOLT: traces mismatching" in l or "non-empty execution profile" in l
             or "functions with profile could not be optimized" in l]
     return keep
+
+
+def speedups(times, names, say):
+    """Each binary's median time and speedup against the first's (also bench/pgo_e2e.py)."""
+    base = statistics.median(times[names[0]])
+    speed = {}
+    for bname in names:
+        m = statistics.median(times[bname])
+        speed[bname] = base / m - 1
+        say("  %-36s %7.3f s  speedup %+6.2f%%  (min %.3f, max %.3f)" %
+            (bname, m, 100 * speed[bname], min(times[bname]), max(times[bname])))
+    return speed
 
 
 def cflow_profile(cflow, prog, binary, work, tag, record_opts=()):
@@ -282,14 +298,8 @@ def main():
             t0 = time.perf_counter()
             workload(prog, [], b, work, "timed")
             times[bname].append(time.perf_counter() - t0)
-    base = statistics.median(times["as built"])
     say(prog.describe(srcdir, args.rounds))
-    speed = {}
-    for bname, _ in binaries:
-        m = statistics.median(times[bname])
-        speed[bname] = base / m - 1
-        say("  %-36s %7.3f s  speedup %+6.2f%%  (min %.3f, max %.3f)" %
-            (bname, m, 100 * speed[bname], min(times[bname]), max(times[bname])))
+    speed = speedups(times, [bname for bname, _ in binaries], say)
     # on a loaded machine the fastest round is the least disturbed one: say both
     best = min(times["as built"])
     say("  best of %d: " % args.rounds + ", ".join(

@@ -18,6 +18,8 @@ static const CflowExportFormat *const formats[] = {
     &cflow_export_lcov,
     &cflow_export_callgrind,
     &cflow_export_drcov,
+    &cflow_export_autofdo_llvm,
+    &cflow_export_autofdo_gcc,
 };
 
 static const char description[] =
@@ -61,6 +63,23 @@ static const char description[] =
     "             counts: --hits FILE writes them beside it as text, one line per block,\n"
     "             'MODULE_ID OFFSET SIZE COUNT' (decimal id, hex offset, decimal size and\n"
     "             count, in the order of the BB table).\n"
+    "  autofdo-llvm  LLVM's text sample profile for clang -fprofile-sample-use=FILE (also\n"
+    "             llvm-profdata merge --sample to its binary form), of ONE binary (--binary;\n"
+    "             default the guest): 'NAME:TOTAL:HEAD', then ' OFFSET[.DISC]: COUNT\n"
+    "             [TARGET:CALLS ...]' per source position (line less the function's\n"
+    "             declaration line, clang's base discriminator) and ' OFFSET: CALLEE:TOTAL'\n"
+    "             per inlined call site, its lines one space deeper. Counts are exact\n"
+    "             executions: a position counts its most executed instruction, HEAD the calls\n"
+    "             into the function, TARGET:CALLS the calls (direct and indirect) made there.\n"
+    "  autofdo-gcc   the same profile as GCC 12's -fauto-profile=FILE reads it (gcov format,\n"
+    "             version 2; call targets of indirect calls only).\n"
+    "             Both need the binary's DWARF: build it with -g (clang: also\n"
+    "             -fdebug-info-for-profiling, which gives every block its own discriminator;\n"
+    "             GCC 12: -gdwarf-4 is not needed). Code the run never reached is not in the\n"
+    "             profile: the compilers take a function with no profile as cold and\n"
+    "             optimise it for size, so record a run that covers what matters. A binary\n"
+    "             without line information, or not the build the run executed (its code\n"
+    "             differs from the profile's bytes), is an error naming the file.\n"
     "\n"
     "Addresses become files through the profile's meta.maps; the ELF files (and their DWARF)\n"
     "must still be where the run found them. Without -o the export goes to standard output\n"
@@ -75,7 +94,15 @@ static const char description[] =
     "  kcachegrind callgrind.out.1\n"
     "  cflow export drcov prof.cflow -o prog.drcov --hits prog.hits   (Lighthouse: File >\n"
     "      Load File > Code coverage file...)\n"
-    "  cflow export bolt --binary libfoo.so prof.cflow -o libfoo.fdata   (one library)\n";
+    "  cflow export bolt --binary libfoo.so prof.cflow -o libfoo.fdata   (one library)\n"
+    "  clang -O2 -g -fdebug-info-for-profiling prog.c -o prog\n"
+    "  cflow record -o prof.cflow -- ./prog input   (any architecture QEMU runs)\n"
+    "  cflow export autofdo-llvm prof.cflow -o prog.prof\n"
+    "  clang -O2 -g -fdebug-info-for-profiling -fprofile-sample-use=prog.prof \\\n"
+    "      -fprofile-sample-accurate prog.c -o prog   (exact counts: what is absent never ran)\n"
+    "  gcc -O2 -g prog.c -o prog && cflow record -o prof.cflow -- ./prog input\n"
+    "  cflow export autofdo-gcc prof.cflow -o prog.afdo\n"
+    "  gcc -O2 -g -fauto-profile=prog.afdo prog.c -o prog\n";
 
 static const CflowExportFormat *find_format(const char *name)
 {
@@ -105,15 +132,16 @@ static int run(int argc, char **argv)
         {"all-sources", 0, 0, G_OPTION_ARG_NONE, &all_sources,
          "lcov: keep source files that cannot be read here (genhtml will fail on them)", NULL},
         G_OPTION_ENTRY_NULL};
-    GString *params = g_string_new("FORMAT PROFILE  (FORMAT:");
+    GString *names = g_string_new(NULL);
     for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
-        g_string_append_printf(params, " %s", formats[i]->name);
+        g_string_append_printf(names, "%s%s", i ? ", " : "", formats[i]->name);
     }
-    g_string_append_c(params, ')');
-    g_autofree char *params_text = g_string_free(params, FALSE);
+    g_autofree char *names_text = g_string_free(names, FALSE);
+    g_autofree char *params_text = g_strdup_printf("FORMAT PROFILE  (FORMAT: %s)", names_text);
     const CflowUsage usage = {
         params_text,
-        "Write the profile PROFILE in another tool's format: BOLT, lcov, callgrind, drcov.",
+        "Write the profile PROFILE in another tool's format: BOLT, lcov, callgrind, drcov, "
+        "AutoFDO (clang, GCC).",
         description, "expected FORMAT PROFILE"};
     if (!cflow_parse_usage(&argc, &argv, &usage, entries, false) ||
         !cflow_check_args(CMD, &usage, argc == 3)) {
@@ -121,7 +149,7 @@ static int run(int argc, char **argv)
     }
     const CflowExportFormat *format = find_format(argv[1]);
     if (!format) {
-        cflow_error(CMD, "unknown format '%s' (bolt, lcov, callgrind or drcov)", argv[1]);
+        cflow_error(CMD, "unknown format '%s' (%s)", argv[1], names_text);
         return CFLOW_EXIT_USAGE;
     }
     if (hits && format != &cflow_export_drcov) {
@@ -151,8 +179,10 @@ static int run(int argc, char **argv)
     x->all_cus = all_cus;
     x->all_sources = all_sources;
     g_autoptr(GError) err = NULL;
-    bool ok;
-    if (out && strcmp(out, "-") != 0) {
+    bool ok = !format->prepare || format->prepare(x, &err);
+    if (!ok) {
+        /* nothing written */
+    } else if (out && strcmp(out, "-") != 0) {
         ok = cflow_write_file_atomic(out, (CflowWriteFunc)format->write, x, &err);
     } else {
         ok = format->write(x, stdout, &err) && fflush(stdout) == 0;
@@ -168,4 +198,5 @@ static int run(int argc, char **argv)
     return CFLOW_EXIT_OK;
 }
 
-const CflowCommand cflow_cmd_export = {CMD, "a profile for BOLT, lcov, callgrind or drcov", run};
+const CflowCommand cflow_cmd_export = {
+    CMD, "a profile for BOLT, lcov, callgrind, drcov, clang or GCC (AutoFDO)", run};

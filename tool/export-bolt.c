@@ -116,4 +116,4 @@ static bool write_bolt(CflowExport *x, FILE *out, GError **error)
 }
 
 const CflowExportFormat cflow_export_bolt = {
-    "bolt", "BOLT pre-aggregated profile (llvm-bolt -pa)", false, write_bolt};
+    "bolt", "BOLT pre-aggregated profile (llvm-bolt -pa)", false, write_bolt, NULL};

@@ -426,4 +426,5 @@ static bool write_callgrind(CflowExport *x, FILE *out, GError **error)
 }
 
 const CflowExportFormat cflow_export_callgrind = {
-    "callgrind", "callgrind.out (callgrind_annotate, KCachegrind)", false, write_callgrind};
+    "callgrind", "callgrind.out (callgrind_annotate, KCachegrind)", false, write_callgrind,
+    NULL};

@@ -129,4 +129,4 @@ static bool write_drcov(CflowExport *x, FILE *out, GError **error)
 }
 
 const CflowExportFormat cflow_export_drcov = {"drcov", "DynamoRIO drcov v2 coverage", true,
-                                              write_drcov};
+                                              write_drcov, NULL};

@@ -469,4 +469,4 @@ static bool write_lcov(CflowExport *x, FILE *out, GError **error)
 }
 
 const CflowExportFormat cflow_export_lcov = {"lcov", "lcov tracefile (genhtml)", false,
-                                             write_lcov};
+                                             write_lcov, NULL};

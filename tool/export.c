@@ -119,6 +119,9 @@ void cflow_export_free(CflowExport *x)
     if (!x) {
         return;
     }
+    if (x->prepared && x->prepared_free) {
+        x->prepared_free(x->prepared);
+    }
     cflow_srcline_free(x->s);
     cflow_decoder_close(&x->decoder);
     g_free(x->st);
@@ -181,6 +184,12 @@ uint32_t cflow_export_select(CflowExport *x, GError **error)
                 known->len ? known->str : " (no file known)");
     g_string_free(known, TRUE);
     return CFLOW_NO_MODULE;
+}
+
+/* The instruction's control transfer: arch.h's one classifier, through tool/stats.c. */
+void cflow_export_transfer(const CflowExport *x, uint32_t insn, CflowTransfer *t)
+{
+    cflow_insn_transfer(x->p, &x->decoder, insn, t);
 }
 
 CflowInsnClass cflow_export_classify(const CflowExport *x, uint32_t insn)

@@ -45,6 +45,8 @@ typedef struct {
     const char *test_name; /* lcov TN: */
     bool all_cus;         /* lcov: every compile unit, not only those whose code ran */
     bool all_sources;     /* lcov: keep source files that cannot be read here */
+    void *prepared;       /* a format's prepare(), freed with prepared_free */
+    GDestroyNotify prepared_free;
 } CflowExport;
 
 /* One format: its name, a one-line summary and its writer (false + error on failure). */
@@ -53,10 +55,13 @@ typedef struct {
     const char *summary;
     bool binary_output; /* never written to a terminal */
     bool (*write)(CflowExport *x, FILE *out, GError **error);
+    /* optional: what the writer needs, made before the output is opened (x->prepared), so
+     * that a binary the format cannot use is said as such, not as an output not written */
+    bool (*prepare)(CflowExport *x, GError **error);
 } CflowExportFormat;
 
 extern const CflowExportFormat cflow_export_bolt, cflow_export_lcov, cflow_export_callgrind,
-    cflow_export_drcov;
+    cflow_export_drcov, cflow_export_autofdo_llvm, cflow_export_autofdo_gcc;
 
 /* Builds modules and the per-instruction tables. */
 CflowExport *cflow_export_new(const CflowProfile *p);
@@ -72,6 +77,8 @@ uint32_t cflow_export_select(CflowExport *x, GError **error);
 /* What the instruction does (arch.h's class), from its bytes or its disassembly, by the
  * profile's architecture. */
 CflowInsnClass cflow_export_classify(const CflowExport *x, uint32_t insn);
+/* The same with the rest of what arch.h knows: whether a jump or call is direct, its target. */
+void cflow_export_transfer(const CflowExport *x, uint32_t insn, CflowTransfer *t);
 
 /* Executions of the instructions at link-time address vaddr of module m (all generations). */
 uint64_t cflow_export_execs_at(CflowExport *x, uint32_t m, uint64_t vaddr);

@@ -21,15 +21,21 @@ CflowInsnStats *cflow_insn_stats(const CflowProfile *p)
     return st;
 }
 
-CflowInsnClass cflow_insn_class(const CflowProfile *p, const CflowDecoder *d, uint32_t i)
+void cflow_insn_transfer(const CflowProfile *p, const CflowDecoder *d, uint32_t i,
+                         CflowTransfer *t)
 {
     const CflowInsn *in = cflow_profile_insn(p, i);
     const uint8_t *bytes = cflow_profile_insn_bytes(p, i);
     bool from_bytes = d->open && bytes && in->disas == 0 && in->size != 0 &&
                       in->size <= CFLOW_INSN_BYTES;
-    CflowTransfer t;
     cflow_arch_classify(d, in->addr, from_bytes ? bytes : NULL, in->size,
-                        from_bytes ? NULL : cflow_profile_insn_disas(p, i), &t);
+                        from_bytes ? NULL : cflow_profile_insn_disas(p, i), t);
+}
+
+CflowInsnClass cflow_insn_class(const CflowProfile *p, const CflowDecoder *d, uint32_t i)
+{
+    CflowTransfer t;
+    cflow_insn_transfer(p, d, i, &t);
     return t.cls;
 }
 

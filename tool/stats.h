@@ -26,6 +26,9 @@ CflowInsnStats *cflow_insn_stats(const CflowProfile *p);
  * where the profile keeps them and has no text of its own (the text would be made from those
  * bytes), else from its disassembly text.
  */
+void cflow_insn_transfer(const CflowProfile *p, const CflowDecoder *d, uint32_t i,
+                         CflowTransfer *t);
+/* Only its class. */
 CflowInsnClass cflow_insn_class(const CflowProfile *p, const CflowDecoder *d, uint32_t i);
 
 /* Exceptions, interrupts, host calls and early exits together. */

@@ -52,7 +52,7 @@ def export_help_and_exit_codes():
     data[len(data) // 2] ^= 0xFF
     with open(bad, "wb") as f:
         f.write(data)
-    for fmt in ("bolt", "lcov", "callgrind", "drcov"):
+    for fmt in ("bolt", "lcov", "callgrind", "drcov", "autofdo-llvm", "autofdo-gcc"):
         assert_eq("damaged profile, " + fmt,
                   tool("export", fmt, bad, "-o", os.devnull).returncode, 2)
     r = tool("export", "bolt", prof, "--binary", "no-such-file")
