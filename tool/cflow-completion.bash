@@ -56,7 +56,7 @@ _cflow_values() {
 }
 
 _cflow_export_formats() { # TOOL
-    _cflow_help "$1" export | sed -n 's/.*(FORMAT: \([^)]*\)).*/\1/p' | head -n 1
+    _cflow_help "$1" export | sed -n 's/.*(FORMAT: \([^)]*\)).*/\1/p' | head -n 1 | tr -d ','
 }
 
 _cflow_files() { # CUR: paths, directories with their slash

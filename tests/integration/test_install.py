@@ -231,8 +231,8 @@ def install_bash_completion_completes_commands_options_formats():
     assert_eq("cflow --<TAB>", complete(prefix, ["cflow", "--"]), ["--help", "--version"])
     # the formats the tool itself lists (bolt lcov callgrind drcov and any added later)
     usage = ok(cflow(prefix, "export", "--help"), "export --help").stdout
-    formats = re.search(r"\(FORMAT: ([^)]*)\)", usage).group(1).split()
-    for f in ("bolt", "lcov", "callgrind", "drcov"):
+    formats = re.search(r"\(FORMAT: ([^)]*)\)", usage).group(1).replace(",", " ").split()
+    for f in ("bolt", "lcov", "callgrind", "drcov", "autofdo-llvm", "autofdo-gcc"):
         if f not in formats:
             raise AssertionError("export --help lists no %s: %s" % (f, formats))
     assert_eq("cflow export <TAB>", sorted(complete(prefix, ["cflow", "export", ""])),
