@@ -475,6 +475,11 @@ void cflow_srcline_set_addresses(CflowSrcline *s, CflowAddresses addresses)
     s->addresses = addresses;
 }
 
+CflowAddresses cflow_srcline_addresses(const CflowSrcline *s)
+{
+    return s->addresses;
+}
+
 void cflow_srcline_address(CflowSrcline *s, GString *out, uint64_t addr)
 {
     uint64_t link = addr;
