@@ -19,6 +19,7 @@
 
 #include "autofdo-scopes.h"
 #include "autofdo.h"
+#include "dwarf-index.h"
 
 #ifndef DW_AT_GNU_discriminator
 #define DW_AT_GNU_discriminator 0x2136
@@ -102,16 +103,6 @@ static const char *function_name(Dwarf_Die *die)
     return name;
 }
 
-static unsigned attr_uint(Dwarf_Die *die, unsigned at)
-{
-    Dwarf_Attribute attr;
-    Dwarf_Word w = 0;
-    if (!dwarf_attr(die, at, &attr) || dwarf_formudata(&attr, &w) != 0) {
-        return 0;
-    }
-    return (unsigned)w;
-}
-
 #define MAX_DEPTH 64 /* inlined functions in one another; deeper ones count as the 64th */
 
 /*
@@ -147,9 +138,9 @@ static bool inline_chain(const Build *b, uint64_t vaddr, GArray *frames, uint64_
         Frame f = {function_name(&scopes[i]), 0, 0, 0};
         int decl = 0;
         if (i + 1 < n) { /* the call site of the next scope in, in this one */
-            f.line = attr_uint(&scopes[i + 1], DW_AT_call_line);
+            f.line = cflow_dwarf_udata(&scopes[i + 1], DW_AT_call_line);
             f.discriminator = decode_discriminator(
-                b, clang, attr_uint(&scopes[i + 1], DW_AT_GNU_discriminator), &unused);
+                b, clang, cflow_dwarf_udata(&scopes[i + 1], DW_AT_GNU_discriminator), &unused);
         } else {
             f.line = (unsigned)lineno;
             f.discriminator = decode_discriminator(b, clang, disc, factor);

@@ -85,14 +85,30 @@ bool cflow_parse_format(const char *cmd, const char *name, CflowFormat *format)
     return false;
 }
 
-bool cflow_parse_addresses(const char *cmd, const char *name, CflowAddresses *addresses)
+bool cflow_load_input(const char *cmd, const char *path, const char *addresses_name,
+                      CflowInput *in)
 {
-    *addresses = CFLOW_ADDRESSES_RUN;
-    if (name && !cflow_addresses_parse(name, addresses)) {
-        cflow_error(cmd, "unknown --addresses '%s' (run, link or both)", name);
+    CflowAddresses addresses = CFLOW_ADDRESSES_RUN;
+    if (addresses_name && !cflow_addresses_parse(addresses_name, &addresses)) {
+        cflow_error(cmd, "unknown --addresses '%s' (run, link or both)", addresses_name);
+        in->status = CFLOW_EXIT_USAGE;
         return false;
     }
+    in->p = cflow_load(cmd, path);
+    if (!in->p) {
+        in->status = CFLOW_EXIT_BAD_INPUT;
+        return false;
+    }
+    in->s = cflow_srcline_new(in->p);
+    cflow_srcline_set_addresses(in->s, addresses);
+    in->status = CFLOW_EXIT_OK;
     return true;
+}
+
+void cflow_input_clear(CflowInput *in)
+{
+    g_clear_pointer(&in->s, cflow_srcline_free); /* before the profile it reads */
+    g_clear_pointer(&in->p, cflow_profile_free);
 }
 
 static int usage(FILE *f)

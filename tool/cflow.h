@@ -77,7 +77,21 @@ bool cflow_parse_format(const char *cmd, const char *name, CflowFormat *format);
 #define CFLOW_ADDRESSES_OPTION(var)                                                   \
     {"addresses", 0, 0, G_OPTION_ARG_STRING, &(var),                                  \
      "Addresses: run (default), link (as objdump -d prints them) or both", "A"}
-/* --addresses NAME (NULL: run); false, after a message, if unknown. */
-bool cflow_parse_addresses(const char *cmd, const char *name, CflowAddresses *addresses);
+/* A profile read for a view that names code (report, annotate, dot), with its source lines. */
+typedef struct {
+    CflowProfile *p;
+    CflowSrcline *s; /* printing addresses as option --addresses said */
+    int status;      /* after a failed cflow_load_input: the command's exit status */
+} CflowInput;
+void cflow_input_clear(CflowInput *in);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CflowInput, cflow_input_clear)
+
+/*
+ * Reads profile `path` into in->p, with in->s printing addresses as --addresses NAME says
+ * (NULL: run); false, after a message naming what is wrong, with in->status
+ * CFLOW_EXIT_USAGE for an unknown NAME and CFLOW_EXIT_BAD_INPUT for a file that does not read.
+ */
+bool cflow_load_input(const char *cmd, const char *path, const char *addresses_name,
+                      CflowInput *in);
 
 #endif

@@ -190,28 +190,24 @@ static int run(int argc, char **argv)
         CFLOW_ADDRESSES_OPTION(addresses_name),
         G_OPTION_ENTRY_NULL,
     };
-    CflowAddresses addresses;
     if (!cflow_parse_usage(&argc, &argv, &usage, entries, false) ||
-        !cflow_check_args(CMD, &usage, argc == 3) ||
-        !cflow_parse_addresses(CMD, addresses_name, &addresses)) {
+        !cflow_check_args(CMD, &usage, argc == 3)) {
         return CFLOW_EXIT_USAGE;
     }
     const char *function = argv[2];
-    g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
-    if (!p) {
-        return CFLOW_EXIT_BAD_INPUT;
+    g_auto(CflowInput) in = {NULL, NULL, CFLOW_EXIT_OK};
+    if (!cflow_load_input(CMD, argv[1], addresses_name, &in)) {
+        return in.status;
     }
-    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
-    cflow_srcline_set_addresses(s, addresses);
-    g_autofree CflowInsnStats *st = cflow_insn_stats(p);
-    g_autofree bool *own = cflow_cfg_select_own(p, s, function);
-    g_autoptr(GArray) instances = cflow_cfg_inlined_instances(p, s, function);
+    g_autofree CflowInsnStats *st = cflow_insn_stats(in.p);
+    g_autofree bool *own = cflow_cfg_select_own(in.p, in.s, function);
+    g_autoptr(GArray) instances = cflow_cfg_inlined_instances(in.p, in.s, function);
     if (!own && !instances->len) {
         cflow_error(CMD, "no function '%s' in %s (see 'cflow report --by function')", function,
                     argv[1]);
         return CFLOW_EXIT_USAGE;
     }
-    Listing l = {p, s, st, NULL, 0, NULL, 0, addresses};
+    Listing l = {in.p, in.s, st, NULL, 0, NULL, 0, cflow_srcline_addresses(in.s)};
     GString *out = g_string_new(NULL);
     if (own) {
         g_autofree char *title = g_strdup_printf("%s in %s", function, argv[1]);

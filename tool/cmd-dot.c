@@ -278,27 +278,21 @@ static int run(int argc, char **argv)
         !cflow_check_args(CMD, &usage, argc == 2 && min_count >= 0)) {
         return CFLOW_EXIT_USAGE;
     }
-    CflowAddresses addresses;
-    if (!cflow_parse_addresses(CMD, addresses_name, &addresses)) {
-        return CFLOW_EXIT_USAGE;
+    g_auto(CflowInput) in = {NULL, NULL, CFLOW_EXIT_OK};
+    if (!cflow_load_input(CMD, argv[1], addresses_name, &in)) {
+        return in.status;
     }
-    g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
-    if (!p) {
-        return CFLOW_EXIT_BAD_INPUT;
-    }
-    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
-    cflow_srcline_set_addresses(s, addresses);
-    g_autofree CflowInsnStats *st = cflow_insn_stats(p);
-    g_autofree bool *selected = function ? cflow_cfg_select_function(p, s, function) : NULL;
+    g_autofree CflowInsnStats *st = cflow_insn_stats(in.p);
+    g_autofree bool *selected = function ? cflow_cfg_select_function(in.p, in.s, function) : NULL;
     if (function && !selected) {
         cflow_error(CMD, "no function '%s' in %s", function, argv[1]);
         return CFLOW_EXIT_USAGE;
     }
-    g_autoptr(CflowCfg) g = cflow_cfg_build(p, st, selected);
-    cflow_cfg_add_call_returns(g, p);
+    g_autoptr(CflowCfg) g = cflow_cfg_build(in.p, st, selected);
+    cflow_cfg_add_call_returns(g, in.p);
     g_autofree char *title = g_strdup_printf("%s%s%s", function ? function : "",
                                              function ? " in " : "", argv[1]);
-    GString *dot = render(s, g, (uint64_t)min_count, title);
+    GString *dot = render(in.s, g, (uint64_t)min_count, title);
     int status = CFLOW_EXIT_OK;
     g_autofree char *tmp = NULL;
     const char *dot_path = out_path;

@@ -453,26 +453,20 @@ static int run(int argc, char **argv)
         !choose_view(by_name, sort_name, &by_insn, &by, &sort)) {
         return CFLOW_EXIT_USAGE;
     }
-    CflowAddresses addresses;
-    if (!cflow_parse_addresses(CMD, addresses_name, &addresses)) {
-        return CFLOW_EXIT_USAGE;
-    }
     if (inlines && by_insn) {
         cflow_error(CMD, "--inline needs --by function or --by line");
         return CFLOW_EXIT_USAGE;
     }
 
-    g_autoptr(CflowProfile) p = cflow_load(CMD, argv[1]);
-    if (!p) {
-        return CFLOW_EXIT_BAD_INPUT;
+    g_auto(CflowInput) in = {NULL, NULL, CFLOW_EXIT_OK};
+    if (!cflow_load_input(CMD, argv[1], addresses_name, &in)) {
+        return in.status;
     }
-    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
-    cflow_srcline_set_addresses(s, addresses);
     GString *out = g_string_new(NULL);
     if (by_insn) {
-        report_insns(out, p, s, function, sort, (unsigned)topn, format);
+        report_insns(out, in.p, in.s, function, sort, (unsigned)topn, format);
     } else {
-        report_groups(out, p, s, by, function, inlines, sort, (unsigned)topn, format);
+        report_groups(out, in.p, in.s, by, function, inlines, sort, (unsigned)topn, format);
     }
     if (function && out->len == 0) {
         cflow_error(CMD, "no function '%s' in %s", function, argv[1]);

@@ -305,38 +305,52 @@ static const char description[] =
     "  cflow top linux.cflow\n"
     "  cflow top --once --view edges --topn 5 linux.cflow\n";
 
-static int run(int argc, char **argv)
+/*
+ * The options into t (the view, the rows) and *once; argv[1] is then the profile. False after
+ * a message (exit 1).
+ */
+static bool parse_args(int *argc, char ***argv, Top *t, gboolean *once)
 {
+    static const CflowUsage usage = {
+        "FILE", "Show the hottest functions, lines or edges of a running guest's dumps.",
+        description, "expected one profile FILE"};
     g_autofree char *view_name = NULL;
-    gboolean once = FALSE;
     int topn = 0;
     GOptionEntry entries[] = {
-        {"once", 0, 0, G_OPTION_ARG_NONE, &once, "Print one snapshot and exit", NULL},
+        {"once", 0, 0, G_OPTION_ARG_NONE, once, "Print one snapshot and exit", NULL},
         {"view", 'v', 0, G_OPTION_ARG_STRING, &view_name,
          "functions (default), lines or edges", "VIEW"},
         {"topn", 'n', 0, G_OPTION_ARG_INT, &topn, "Rows shown (default: what fits)", "N"},
         G_OPTION_ENTRY_NULL,
     };
-    static const CflowUsage usage = {
-        "FILE", "Show the hottest functions, lines or edges of a running guest's dumps.",
-        description, "expected one profile FILE"};
-    if (!cflow_parse_usage(&argc, &argv, &usage, entries, false) ||
-        !cflow_check_args(CMD, &usage, argc == 2)) {
-        return CFLOW_EXIT_USAGE;
+    if (!cflow_parse_usage(argc, argv, &usage, entries, false) ||
+        !cflow_check_args(CMD, &usage, *argc == 2)) {
+        return false;
     }
-    CflowTopView view = CFLOW_TOP_FUNCTIONS;
-    if (view_name && !cflow_top_view_parse(view_name, &view)) {
+    t->view = CFLOW_TOP_FUNCTIONS;
+    if (view_name && !cflow_top_view_parse(view_name, &t->view)) {
         cflow_error(CMD, "--view %s: unknown view (functions, lines or edges)", view_name);
-        return CFLOW_EXIT_USAGE;
+        return false;
     }
     if (topn < 0) {
         cflow_error(CMD, "--topn must be 0 or more");
+        return false;
+    }
+    t->rows = (unsigned)topn;
+    t->path = (*argv)[1];
+    return true;
+}
+
+static int run(int argc, char **argv)
+{
+    Top t = {0};
+    gboolean once = FALSE;
+    if (!parse_args(&argc, &argv, &t, &once)) {
         return CFLOW_EXIT_USAGE;
     }
     if (once || !isatty(STDOUT_FILENO)) {
-        return snapshot(argv[1], view, (unsigned)topn);
+        return snapshot(t.path, t.view, t.rows);
     }
-    Top t = {.path = argv[1], .view = view, .rows = (unsigned)topn};
     int code = live(&t);
     forget_shown(&t);
     g_free(t.status);

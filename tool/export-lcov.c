@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "dwarf-index.h"
 #include "export.h"
 #include "stats.h"
 
@@ -123,49 +124,46 @@ static bool any_in(const GArray *sorted, uint64_t lo, uint64_t hi)
     return a < sorted->len && g_array_index(sorted, uint64_t, a) < hi;
 }
 
-/* The subprograms with code under `die` (namespaces and classes included). */
-static void functions(CflowExport *x, uint32_t m, GHashTable *files, Dwarf_Die *die,
-                      Dwarf_Addr cubias, uint64_t bias)
+/* Where a unit's functions go: the export, the module's index, the files by path. */
+typedef struct {
+    CflowExport *x;
+    uint32_t m;
+    GHashTable *files;
+    Dwarf_Addr cubias;
+    uint64_t bias;
+} UnitFunctions;
+
+/* A subprogram of the unit (dwarf-index.c walks them all), if it has code. */
+static void function(Dwarf_Die *sub, void *data)
 {
-    Dwarf_Die child;
-    if (dwarf_child(die, &child) != 0) {
+    const UnitFunctions *u = data;
+    Dwarf_Addr low;
+    if (dwarf_lowpc(sub, &low) != 0) {
         return;
     }
-    do {
-        int tag = dwarf_tag(&child);
-        if (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
-            tag == DW_TAG_structure_type) {
-            functions(x, m, files, &child, cubias, bias);
-            continue;
-        }
-        Dwarf_Addr low;
-        if (tag != DW_TAG_subprogram || dwarf_lowpc(&child, &low) != 0) {
-            continue;
-        }
-        Dwarf_Attribute attr;
-        const char *name = NULL;
-        if (dwarf_attr_integrate(&child, DW_AT_linkage_name, &attr)) {
-            name = dwarf_formstring(&attr);
-        }
-        if (!name) {
-            name = dwarf_diename(&child);
-        }
-        const char *file = dwarf_decl_file(&child);
-        int line = 0;
-        if (!name || !file || dwarf_decl_line(&child, &line) != 0 || line <= 0) {
-            continue;
-        }
-        uint64_t vaddr = low + cubias - bias;
-        SourceFile *f = source(files, file);
-        if (g_hash_table_contains(f->fn_seen, name)) {
-            continue;
-        }
-        g_hash_table_add(f->fn_seen, g_strdup(name));
-        Fn fn = {g_strdup(name), (unsigned)line, cflow_export_execs_at(x, m, vaddr)};
-        g_array_append_val(f->fns, fn);
-        /* gcov counts a function's entry on the line that names it, as geninfo shows it */
-        add_line(files, file, (unsigned)line, fn.count);
-    } while (dwarf_siblingof(&child, &child) == 0);
+    Dwarf_Attribute attr;
+    const char *name = NULL;
+    if (dwarf_attr_integrate(sub, DW_AT_linkage_name, &attr)) {
+        name = dwarf_formstring(&attr);
+    }
+    if (!name) {
+        name = dwarf_diename(sub);
+    }
+    const char *file = dwarf_decl_file(sub);
+    int line = 0;
+    if (!name || !file || dwarf_decl_line(sub, &line) != 0 || line <= 0) {
+        return;
+    }
+    uint64_t vaddr = low + u->cubias - u->bias;
+    SourceFile *f = source(u->files, file);
+    if (g_hash_table_contains(f->fn_seen, name)) {
+        return;
+    }
+    g_hash_table_add(f->fn_seen, g_strdup(name));
+    Fn fn = {g_strdup(name), (unsigned)line, cflow_export_execs_at(u->x, u->m, vaddr)};
+    g_array_append_val(f->fns, fn);
+    /* gcov counts a function's entry on the line that names it, as geninfo shows it */
+    add_line(u->files, file, (unsigned)line, fn.count);
 }
 
 /*
@@ -259,7 +257,8 @@ static void walk_line_tables(CflowExport *x, uint32_t m, GHashTable *files)
                 }
             }
         }
-        functions(x, m, files, cu, cubias, bias);
+        UnitFunctions u = {x, m, files, cubias, bias};
+        cflow_dwarf_each_subprogram(cu, function, &u);
     }
 }
 

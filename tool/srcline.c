@@ -9,6 +9,7 @@
  */
 #include "srcline.h"
 
+#include "dwarf-index.h"
 #include "plt.h"
 
 #include <dwarf.h>
@@ -38,6 +39,7 @@ typedef struct {
     Dwarf_Addr bias; /* Dwfl address = link-time address + bias */
     GArray *loads;   /* Load: PT_LOAD segments */
     CflowPlt *plt;   /* its PLT stubs' names, read on first use */
+    CflowDieIndex *units; /* its compile units by range, indexed on first use (unit_at) */
 } Object;
 
 struct CflowSrcline {
@@ -70,6 +72,7 @@ static void object_free(gpointer data)
         g_array_free(o->loads, TRUE);
     }
     cflow_plt_free(o->plt);
+    cflow_die_index_free(o->units);
     g_free(o);
 }
 
@@ -231,16 +234,6 @@ static const char *die_name(Dwarf_Die *die)
     return NULL;
 }
 
-static unsigned die_udata(Dwarf_Die *die, unsigned name)
-{
-    Dwarf_Attribute attr;
-    Dwarf_Word value = 0;
-    if (!dwarf_attr(die, name, &attr) || dwarf_formudata(&attr, &value) != 0) {
-        return 0;
-    }
-    return (unsigned)value;
-}
-
 /* The file of an inlined instance's DW_AT_call_file, from its compile unit's file table. */
 static const char *call_file(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *inlined)
 {
@@ -285,9 +278,9 @@ static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int 
         }
         if (tag == DW_TAG_inlined_subroutine) {
             f.call_file = call_file(s, cu, &scopes[i]);
-            f.call_line = die_udata(&scopes[i], DW_AT_call_line);
-            f.call_column = die_udata(&scopes[i], DW_AT_call_column);
-            f.discriminator = die_udata(&scopes[i], DW_AT_GNU_DISCRIMINATOR);
+            f.call_line = cflow_dwarf_udata(&scopes[i], DW_AT_call_line);
+            f.call_column = cflow_dwarf_udata(&scopes[i], DW_AT_call_column);
+            f.discriminator = cflow_dwarf_udata(&scopes[i], DW_AT_GNU_DISCRIMINATOR);
         }
         g_array_append_val(frames, f);
         if (tag == DW_TAG_subprogram) {
@@ -320,29 +313,49 @@ static bool lookup_plt(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t delta
     return true;
 }
 
+/*
+ * The compile unit holding module address a, and its bias: libdwfl's lookup, else the units'
+ * own ranges. libdwfl (elfutils 0.188) finds a unit only through .debug_aranges, which clang
+ * does not emit, so that a clang-built file would have no lines at all.
+ */
+static Dwarf_Die *unit_at(Object *o, Dwarf_Addr a, Dwarf_Die *storage, Dwarf_Addr *cubias)
+{
+    Dwarf_Die *cu = dwfl_module_addrdie(o->mod, a, cubias);
+    if (cu) {
+        return cu;
+    }
+    if (!o->units) {
+        o->units = cflow_die_index_new(o->mod, CFLOW_DIE_UNITS);
+    }
+    return cflow_die_index_find(o->units, a, storage, cubias) ? storage : NULL;
+}
+
+/* The row of the unit's line table for unit address a: file, line, column, discriminator. */
+static void line_at(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Addr a, CflowLoc *loc)
+{
+    Dwarf_Line *line = dwarf_getsrc_die(cu, a);
+    int lineno = 0, column = 0;
+    const char *file = line ? dwarf_linesrc(line, NULL, NULL) : NULL;
+    if (!file || dwarf_lineno(line, &lineno) != 0 || lineno <= 0) {
+        return;
+    }
+    loc->file = g_string_chunk_insert_const(s->strings, file);
+    loc->line = (unsigned)lineno;
+    loc->column = dwarf_linecol(line, &column) == 0 && column > 0 ? (unsigned)column : 0;
+    unsigned discriminator = 0;
+    if (dwarf_linediscriminator(line, &discriminator) == 0) {
+        loc->discriminator = discriminator;
+    }
+}
+
 static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t delta,
                          CflowLoc *loc)
 {
-    Dwarf_Addr a = vaddr + o->bias;
-    Dwfl_Line *line = dwfl_module_getsrc(o->mod, a);
-    if (line) {
-        int lineno = 0, column = 0;
-        const char *file = dwfl_lineinfo(line, NULL, &lineno, &column, NULL, NULL);
-        if (file && lineno > 0) {
-            loc->file = g_string_chunk_insert_const(s->strings, file);
-            loc->line = (unsigned)lineno;
-            loc->column = column > 0 ? (unsigned)column : 0;
-            Dwarf_Addr line_bias;
-            Dwarf_Line *dl = dwfl_dwarf_line(line, &line_bias);
-            unsigned discriminator = 0;
-            if (dl && dwarf_linediscriminator(dl, &discriminator) == 0) {
-                loc->discriminator = discriminator;
-            }
-        }
-    }
-    Dwarf_Addr cubias;
-    Dwarf_Die *cu = dwfl_module_addrdie(o->mod, a, &cubias);
+    Dwarf_Addr a = vaddr + o->bias, cubias;
+    Dwarf_Die storage;
+    Dwarf_Die *cu = unit_at(o, a, &storage, &cubias);
     if (cu) {
+        line_at(s, cu, a - cubias, loc);
         /* dwarf_getscopes continues an inlined instance with its abstract definition's
          * scopes; the DIEs physically around the innermost scope are the inline chain (what
          * eu-addr2line -i walks). Finding those walks the unit from its top, so only code
@@ -460,6 +473,11 @@ bool cflow_addresses_parse(const char *name, CflowAddresses *addresses)
 void cflow_srcline_set_addresses(CflowSrcline *s, CflowAddresses addresses)
 {
     s->addresses = addresses;
+}
+
+CflowAddresses cflow_srcline_addresses(const CflowSrcline *s)
+{
+    return s->addresses;
 }
 
 void cflow_srcline_address(CflowSrcline *s, GString *out, uint64_t addr)

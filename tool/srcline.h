@@ -114,8 +114,10 @@ typedef enum {
 
 /* "run", "link" or "both"; false for anything else. */
 bool cflow_addresses_parse(const char *name, CflowAddresses *addresses);
-/* What cflow_srcline_address prints from now on (CFLOW_ADDRESSES_RUN until told). */
+/* What cflow_srcline_address prints from now on (CFLOW_ADDRESSES_RUN until told), and what
+ * it prints now. */
 void cflow_srcline_set_addresses(CflowSrcline *s, CflowAddresses addresses);
+CflowAddresses cflow_srcline_addresses(const CflowSrcline *s);
 /* Appends run-time address `addr` as the views print it: "0x..." (see CflowAddresses). */
 void cflow_srcline_address(CflowSrcline *s, GString *out, uint64_t addr);
 

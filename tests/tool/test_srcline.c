@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "dwarf-index.h"
 #include "harness.h"
 #include "srcline.h"
 
@@ -252,6 +253,39 @@ static void test_last_resorts(void)
     g_assert_cmpstr(loc->function, ==, "0xabc4");
 }
 
+/*
+ * The index of units and subprograms by range (the lookup srcline falls back on where a file
+ * has no .debug_aranges, as clang's have not): for each function of the fixture, the unit
+ * libdwfl finds through .debug_aranges and the function's own subprogram; nothing below the
+ * first function or past the last unit.
+ */
+static void test_die_index(void)
+{
+    const char *path = fixture_path();
+    g_autoptr(CflowProfile) p = meta_profile(path, NULL);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    uint64_t bias;
+    Dwfl_Module *mod = cflow_srcline_module(s, path, &bias);
+    g_assert_nonnull(mod);
+    g_autoptr(CflowDieIndex) units = cflow_die_index_new(mod, CFLOW_DIE_UNITS);
+    g_autoptr(CflowDieIndex) subprograms = cflow_die_index_new(mod, CFLOW_DIE_SUBPROGRAMS);
+    const char *names[] = {"fixture_leaf", "fixture_add", "fixture_loop", "fixture_outer"};
+    Dwarf_Die die;
+    Dwarf_Addr cubias;
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        Dwarf_Addr a = fixture_symbol(path, names[i], NULL) + 2 + bias, want_bias;
+        Dwarf_Die *want = dwfl_module_addrdie(mod, a, &want_bias);
+        g_assert_nonnull(want);
+        g_assert_true(cflow_die_index_find(units, a, &die, &cubias));
+        g_assert_cmphex(dwarf_dieoffset(&die), ==, dwarf_dieoffset(want));
+        g_assert_cmphex(cubias, ==, want_bias);
+        g_assert_true(cflow_die_index_find(subprograms, a, &die, &cubias));
+        g_assert_cmpstr(dwarf_diename(&die), ==, names[i]);
+    }
+    g_assert_false(cflow_die_index_find(units, 0, &die, &cubias));
+    g_assert_false(cflow_die_index_find(subprograms, UINT64_MAX, &die, &cubias));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -262,5 +296,6 @@ int main(int argc, char **argv)
     g_test_add_func("/srcline/short-and-text", test_short_and_text);
     g_test_add_func("/srcline/symbols-only", test_symbols_only);
     g_test_add_func("/srcline/last-resorts", test_last_resorts);
+    g_test_add_func("/srcline/die-index", test_die_index);
     return g_test_run();
 }
