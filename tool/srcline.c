@@ -296,6 +296,17 @@ static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int 
     loc->frames = (const CflowInlineFrame *)g_array_free(frames, loc->n_frames == 0);
 }
 
+/*
+ * An Arm, AArch64 or RISC-V mapping symbol ("$x", "$d", "$a", "$t", "$x.123", RISC-V's
+ * "$xrv64i2p1..."): it marks where code or data starts, it names no function, so code that
+ * only such a symbol covers is left unnamed rather than called "$x".
+ */
+static bool is_mapping_symbol(const char *name)
+{
+    return name[0] == '$' && strchr("adtx", name[1]) && name[1] &&
+           (name[2] == '\0' || name[2] == '.' || (name[1] == 'x' && name[2] == 'r'));
+}
+
 /* A PLT stub's name ("puts@plt", as objdump says), which no debug info or symbol gives. */
 static bool lookup_plt(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t delta, CflowLoc *loc)
 {
@@ -378,7 +389,7 @@ static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t del
         GElf_Off off;
         GElf_Sym sym;
         const char *name = dwfl_module_addrinfo(o->mod, a, &off, &sym, NULL, NULL, NULL);
-        if (name && *name) {
+        if (name && *name && !is_mapping_symbol(name)) {
             loc->function = g_string_chunk_insert_const(s->strings, name);
             loc->function_start = a - off - o->bias + (uint64_t)delta;
             loc->source = loc->file ? CFLOW_LOC_DWARF : CFLOW_LOC_ELF;

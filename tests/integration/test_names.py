@@ -126,6 +126,10 @@ def check_report(variant, path, binary):
         if name not in funcs:
             raise AssertionError("no function %s in the report: %s" % (name, sorted(funcs)))
         assert_eq("entries of %s" % name, funcs[name]["entries"], calls)
+    # an Arm/RISC-V mapping symbol ($x, $d, $x.1) marks code or data, it names no function
+    mapping = [f for f in funcs if re.match(r"^\$[adtx](\.|$|rv)", f)]
+    if mapping:
+        raise AssertionError("mapping symbols taken for functions: %s" % mapping)
     if any(f.startswith("classify") for f in funcs):
         raise AssertionError("classify without --inline: %s" % sorted(funcs))
     inl = by_function(path, "--inline")
