@@ -13,7 +13,7 @@ Per compiler, three builds of the same sources:
   clang-19 -O2 -g -fdebug-info-for-profiling
     1. as built;
     2. -fprofile-sample-use= cflow's profile of build 1 running the workload under
-       qemu-x86_64 (cflow record, cflow export autofdo-llvm), -fprofile-sample-accurate;
+       qemu-x86_64 (cflow record, cflow export autofdo-llvm), -fsample-profile-use-profi;
     3. -fprofile-instr-use= the instrumented profile of the same workload
        (-fprofile-instr-generate, run natively, llvm-profdata merge).
   gcc-12 -O2 -g -fno-tree-loop-vectorize (GCC 12's vectorizer crashes with -fauto-profile here)
@@ -67,12 +67,12 @@ class Clang:
 
     # how the profile is used, by name (--levers): the first is the headline's
     levers = {
+        # profi infers block and edge counts that agree with each other from the position
+        # counts (which exact counts suit), rather than clang's older heuristics
+        "profi": ["-fsample-profile-use-profi"],
         # the profile is exact: what it does not hold never ran (what the flag says)
         "accurate": ["-fprofile-sample-accurate"],
-        # and profi infers block and edge counts that agree with each other from the
-        # position counts (which exact counts suit), rather than clang's older heuristics
         "accurate+profi": ["-fprofile-sample-accurate", "-fsample-profile-use-profi"],
-        "profi": ["-fsample-profile-use-profi"],
         "plain": [],
     }
 
@@ -206,8 +206,8 @@ def cflow_profile(cflow, c, binary, sql, work):
 
 def agreement(c, srcdir, cflow_flags, instr_flags, work, tag, inst_obj, threshold=1000):
     """(branches the instrumented build runs >= threshold times, at a source location it has
-    one branch at; how many of them the cflow-profiled build TAG has a branch at; how many of
-    those go the same way there, in every copy). A location with several branches (a macro,
+    one branch at; the locations of those the cflow-profiled build TAG has a branch at; the
+    locations of those that go the same way there, in every copy). A location with several branches (a macro,
     a function inlined twice) mixes unrelated branches, and weights are scaled per function,
     so neither is summed; a branch the other build transformed away cannot be compared."""
     mine = c.branches(srcdir, cflow_flags, os.path.join(work, tag), os.path.join(work, tag + ".o"))
@@ -216,9 +216,9 @@ def agreement(c, srcdir, cflow_flags, instr_flags, work, tag, inst_obj, threshol
     def direction(w):
         return (w[0] > w[1]) - (w[0] < w[1])
     hot = [k for k, ws in theirs.items() if len(ws) == 1 and sum(ws[0]) >= threshold]
-    found = [k for k in hot if k in mine]
-    same = [k for k in found if {direction(w) for w in mine[k]} == {direction(theirs[k][0])}]
-    return len(hot), len(found), len(same)
+    found = {k for k in hot if k in mine}
+    same = {k for k in found if {direction(w) for w in mine[k]} == {direction(theirs[k][0])}}
+    return len(hot), found, same
 
 
 def quantile(xs, q):
@@ -316,12 +316,23 @@ def measure(c, cflow, srcdir, sql, work, rounds, levers, say):
         say("  %s: %.0f%% of the instrumented profile's speedup (bootstrap over the rounds: "
             "10%% of resamples below %.0f%%, 10%% above %.0f%%)" % (bname, 100 * whole,
                                                                 100 * lo, 100 * hi))
+    agree = {}
     for lever, (bname, _) in zip(levers, mine):
-        n, found, same = agreement(c, srcdir, c.use_cflow(prof, lever), c.use_instr(work),
-                                   work, "%s-cflow-%s" % (c.name, lever), inst_obj)
+        n, found, same = agree[bname] = agreement(
+            c, srcdir, c.use_cflow(prof, lever), c.use_instr(work), work,
+            "%s-cflow-%s" % (c.name, lever), inst_obj)
         say("  %s: branches run >= 1,000 times (instrumented build, one branch at the "
             "location): %d; at a location of this build too: %d; same hot direction: %d "
-            "(%.1f%%)" % (bname, n, found, same, 100.0 * same / found if found else 0))
+            "(%.1f%%)" % (bname, n, len(found), len(same), percent(len(same), len(found))))
+    if len(mine) > 1:  # the builds inline differently: compare them where all have the branch
+        common = set.intersection(*(found for _, found, _ in agree.values()))
+        say("  at the %d locations all %d cflow-profiled builds have: %s" % (
+            len(common), len(mine), ", ".join("%s %.1f%%" % (bname, percent(
+                len(same & common), len(common))) for bname, (_, _, same) in agree.items())))
+
+
+def percent(part, whole):
+    return 100.0 * part / whole if whole else 0.0
 
 
 def main():
