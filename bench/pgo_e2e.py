@@ -313,6 +313,10 @@ def measure(c, cflow, srcdir, sql, work, rounds, levers, say):
              100 * quantile(speed[bname], 0.75)))
     for bname, _ in mine:
         whole, lo, hi = share(speed[bname], speed[instr])
+        if whole != whole or lo != lo:  # NaN: no speedup to share, in the rounds or resampled
+            say("  %s: no share: the instrumented profile gave no speedup in %s" %
+                (bname, "these rounds" if whole != whole else "half of the resampled rounds"))
+            continue
         say("  %s: %.0f%% of the instrumented profile's speedup (bootstrap over the rounds: "
             "10%% of resamples below %.0f%%, 10%% above %.0f%%)" % (bname, 100 * whole,
                                                                 100 * lo, 100 * hi))
@@ -355,9 +359,9 @@ def main():
     compilers = {"clang": Clang(), "gcc": Gcc()}
     chosen = [compilers[n] for n in args.compilers.split(",")]
     for name in filter(None, args.levers.split(",")):
-        if not any(name in c.levers for c in chosen):
-            raise SystemExit("--levers: %s is none of %s" % (name, ", ".join(
-                "%s's %s" % (c.name, ", ".join(c.levers)) for c in chosen)))
+        if not any(name in c.levers for c in compilers.values()):
+            raise SystemExit("--levers: %s is none of %s" % (name, "; ".join(
+                "%s's %s" % (c.name, ", ".join(c.levers)) for c in compilers.values())))
     for c in chosen:
         if not shutil.which(c.cc):
             raise SystemExit("%s not found (make deps installs it)" % c.cc)
