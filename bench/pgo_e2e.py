@@ -74,7 +74,10 @@ class Clang:
         "accurate": ["-fprofile-sample-accurate"],
         "accurate+profi": ["-fprofile-sample-accurate", "-fsample-profile-use-profi"],
         "plain": [],
+        # profi on the profile with the positions that never ran listed at 0 (afdo_zeros.py)
+        "zeros+profi": ["-fsample-profile-use-profi"],
     }
+    zero_filled = {"zeros+profi"}
 
     def use_cflow(self, prof, lever):
         return ["-fprofile-sample-use=" + prof] + self.levers[lever]
@@ -120,6 +123,7 @@ class Gcc:
     export = "autofdo-gcc"
 
     levers = {"plain": []}
+    zero_filled = set()
 
     def use_cflow(self, prof, lever):
         return ["-fauto-profile=" + prof] + self.levers[lever]
@@ -278,13 +282,25 @@ def timed_rounds(binaries, sql, work, rounds):
     return times
 
 
+def zero_filled(binary, prof):
+    """prof with the positions that never ran listed at 0 (bench/afdo_zeros.py), made once."""
+    out = prof + ".zeros"
+    if not os.path.exists(out):
+        sh([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                         "afdo_zeros.py"), binary, prof, out])
+    return out
+
+
 def measure(c, cflow, srcdir, sql, work, rounds, levers, say):
     plain = build(c, srcdir, [], os.path.join(work, c.name + "-asbuilt"))
     ref = workload(plain, sql, work, c.name + "-ref")
     prof = cflow_profile(cflow, c, plain, sql, work)
+
+    def flags(lever):
+        return c.use_cflow(zero_filled(plain, prof) if lever in c.zero_filled else prof, lever)
     mine = [("cflow's profile, " + lever,
-             build(c, srcdir, c.use_cflow(prof, lever),
-                   os.path.join(work, "%s-cflow-%s" % (c.name, lever)))) for lever in levers]
+             build(c, srcdir, flags(lever), os.path.join(work, "%s-cflow-%s" % (c.name, lever))))
+            for lever in levers]
     inst_obj = os.path.join(work, c.name + "-objs")  # the same object names in both phases
     inst = os.path.join(work, c.name + "-instrumented")
     if not os.path.exists(inst):
@@ -323,8 +339,8 @@ def measure(c, cflow, srcdir, sql, work, rounds, levers, say):
     agree = {}
     for lever, (bname, _) in zip(levers, mine):
         n, found, same = agree[bname] = agreement(
-            c, srcdir, c.use_cflow(prof, lever), c.use_instr(work), work,
-            "%s-cflow-%s" % (c.name, lever), inst_obj)
+            c, srcdir, flags(lever), c.use_instr(work), work, "%s-cflow-%s" % (c.name, lever),
+            inst_obj)
         say("  %s: branches run >= 1,000 times (instrumented build, one branch at the "
             "location): %d; at a location of this build too: %d; same hot direction: %d "
             "(%.1f%%)" % (bname, n, len(found), len(same), percent(len(same), len(found))))
