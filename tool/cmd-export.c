@@ -100,7 +100,7 @@ static const char description[] =
     "  cflow export autofdo-llvm prof.cflow -o prog.prof\n"
     "  clang -O2 -g -fdebug-info-for-profiling -fprofile-sample-use=prog.prof \\\n"
     "      -fsample-profile-use-profi prog.c -o prog   (profi: block and edge counts that\n"
-    "      agree with the exact counts; on sqlite3 81% of instrumented PGO's speedup)\n"
+    "      agree with the exact counts; on sqlite3 about 80% of instrumented PGO's gain)\n"
     "  gcc -O2 -g prog.c -o prog && cflow record -o prof.cflow -- ./prog input\n"
     "  cflow export autofdo-gcc prof.cflow -o prog.afdo\n"
     "  gcc -O2 -g -fauto-profile=prog.afdo prog.c -o prog   (GCC 12 reads positions by line\n"
