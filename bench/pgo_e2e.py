@@ -122,8 +122,10 @@ class Gcc:
     base = ["-O2", "-g", "-fno-tree-loop-vectorize"]
     export = "autofdo-gcc"
 
-    levers = {"plain": []}
-    zero_filled = set()
+    # plain: -fauto-profile alone; zeros: on the profile with the positions that never ran
+    # listed at 0 (afdo_zeros.py --gcc)
+    levers = {"plain": [], "zeros": []}
+    zero_filled = {"zeros"}
 
     def use_cflow(self, prof, lever):
         return ["-fauto-profile=" + prof] + self.levers[lever]
@@ -282,12 +284,13 @@ def timed_rounds(binaries, sql, work, rounds):
     return times
 
 
-def zero_filled(binary, prof):
+def zero_filled(c, binary, prof):
     """prof with the positions that never ran listed at 0 (bench/afdo_zeros.py), made once."""
     out = prof + ".zeros"
     if not os.path.exists(out):
         sh([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                         "afdo_zeros.py"), binary, prof, out])
+                                         "afdo_zeros.py")] + (["--gcc"] if c.name == "gcc" else [])
+           + [binary, prof, out])
     return out
 
 
@@ -297,7 +300,8 @@ def measure(c, cflow, srcdir, sql, work, rounds, levers, say):
     prof = cflow_profile(cflow, c, plain, sql, work)
 
     def flags(lever):
-        return c.use_cflow(zero_filled(plain, prof) if lever in c.zero_filled else prof, lever)
+        return c.use_cflow(zero_filled(c, plain, prof) if lever in c.zero_filled else prof,
+                           lever)
     mine = [("cflow's profile, " + lever,
              build(c, srcdir, flags(lever), os.path.join(work, "%s-cflow-%s" % (c.name, lever))))
             for lever in levers]
