@@ -2,7 +2,8 @@
 """
 bench/pgo_e2e.py: compiler PGO end to end with cflow's AutoFDO profiles (make bench-pgo).
 
-    bench/pgo_e2e.py [BUILD] [--rounds N] [--rows N] [--compilers clang,gcc] [--work DIR]
+    bench/pgo_e2e.py [BUILD] [--rounds N] [--rows N] [--compilers clang,gcc]
+                     [--levers NAME,...] [--work DIR]
 
 sqlite3's shell from Debian's source package (shell.c + the sqlite3.c amalgamation, as
 bench/bolt_e2e.py makes them), x86_64, run natively on one SQL workload (bench.write_sql:
@@ -12,15 +13,23 @@ Per compiler, three builds of the same sources:
   clang-19 -O2 -g -fdebug-info-for-profiling
     1. as built;
     2. -fprofile-sample-use= cflow's profile of build 1 running the workload under
-       qemu-x86_64 (cflow record, cflow export autofdo-llvm), -fprofile-sample-accurate;
+       qemu-x86_64 (cflow record, cflow export autofdo-llvm), -fsample-profile-use-profi;
     3. -fprofile-instr-use= the instrumented profile of the same workload
        (-fprofile-instr-generate, run natively, llvm-profdata merge).
   gcc-12 -O2 -g -fno-tree-loop-vectorize (GCC 12's vectorizer crashes with -fauto-profile here)
     1. as built;  2. -fauto-profile= cflow's profile (cflow export autofdo-gcc);
     3. -fprofile-use= -fprofile-generate's profile of the same workload.
 
-Rounds are interleaved (the three binaries in a rotating order); each figure is a median wall
-time, speedups are against the as-built median, every output is checked against the original's.
+--levers builds the cflow-profiled binary once per named way of using the profile (clang:
+accurate, accurate+profi, profi, plain: with or without -fprofile-sample-accurate and
+-fsample-profile-use-profi), all timed in the same rounds. Every output is checked against the
+original's. Each round runs every binary once, in an order that rotates from round to round;
+a speedup is paired: the as-built run's time over the other binary's in the same round, and
+the figure is the median over the rounds with its quartiles (the machine's speed drifts between
+rounds far more than between two runs of one round). Times are the process's CPU time (user +
+system), which time spent waiting for a core on a shared machine does not inflate. The share of the instrumented speedup is
+median over median, with how far it moves when the rounds are resampled (a bootstrap: the 10th
+and 90th percentile), which says how much a run on this machine can be trusted.
 Then the branches: every conditional branch whose instrumented profile says it ran at least
 1,000 times, and whether cflow's profile gives it the same hot direction. clang: the branch
 weights in the LLVM IR (-S -emit-llvm) of each profile, branches keyed by source line and
@@ -30,19 +39,20 @@ branch (not a macro's or twice-inlined code's) that the cflow-profiled build als
 compiler inlines and transforms differently by profile, so some have no counterpart).
 
 Writes the figures to stdout and BUILD/bench-pgo/results.txt. Takes tens of minutes (the
-amalgamation is compiled 10 times per compiler).
+amalgamation is compiled 6 times per compiler, twice more per further lever).
 """
 import argparse
 import glob
 import os
+import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
-import time
 
 import bench  # the SQL workload generator (same folder)
-from bolt_e2e import all_same, sh, source, speedups, sqlite3_amalgamation
+from bolt_e2e import all_same, sh, source, sqlite3_amalgamation
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFINES = ["-DSQLITE_THREADSAFE=0", "-DSQLITE_OMIT_LOAD_EXTENSION"]
@@ -55,9 +65,22 @@ class Clang:
     base = ["-O2", "-g", "-fdebug-info-for-profiling"]
     export = "autofdo-llvm"
 
-    def use_cflow(self, prof):
+    # how the profile is used, by name (--levers): the first is the headline's
+    levers = {
+        # profi infers block and edge counts that agree with each other from the position
+        # counts (which exact counts suit), rather than clang's older heuristics
+        "profi": ["-fsample-profile-use-profi"],
         # the profile is exact: what it does not hold never ran (what the flag says)
-        return ["-fprofile-sample-use=" + prof, "-fprofile-sample-accurate"]
+        "accurate": ["-fprofile-sample-accurate"],
+        "accurate+profi": ["-fprofile-sample-accurate", "-fsample-profile-use-profi"],
+        "plain": [],
+        # profi on the profile with the positions that never ran listed at 0 (afdo_zeros.py)
+        "zeros+profi": ["-fsample-profile-use-profi"],
+    }
+    zero_filled = {"zeros+profi"}
+
+    def use_cflow(self, prof, lever):
+        return ["-fprofile-sample-use=" + prof] + self.levers[lever]
 
     def instrument(self, work):
         return ["-fprofile-instr-generate"]
@@ -99,8 +122,13 @@ class Gcc:
     base = ["-O2", "-g", "-fno-tree-loop-vectorize"]
     export = "autofdo-gcc"
 
-    def use_cflow(self, prof):
-        return ["-fauto-profile=" + prof]
+    # plain: -fauto-profile alone; zeros: on the profile with the positions that never ran
+    # listed at 0 (afdo_zeros.py --gcc)
+    levers = {"plain": [], "zeros": []}
+    zero_filled = {"zeros"}
+
+    def use_cflow(self, prof, lever):
+        return ["-fauto-profile=" + prof] + self.levers[lever]
 
     def instrument(self, work):
         return ["-fprofile-generate=" + os.path.join(work, "gcc-profile-data"),
@@ -182,29 +210,101 @@ def cflow_profile(cflow, c, binary, sql, work):
     return out
 
 
-def agreement(c, srcdir, cflow_flags, instr_flags, work, inst_obj, threshold=1000):
+def agreement(c, srcdir, cflow_flags, instr_flags, work, tag, inst_obj, threshold=1000):
     """(branches the instrumented build runs >= threshold times, at a source location it has
-    one branch at; how many of them the cflow-profiled build has a branch at; how many of
-    those go the same way there, in every copy). A location with several branches (a macro,
+    one branch at; the locations of those the cflow-profiled build TAG has a branch at; the
+    locations of those that go the same way there, in every copy). A location with several branches (a macro,
     a function inlined twice) mixes unrelated branches, and weights are scaled per function,
     so neither is summed; a branch the other build transformed away cannot be compared."""
-    mine_obj = os.path.join(work, c.name + "-cflow.o")
-    mine = c.branches(srcdir, cflow_flags, os.path.join(work, c.name + "-cflow"), mine_obj)
+    mine = c.branches(srcdir, cflow_flags, os.path.join(work, tag), os.path.join(work, tag + ".o"))
     theirs = c.branches(srcdir, instr_flags, os.path.join(work, c.name + "-instr"), inst_obj)
 
     def direction(w):
         return (w[0] > w[1]) - (w[0] < w[1])
     hot = [k for k, ws in theirs.items() if len(ws) == 1 and sum(ws[0]) >= threshold]
-    found = [k for k in hot if k in mine]
-    same = [k for k in found if {direction(w) for w in mine[k]} == {direction(theirs[k][0])}]
-    return len(hot), len(found), len(same)
+    found = {k for k in hot if k in mine}
+    same = {k for k in found if {direction(w) for w in mine[k]} == {direction(theirs[k][0])}}
+    return len(hot), found, same
 
 
-def measure(c, cflow, srcdir, sql, work, rounds, say):
+def quantile(xs, q):
+    """The q-quantile of xs (linear between the two nearest ranks)."""
+    xs = sorted(xs)
+    i = q * (len(xs) - 1)
+    lo = int(i)
+    return xs[lo] + (xs[min(lo + 1, len(xs) - 1)] - xs[lo]) * (i - lo)
+
+
+def paired(times, base, name):
+    """Per round: base's time / name's time - 1, the speedup of the two runs of one round (the
+    machine's speed drifts between rounds much more than within one)."""
+    return [b / t - 1 for b, t in zip(times[base], times[name])]
+
+
+def share(mine, theirs, resamples=2000):
+    """The share of the instrumented speedup cflow's profile gets, median over median of the
+    paired speedups, and its 10th and 90th percentile over the rounds resampled (a bootstrap,
+    fixed seed): how much the figure would move with other rounds of the same machine."""
+    rng = random.Random(16)
+    n = len(mine)
+    ratios = []
+    for _ in range(resamples):
+        pick = [rng.randrange(n) for _ in range(n)]
+        si = statistics.median(theirs[i] for i in pick)
+        if si > 0:
+            ratios.append(statistics.median(mine[i] for i in pick) / si)
+    si = statistics.median(theirs)
+    whole = statistics.median(mine) / si if si > 0 else float("nan")
+    if len(ratios) < resamples // 2:
+        return whole, float("nan"), float("nan")
+    return whole, quantile(ratios, 0.1), quantile(ratios, 0.9)
+
+
+def cpu_seconds(binary, sql, work):
+    """The user + system time of one run of the workload (the shell is one single-threaded
+    process): on a machine shared with other jobs, waiting for a core is not counted, which
+    wall time would count."""
+    with open(os.path.join(work, "timed.out"), "wb") as f:
+        child = subprocess.Popen(runs(binary, sql)[0], stdout=f)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit("%s exited with %d" % (binary, child.returncode))
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_rounds(binaries, sql, work, rounds):
+    """{name: [CPU seconds per round]}: every round runs each binary once, in an order that
+    rotates from round to round, so that each pair of binaries is timed side by side."""
+    times = {bname: [] for bname, _ in binaries}
+    k = len(binaries)
+    for r in range(rounds):
+        for bname, b in binaries[r % k:] + binaries[:r % k]:
+            times[bname].append(cpu_seconds(b, sql, work))
+    return times
+
+
+def zero_filled(c, binary, prof):
+    """prof with the positions that never ran listed at 0 (bench/afdo_zeros.py), made once."""
+    out = prof + ".zeros"
+    if not os.path.exists(out):
+        sh([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                         "afdo_zeros.py")] + (["--gcc"] if c.name == "gcc" else [])
+           + [binary, prof, out])
+    return out
+
+
+def measure(c, cflow, srcdir, sql, work, rounds, levers, say):
     plain = build(c, srcdir, [], os.path.join(work, c.name + "-asbuilt"))
     ref = workload(plain, sql, work, c.name + "-ref")
     prof = cflow_profile(cflow, c, plain, sql, work)
-    mine = build(c, srcdir, c.use_cflow(prof), os.path.join(work, c.name + "-cflow"))
+
+    def flags(lever):
+        return c.use_cflow(zero_filled(c, plain, prof) if lever in c.zero_filled else prof,
+                           lever)
+    mine = [("cflow's profile, " + lever,
+             build(c, srcdir, flags(lever), os.path.join(work, "%s-cflow-%s" % (c.name, lever))))
+            for lever in levers]
     inst_obj = os.path.join(work, c.name + "-objs")  # the same object names in both phases
     inst = os.path.join(work, c.name + "-instrumented")
     if not os.path.exists(inst):
@@ -214,31 +314,49 @@ def measure(c, cflow, srcdir, sql, work, rounds, say):
     if not os.path.exists(theirs):
         shutil.rmtree(inst_obj, ignore_errors=True)  # rebuilt under the same names
     build(c, srcdir, c.use_instr(work), theirs, inst_obj)
-    binaries = [("as built", plain), ("cflow's profile (qemu-x86_64)", mine),
-                ("instrumented profile", theirs)]
+    instr = "instrumented profile"
+    binaries = [("as built", plain)] + mine + [(instr, theirs)]
     for bname, b in binaries[1:]:
         if not all_same(workload(b, sql, work, "check"), ref):
             raise SystemExit("%s %s: output differs from the original's" % (c.name, bname))
-    times = {bname: [] for bname, _ in binaries}
-    for r in range(rounds):
-        for bname, b in binaries[r % 3:] + binaries[:r % 3]:
-            t0 = time.perf_counter()
-            workload(b, sql, work, "timed")
-            times[bname].append(time.perf_counter() - t0)
-    say("%s (%s): median of %d interleaved rounds, native" % (c.cc, " ".join(c.base), rounds))
-    speed = speedups(times, [bname for bname, _ in binaries], say)
-    # on a loaded machine the fastest round is the least disturbed one: say both
-    best = {bname: min(times["as built"]) / min(times[bname]) - 1 for bname, _ in binaries}
-    say("  best of %d: cflow's profile %+.2f%%, instrumented %+.2f%%" %
-        (rounds, 100 * best[binaries[1][0]], 100 * best[binaries[2][0]]))
-    sc, si = speed[binaries[1][0]], speed[binaries[2][0]]
-    say("  cflow's profile gets %.0f%% of the instrumented profile's speedup" % (100 * sc / si)
-        if si > 0 else "  the instrumented profile gave no speedup: no ratio")
-    n, found, same = agreement(c, srcdir, c.use_cflow(prof), c.use_instr(work), work,
-                               inst_obj)
-    say("  branches run >= 1,000 times (instrumented build, one branch at the location): %d; "
-        "at a location of the cflow-profiled build too: %d; same hot direction: %d (%.1f%%)" %
-        (n, found, same, 100.0 * same / found if found else 0))
+    times = timed_rounds(binaries, sql, work, rounds)
+    say("%s (%s): %d rounds, native, CPU time (user + system); each round runs every build "
+        "once (rotating order); speedups are paired within a round: median [25th, 75th "
+        "percentile] over the rounds"
+        % (c.cc, " ".join(c.base), rounds))
+    speed = {}
+    for bname, _ in binaries:
+        speed[bname] = paired(times, "as built", bname)
+        say("  %-36s median %.3f s (min %.3f, max %.3f)  speedup %+6.2f%% [%+.2f%%, %+.2f%%]" %
+            (bname, statistics.median(times[bname]), min(times[bname]), max(times[bname]),
+             100 * statistics.median(speed[bname]), 100 * quantile(speed[bname], 0.25),
+             100 * quantile(speed[bname], 0.75)))
+    for bname, _ in mine:
+        whole, lo, hi = share(speed[bname], speed[instr])
+        if whole != whole or lo != lo:  # NaN: no speedup to share, in the rounds or resampled
+            say("  %s: no share: the instrumented profile gave no speedup in %s" %
+                (bname, "these rounds" if whole != whole else "half of the resampled rounds"))
+            continue
+        say("  %s: %.0f%% of the instrumented profile's speedup (bootstrap over the rounds: "
+            "10%% of resamples below %.0f%%, 10%% above %.0f%%)" % (bname, 100 * whole,
+                                                                100 * lo, 100 * hi))
+    agree = {}
+    for lever, (bname, _) in zip(levers, mine):
+        n, found, same = agree[bname] = agreement(
+            c, srcdir, flags(lever), c.use_instr(work), work, "%s-cflow-%s" % (c.name, lever),
+            inst_obj)
+        say("  %s: branches run >= 1,000 times (instrumented build, one branch at the "
+            "location): %d; at a location of this build too: %d; same hot direction: %d "
+            "(%.1f%%)" % (bname, n, len(found), len(same), percent(len(same), len(found))))
+    if len(mine) > 1:  # the builds inline differently: compare them where all have the branch
+        common = set.intersection(*(found for _, found, _ in agree.values()))
+        say("  at the %d locations all %d cflow-profiled builds have: %s" % (
+            len(common), len(mine), ", ".join("%s %.1f%%" % (bname, percent(
+                len(same & common), len(common))) for bname, (_, _, same) in agree.items())))
+
+
+def percent(part, whole):
+    return 100.0 * part / whole if whole else 0.0
 
 
 def main():
@@ -247,6 +365,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--rows", type=int, default=100000, help="rows inserted")
     ap.add_argument("--compilers", default="clang,gcc")
+    ap.add_argument("--levers", default="",
+                    help="how each compiler uses cflow's profile, comma-separated names of its "
+                    "flag sets (clang: accurate, accurate+profi, profi, plain; gcc: plain); "
+                    "all are timed in the same rounds. Default: each compiler's first")
     ap.add_argument("--work", help="where builds and profiles go (default BUILD/bench-pgo); "
                     "what is there already is reused")
     args = ap.parse_args()
@@ -256,6 +378,10 @@ def main():
     os.makedirs(work, exist_ok=True)
     compilers = {"clang": Clang(), "gcc": Gcc()}
     chosen = [compilers[n] for n in args.compilers.split(",")]
+    for name in filter(None, args.levers.split(",")):
+        if not any(name in c.levers for c in compilers.values()):
+            raise SystemExit("--levers: %s is none of %s" % (name, "; ".join(
+                "%s's %s" % (c.name, ", ".join(c.levers)) for c in compilers.values())))
     for c in chosen:
         if not shutil.which(c.cc):
             raise SystemExit("%s not found (make deps installs it)" % c.cc)
@@ -271,7 +397,8 @@ def main():
         "database, %d INSERTs, 2 indexes, GROUP BY, self-join, LIKE, %d indexed lookups" %
         (os.path.basename(srcdir.rstrip("/")), args.rows, LOOKUPS))
     for c in chosen:
-        measure(c, cflow, srcdir, sql, work, args.rounds, say)
+        levers = [l for l in args.levers.split(",") if l in c.levers] or [next(iter(c.levers))]
+        measure(c, cflow, srcdir, sql, work, args.rounds, levers, say)
     with open(os.path.join(work, "results.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return 0

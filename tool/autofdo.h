@@ -94,4 +94,22 @@ bool cflow_afdo_prepare(CflowExport *x, CflowAfdoFlavour flavour, GError **error
 bool cflow_afdo_write_llvm(const CflowAfdo *a, FILE *out, GError **error);
 bool cflow_afdo_write_gcc(const CflowAfdo *a, FILE *out, GError **error);
 
+/*
+ * The export format `ident` (export.h's table row): the two AutoFDO formats differ only in how
+ * the profile is read for their compiler (flavour) and in its writer, so this one definition
+ * makes both: prepare() builds the profile, write() writes it (preparing it first if the
+ * caller did not).
+ */
+#define CFLOW_AFDO_EXPORT_FORMAT(ident, flavour, writer, name, summary, binary_output)        \
+    static bool ident##_prepare(CflowExport *x, GError **error)                              \
+    {                                                                                         \
+        return cflow_afdo_prepare(x, flavour, error);                                         \
+    }                                                                                         \
+    static bool ident##_write(CflowExport *x, FILE *out, GError **error)                      \
+    {                                                                                         \
+        return ident##_prepare(x, error) && writer(x->prepared, out, error);                  \
+    }                                                                                         \
+    const CflowExportFormat ident = {name, summary, binary_output, ident##_write,            \
+                                     ident##_prepare}
+
 #endif

@@ -99,10 +99,12 @@ static const char description[] =
     "  cflow record -o prof.cflow -- ./prog input   (any architecture QEMU runs)\n"
     "  cflow export autofdo-llvm prof.cflow -o prog.prof\n"
     "  clang -O2 -g -fdebug-info-for-profiling -fprofile-sample-use=prog.prof \\\n"
-    "      -fprofile-sample-accurate prog.c -o prog   (exact counts: what is absent never ran)\n"
+    "      -fsample-profile-use-profi prog.c -o prog   (profi: block and edge counts that\n"
+    "      agree with the exact counts; on sqlite3 about 80% of instrumented PGO's gain)\n"
     "  gcc -O2 -g prog.c -o prog && cflow record -o prof.cflow -- ./prog input\n"
     "  cflow export autofdo-gcc prof.cflow -o prog.afdo\n"
-    "  gcc -O2 -g -fauto-profile=prog.afdo prog.c -o prog\n";
+    "  gcc -O2 -g -fauto-profile=prog.afdo prog.c -o prog   (GCC 12 reads positions by line\n"
+    "      alone; add -fno-tree-loop-vectorize if its vectorizer dies: it did on sqlite3)\n";
 
 static const CflowExportFormat *find_format(const char *name)
 {

@@ -125,16 +125,5 @@ bool cflow_afdo_write_gcc(const CflowAfdo *a, FILE *out, GError **error)
     return cflow_export_written(out, error);
 }
 
-static bool prepare_autofdo_gcc(CflowExport *x, GError **error)
-{
-    return cflow_afdo_prepare(x, CFLOW_AFDO_FOR_GCC, error);
-}
-
-static bool write_autofdo_gcc(CflowExport *x, FILE *out, GError **error)
-{
-    return prepare_autofdo_gcc(x, error) && cflow_afdo_write_gcc(x->prepared, out, error);
-}
-
-const CflowExportFormat cflow_export_autofdo_gcc = {
-    "autofdo-gcc", "GCC AutoFDO profile (gcc -fauto-profile)", true, write_autofdo_gcc,
-    prepare_autofdo_gcc};
+CFLOW_AFDO_EXPORT_FORMAT(cflow_export_autofdo_gcc, CFLOW_AFDO_FOR_GCC, cflow_afdo_write_gcc,
+                         "autofdo-gcc", "GCC AutoFDO profile (gcc -fauto-profile)", true);

@@ -53,16 +53,5 @@ bool cflow_afdo_write_llvm(const CflowAfdo *a, FILE *out, GError **error)
     return cflow_export_written(out, error);
 }
 
-static bool prepare_autofdo_llvm(CflowExport *x, GError **error)
-{
-    return cflow_afdo_prepare(x, CFLOW_AFDO_FOR_LLVM, error);
-}
-
-static bool write_autofdo_llvm(CflowExport *x, FILE *out, GError **error)
-{
-    return prepare_autofdo_llvm(x, error) && cflow_afdo_write_llvm(x->prepared, out, error);
-}
-
-const CflowExportFormat cflow_export_autofdo_llvm = {
-    "autofdo-llvm", "LLVM sample profile, text (clang -fprofile-sample-use)", false,
-    write_autofdo_llvm, prepare_autofdo_llvm};
+CFLOW_AFDO_EXPORT_FORMAT(cflow_export_autofdo_llvm, CFLOW_AFDO_FOR_LLVM, cflow_afdo_write_llvm,
+                         "autofdo-llvm", "LLVM sample profile, text (clang -fprofile-sample-use)", false);

@@ -512,6 +512,7 @@ def export_autofdo_help():
     profile: test_tool_cli.py's export_help_and_exit_codes, for every format)."""
     r = ok(tool("export", "--help"), "export --help")
     for want in ("autofdo-llvm", "autofdo-gcc", "-fprofile-sample-use=", "-fauto-profile=",
-                 "-fdebug-info-for-profiling", "llvm-profdata merge --sample", "never reached"):
+                 "-fdebug-info-for-profiling", "-fsample-profile-use-profi",
+                 "llvm-profdata merge --sample", "never reached"):
         if want not in r.stdout:
             raise AssertionError("export --help lacks %r" % want)
