@@ -26,7 +26,7 @@ static CflowAfdoFunction *function_new(CflowAfdo *a, const char *name, unsigned 
     f->decl_line = decl_line;
     f->positions = g_ptr_array_new_with_free_func(pos_free);
     f->callsites = g_ptr_array_new_with_free_func(callsite_free);
-    f->pos_index = g_hash_table_new(g_int64_hash, g_int64_equal);
+    f->pos_index = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     f->callsite_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return f;
 }
@@ -99,7 +99,7 @@ CflowAfdoPos *cflow_afdo_pos(CflowAfdoFunction *f, uint32_t offset, uint32_t dis
         pos->discriminator = discriminator;
         pos->targets = g_array_new(FALSE, FALSE, sizeof(CflowAfdoTarget));
         g_ptr_array_add(f->positions, pos);
-        /* the key lives in the position: offset and discriminator side by side */
+        /* the key: offset and discriminator side by side, owned by the index */
         g_hash_table_insert(f->pos_index, g_memdup2(&key, sizeof key), pos);
     }
     return pos;
