@@ -122,6 +122,14 @@ static char *program_path(char *named)
     return named;
 }
 
+/* Where a QEMU program named without a folder is looked for: the project's, then PATH. */
+static void implied_qemu(const char *name, Candidate implied[2])
+{
+    char *project = g_build_filename(CFLOW_SOURCE_DIR, ".deps", "qemu", "bin", name, NULL);
+    implied[0] = (Candidate){"the QEMU built in the checkout cflow was built from", project};
+    implied[1] = (Candidate){"PATH", g_find_program_in_path(name)};
+}
+
 bool cflow_find_qemu(const char *option, const char *arch, CflowLocated *out, GError **error)
 {
     g_autofree char *name = g_strconcat("qemu-", arch, NULL);
@@ -129,13 +137,18 @@ bool cflow_find_qemu(const char *option, const char *arch, CflowLocated *out, GE
         {"--qemu", program_path(g_strdup(option))},
         {"$CFLOW_QEMU", program_path(env_path("CFLOW_QEMU"))},
     };
-    Candidate implied[] = {
-        {"the QEMU built in the checkout cflow was built from",
-         g_build_filename(CFLOW_SOURCE_DIR, ".deps", "qemu", "bin", name, NULL)},
-        {"PATH", g_find_program_in_path(name)},
-    };
+    Candidate implied[2];
+    implied_qemu(name, implied);
     return pick(name, true, named, G_N_ELEMENTS(named), implied, G_N_ELEMENTS(implied),
                 "name one with --qemu or $CFLOW_QEMU", out, error);
+}
+
+bool cflow_find_qemu_program(const char *name, CflowLocated *out, GError **error)
+{
+    Candidate implied[2];
+    implied_qemu(name, implied);
+    return pick(name, true, NULL, 0, implied, G_N_ELEMENTS(implied),
+                "name it with its path", out, error);
 }
 
 bool cflow_find_plugin(const char *option, CflowLocated *out, GError **error)

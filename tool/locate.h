@@ -26,6 +26,12 @@ void cflow_located_clear(CflowLocated *l);
 bool cflow_find_qemu(const char *option, const char *arch, CflowLocated *out, GError **error);
 
 /*
+ * A QEMU program named without a folder (`cflow record -- qemu-system-x86_64 ...`): the
+ * project's QEMU, else PATH, as cflow_find_qemu looks for qemu-ARCH when nothing is named.
+ */
+bool cflow_find_qemu_program(const char *name, CflowLocated *out, GError **error);
+
+/*
  * The plugin: `option` (--plugin), else $CFLOW_PLUGIN, else the installed one (the plugin
  * folder, at the same place relative to the tool's own folder as at install time: a moved
  * install tree still works), else the libcflow.so of the build tree the tool runs from. False

@@ -9,6 +9,7 @@
 
 #include "arch.h"
 #include "cflow.h"
+#include "locate.h"
 
 CflowProgKind cflow_prog_kind(const char *arg)
 {
@@ -25,23 +26,20 @@ CflowProgKind cflow_prog_kind(const char *arg)
 
 char *cflow_qemu_program(const char *cmd, const char *arg)
 {
-    char *path;
-    if (strchr(arg, '/')) {
-        path = g_strdup(arg);
-    } else {
-        path = g_build_filename(CFLOW_SOURCE_DIR, ".deps", "qemu", "bin", arg, NULL);
-        if (!g_file_test(path, G_FILE_TEST_IS_EXECUTABLE)) {
-            g_free(path);
-            path = g_find_program_in_path(arg);
+    if (!strchr(arg, '/')) {
+        CflowLocated found = {0};
+        g_autoptr(GError) err = NULL;
+        if (!cflow_find_qemu_program(arg, &found, &err)) {
+            cflow_error(cmd, "%s", err->message);
+            return NULL;
         }
+        return found.path;
     }
-    if (!path || !g_file_test(path, G_FILE_TEST_IS_REGULAR) ||
-        !g_file_test(path, G_FILE_TEST_IS_EXECUTABLE)) {
-        cflow_error(cmd, "%s: no such QEMU (neither in the project's QEMU nor on PATH)", arg);
-        g_free(path);
+    if (!g_file_test(arg, G_FILE_TEST_IS_REGULAR) || !g_file_test(arg, G_FILE_TEST_IS_EXECUTABLE)) {
+        cflow_error(cmd, "%s: no such QEMU", arg);
         return NULL;
     }
-    return path;
+    return g_strdup(arg);
 }
 
 bool cflow_qemu_takes_plugins(const char *cmd, const char *qemu)
