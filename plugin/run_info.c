@@ -63,21 +63,14 @@ static char *read_guest_cmdline(const qemu_info_t *info)
 
 /*
  * Whether the profile has an instruction in [start, end): its instructions are sorted by
- * address (collect.c), so a binary search; the host's maps list QEMU's own libraries too,
- * and a scan of every block per line took 8 ms of cc1's exit.
+ * address (collect.c), so a binary search (the profile library's lower bound); the host's
+ * maps list QEMU's own libraries too, and a scan of every block per line took 8 ms of cc1's
+ * exit.
  */
 static bool has_insn_in(const CflowProfile *p, uint64_t start, uint64_t end)
 {
-    guint lo = 0, hi = p->insns->len; /* the first instruction at or above start */
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-        if (cflow_profile_insn(p, mid)->addr < start) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo < p->insns->len && cflow_profile_insn(p, lo)->addr < end;
+    guint i = cflow_profile_insn_lower_bound(p, start); /* the first at or above start */
+    return i < p->insns->len && cflow_profile_insn(p, i)->addr < end;
 }
 
 /*

@@ -298,6 +298,20 @@ uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
     return index;
 }
 
+guint cflow_profile_insn_lower_bound(const CflowProfile *p, uint64_t addr)
+{
+    guint lo = 0, hi = p->insns->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (cflow_profile_insn(p, mid)->addr < addr) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
 uint32_t cflow_profile_add_insns(CflowProfile *p, guint n)
 {
     uint32_t first = p->insns->len;

@@ -133,6 +133,11 @@ void cflow_profile_add_block(CflowProfile *p, uint64_t addr, uint64_t count,
 #define cflow_profile_insn(p, i) (&g_array_index((p)->insns, CflowInsn, (i)))
 #define cflow_profile_edge(p, i) (&g_array_index((p)->edges, CflowEdge, (i)))
 #define cflow_profile_block(p, i) (&g_array_index((p)->blocks, CflowBlock, (i)))
+/*
+ * The first instruction at or above `addr` (p->insns->len if none), by binary search: the
+ * instructions are in address order, as every writer of the library keeps them.
+ */
+guint cflow_profile_insn_lower_bound(const CflowProfile *p, uint64_t addr);
 /* The index of an instruction record of p, from its address. */
 #define cflow_profile_insn_index(p, in) ((uint32_t)((in) - (const CflowInsn *)(p)->insns->data))
 

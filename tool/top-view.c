@@ -82,16 +82,8 @@ static void render_groups(GString *out, const CflowProfile *p, CflowSrcline *s, 
 /* The instruction at `addr` (the first generation), or -1: insns are in address order. */
 static int64_t insn_at(const CflowProfile *p, uint64_t addr)
 {
-    guint lo = 0, hi = p->insns->len;
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-        if (cflow_profile_insn(p, mid)->addr < addr) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo < p->insns->len && cflow_profile_insn(p, lo)->addr == addr ? (int64_t)lo : -1;
+    guint i = cflow_profile_insn_lower_bound(p, addr);
+    return i < p->insns->len && cflow_profile_insn(p, i)->addr == addr ? (int64_t)i : -1;
 }
 
 /* "function+0xOFF" of an address, or the bare address where no function is known. */
