@@ -78,7 +78,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         mode->prefetch(qemu_plugin_tb_vaddr(tb));
     }
     for (size_t i = 0; i < n; i++) {
-        ids[i] = (InsnId)registry_insn(qemu_plugin_tb_get_insn(tb, i), (uint8_t)priv);
+        ids[i] = (InsnId)registry_insn(qemu_plugin_tb_get_insn(tb, i), (uint8_t)priv, i + 1 == n);
     }
     /* addresses as the instructions' records have them (system mode: the first alias) */
     const InsnRec *first = registry_insn_by_id(ids[0]), *last = registry_insn_by_id(ids[n - 1]);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "disas.h"
+#include "fallthrough.h"
 #include "slot_table.h"
 #include "u64map.h"
 
@@ -73,6 +74,16 @@ static InsnRec *new_insn_page(void)
 static inline InsnRec *insn_at(uint64_t id)
 {
     return &insn_pages[id >> INSN_PAGE_BITS][id & (INSN_PAGE_SIZE - 1)];
+}
+
+/* The page of record `id`, mapped when the first id in it is handed out. */
+static void ensure_insn_page(uint64_t id)
+{
+    g_assert(id < UINT32_MAX); /* InsnId */
+    InsnRec **page = &insn_pages[(id >> INSN_PAGE_BITS) % INSN_PAGES];
+    if (!*page) {
+        __atomic_store_n(page, new_insn_page(), __ATOMIC_RELEASE);
+    }
 }
 
 /*
@@ -161,7 +172,6 @@ static uint32_t n_blocks;
 #define BLOCK_PAGES (1u << 20)
 static const BlockRec **block_pages[BLOCK_PAGES];
 static SlotTable block_index; /* hash of (content, expected) -> creation index */
-static U64Map owners; /* end address -> the first instruction seen ending a block there */
 
 static uint64_t content_hash64(uint64_t start, const InsnId *ids, uint32_t n)
 {
@@ -247,8 +257,8 @@ void registry_prefetch(const struct qemu_plugin_tb *tb, size_t n, uint8_t priv)
     for (uint64_t a = ident & ~(uint64_t)31; a < ident + MIN(end - start, 128); a += 32) {
         slots_prefetch(&insn_index, insn_hash(a, priv));
     }
-    u64map_prefetch(&owners, start); /* the fall-through guess (hotpath_expected_pred) */
-    u64map_prefetch(&owners, end);   /* this block's claim (registry_fallthrough_owner) */
+    fallthrough_prefetch(start); /* the fall-through guess (hotpath_expected_pred) */
+    fallthrough_prefetch(end);   /* this block's claim (fallthrough_owner) */
 }
 
 static bool same_insn(uint64_t id, const uint8_t *bytes, size_t size)
@@ -266,7 +276,16 @@ static uint32_t later_hash(uint64_t ident, uint8_t priv, const uint8_t *bytes, s
     return mix64(h);
 }
 
-uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
+uint64_t registry_reserve_id(void)
+{
+    if (physical_identity) {
+        return 0;
+    }
+    ensure_insn_page(n_insns + 1);
+    return ++n_insns;
+}
+
+uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv, bool ends_block)
 {
     g_assert(!released);
     uint8_t buf[INSN_MAX_BYTES];
@@ -303,11 +322,11 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
             return id;
         }
     }
-    uint64_t id = n_insns + 1;
-    g_assert(id < UINT32_MAX); /* InsnId */
-    InsnRec **page = &insn_pages[(id >> INSN_PAGE_BITS) % INSN_PAGES];
-    if (!*page) {
-        __atomic_store_n(page, new_insn_page(), __ATOMIC_RELEASE);
+    uint64_t id = first || !ends_block ? 0 : fallthrough_claim(vaddr, buf, (uint32_t)size);
+    bool fresh = !id;
+    if (fresh) {
+        id = n_insns + 1;
+        ensure_insn_page(id);
     }
     InsnRec *r = insn_at(id);
     if (physical_identity) {
@@ -335,7 +354,9 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv)
     } else {
         slots_insert(&insn_index, h, id - 1);
     }
-    n_insns = id;
+    if (fresh) {
+        n_insns = id;
+    }
     return id;
 }
 
@@ -435,7 +456,7 @@ void registry_release_indexes(void)
     g_free(later_index.slots);
     later_index = (SlotTable){0};
     g_free(block_index.slots);
-    u64map_free(&owners);
+    fallthrough_release();
     u64map_free(&generations);
     insn_index = (SlotTable){0};
     block_index = (SlotTable){0};
@@ -455,20 +476,6 @@ void registry_release_insns_below(uint64_t id)
         ident_pages[released_pages] = NULL;
         released_pages++;
     }
-}
-
-uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id)
-{
-    uint64_t *owner = u64map_slot(&owners, end);
-    if (!*owner) {
-        *owner = id;
-    }
-    return *owner;
-}
-
-uint64_t registry_fallthrough_owner_of(uint64_t end)
-{
-    return u64map_get(&owners, end);
 }
 
 bool registry_insn_may_leave(uint64_t id)

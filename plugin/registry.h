@@ -74,8 +74,11 @@ void registry_unlock(void);
  * start-up); issued together, the misses overlap.
  */
 void registry_prefetch(const struct qemu_plugin_tb *tb, size_t n, uint8_t priv);
-/* Under the lock: intern one instruction of a block being translated at level `priv`. */
-uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv);
+/*
+ * Under the lock: intern one instruction of a block being translated at level `priv`;
+ * `ends_block`: it is the block's last (it may take an id reserved for it, fallthrough.h).
+ */
+uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv, bool ends_block);
 /*
  * Under the lock: intern a block made of `ids`, instrumented to expect entries from
  * instruction `expected` and to count those from `second` (0: none) inline (an existing record
@@ -84,11 +87,11 @@ uint64_t registry_insn(const struct qemu_plugin_insn *insn, uint8_t priv);
 BlockRec *registry_block(uint64_t start, uint64_t end, uint64_t expected, uint64_t second,
                          const InsnId *ids, uint32_t n);
 /*
- * Under the lock: the instruction that owns the linear path into `end`: the first instruction
- * seen that ends a block at `end`. Records `id` as owner when there is none yet.
+ * Under the lock: an id whose instruction is not seen yet (fallthrough.h), its record zero
+ * until registry_insn hands the id to it; 0 in system mode (physical identity), where an
+ * address alone does not name the instruction that will be there.
  */
-uint64_t registry_fallthrough_owner(uint64_t end, uint64_t id);
-uint64_t registry_fallthrough_owner_of(uint64_t end); /* 0 if none */
+uint64_t registry_reserve_id(void);
 
 const InsnRec *registry_insn_by_id(uint64_t id);
 /* Under the lock: the instruction's `size` bytes (valid until the next registry_insn). */

@@ -207,6 +207,44 @@ def qemu_patch_second_predecessor_counted_inline():
 
 
 @test
+def qemu_patch_second_predecessor_from_the_start():
+    """Where QEMU counts a second predecessor inline (0006), a block gets one at its first
+    translation: the instruction that can fall through into it, reserved before it is
+    translated. headjump.S jumps into a loop head whose latch falls through into it (1,000
+    times, 100 iterations each): on the patched QEMU the jump and the fall-through are both
+    counted inline from the start, and no entry calls the helper once each block has run;
+    stock QEMU, which expects the jump it first came from, calls it for every fall-through.
+    Exact on both, with one reservation claimed and one never claimed."""
+    binary = guest("x86_64", "headjump")
+    expect = os.path.join(TOP, "tests", "guests", "x86_64", "headjump.expect")
+    meta = {}
+    for name, qdir in (("patched", QEMU), ("stock", QEMU_STOCK)):
+        path = os.path.join(WORK, "headjump-%s.json" % name)
+        if os.path.exists(path):
+            os.unlink(path)
+        r = run([os.path.join(qdir, "qemu-x86_64"), "-plugin",
+                 ",".join([PLUGIN, "output=" + path, "format=json", "report=off"]),
+                 binary])
+        assert_eq(name + " exit status", r.returncode, 0)
+        check_expect(path, binary, expect, "x86_64", name + ": ")
+        with open(path) as f:
+            meta[name] = json.load(f)["meta"]
+        assert_clean({"meta": meta[name]})
+    calls = {n: int(m["helper_calls"]) for n, m in meta.items()}
+    # patched: at most the guest's own start (its first block, the syscalls' blocks)
+    if calls["patched"] > 5:
+        raise AssertionError("patched: %d helper calls (the loop's entries should all be "
+                             "counted inline)" % calls["patched"])
+    if calls["stock"] < 99000:
+        raise AssertionError("stock: %d helper calls, fewer than the 99,000 fall-throughs "
+                             "into the head it does not expect" % calls["stock"])
+    # the jumps into the head (1,000) and every entry of latch (100,000) from its only
+    # predecessor, which its reservation does not name
+    assert_eq("patched: second-predecessor entries",
+              int(meta["patched"].get("second_predecessor_entries", 0)), 101000)
+
+
+@test
 def stock_qemu_core_subset_exact():
     """The plugin uses what the QEMU it runs in offers and stays exact without it: the
     hand-counted guests of three architectures, in every mode, on stock QEMU 10.2.2, and the
