@@ -46,20 +46,24 @@ static char *written(bool (*write)(const CflowAfdo *, FILE *, GError **), const 
     return buf;
 }
 
+static void assert_llvm_text(const CflowAfdo *a, const char *want)
+{
+    size_t size;
+    char *text = written(cflow_afdo_write_llvm, a, &size);
+    g_assert_cmpstr(text, ==, want);
+    free(text);
+}
+
 static void test_llvm_text(void)
 {
     g_autoptr(CflowAfdo) a = by_hand();
-    size_t size;
-    char *text = written(cflow_afdo_write_llvm, a, &size);
     /* totals: main 5 + 7 + 9 (its inlined callee) = 21, hottest first; targets most first */
-    g_assert_cmpstr(text, ==,
-                    "main:21:1\n"
-                    " 2: 5\n"
-                    " 3.1: 7 b:4 c:3\n"
-                    " 4: inl:9\n"
-                    "  1: 9\n"
-                    "cold:0:0\n");
-    free(text);
+    assert_llvm_text(a, "main:21:1\n"
+                        " 2: 5\n"
+                        " 3.1: 7 b:4 c:3\n"
+                        " 4: inl:9\n"
+                        "  1: 9\n"
+                        "cold:0:0\n");
 }
 
 static void put32(GByteArray *b, uint32_t v)
@@ -157,18 +161,14 @@ static void test_zero_positions(void)
     g_assert_true(cflow_afdo_pos(inl, 2, 3)->count == 0);
     g_assert_true(cflow_afdo_pos(f, 2, 0)->count == 5); /* one that ran keeps its count */
     cflow_afdo_finish(a);
-    size_t size;
-    char *text = written(cflow_afdo_write_llvm, a, &size);
-    g_assert_cmpstr(text, ==,
-                    "main:21:1\n"
-                    " 2: 5\n"
-                    " 3.1: 7 b:4 c:3\n"
-                    " 5: 0\n"
-                    " 4: inl:9\n"
-                    "  1: 9\n"
-                    "  2.3: 0\n"
-                    "cold:0:0\n");
-    free(text);
+    assert_llvm_text(a, "main:21:1\n"
+                        " 2: 5\n"
+                        " 3.1: 7 b:4 c:3\n"
+                        " 5: 0\n"
+                        " 4: inl:9\n"
+                        "  1: 9\n"
+                        "  2.3: 0\n"
+                        "cold:0:0\n");
 }
 
 /*
