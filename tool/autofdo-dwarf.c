@@ -8,7 +8,8 @@
  * site's (DW_AT_call_line, DW_AT_GNU_discriminator) in the scope around it. Names are linkage
  * names where DWARF has them (C++), else the plain name, as both compilers look functions up.
  * Call targets and head counts come from the profile's edges out of call instructions (and
- * jumps into another function's entry: tail calls).
+ * jumps into another function's entry: tail calls). Then the zeros: the line table's positions
+ * in the functions that ran that no execution reached (place_zeros).
  */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
