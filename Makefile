@@ -48,7 +48,7 @@ bench-bolt: build
 # of a qemu-x86_64 run / with an instrumented profile (bench/pgo_e2e.py)
 .PHONY: bench-pgo
 bench-pgo: build
-	@/usr/bin/python3 bench/pgo_e2e.py $(BUILD) --rounds 61 --levers zeros+profi,profi,accurate,plain,zeros $(PGO_ARGS)
+	@/usr/bin/python3 bench/pgo_e2e.py $(BUILD) --rounds 101 --levers profi,nozeros+profi,accurate+profi,plain,nozeros $(PGO_ARGS)
 
 clean:
 	rm -rf $(BUILD) build-asan

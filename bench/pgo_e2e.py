@@ -13,7 +13,8 @@ Per compiler, three builds of the same sources:
   clang-19 -O2 -g -fdebug-info-for-profiling
     1. as built;
     2. -fprofile-sample-use= cflow's profile of build 1 running the workload under
-       qemu-x86_64 (cflow record, cflow export autofdo-llvm), -fsample-profile-use-profi;
+       qemu-x86_64 (cflow record, cflow export autofdo-llvm: the positions that never ran
+       listed at 0), -fsample-profile-use-profi;
     3. -fprofile-instr-use= the instrumented profile of the same workload
        (-fprofile-instr-generate, run natively, llvm-profdata merge).
   gcc-12 -O2 -g -fno-tree-loop-vectorize (GCC 12's vectorizer crashes with -fauto-profile here)
@@ -22,7 +23,8 @@ Per compiler, three builds of the same sources:
 
 --levers builds the cflow-profiled binary once per named way of using the profile (clang:
 accurate, accurate+profi, profi, plain: with or without -fprofile-sample-accurate and
--fsample-profile-use-profi), all timed in the same rounds. Every output is checked against the
+-fsample-profile-use-profi; nozeros+profi: profi on the export made with --no-zeros; GCC:
+plain, nozeros), all timed in the same rounds. Every output is checked against the
 original's. Each round runs every binary once, in an order that rotates from round to round;
 a speedup is paired: the as-built run's time over the other binary's in the same round, and
 the figure is the median over the rounds with its quartiles (the machine's speed drifts between
@@ -74,10 +76,10 @@ class Clang:
         "accurate": ["-fprofile-sample-accurate"],
         "accurate+profi": ["-fprofile-sample-accurate", "-fsample-profile-use-profi"],
         "plain": [],
-        # profi on the profile with the positions that never ran listed at 0 (afdo_zeros.py)
-        "zeros+profi": ["-fsample-profile-use-profi"],
+        # profi on the profile without the positions that never ran (export --no-zeros)
+        "nozeros+profi": ["-fsample-profile-use-profi"],
     }
-    zero_filled = {"zeros+profi"}
+    without_zeros = {"nozeros+profi"}
 
     def use_cflow(self, prof, lever):
         return ["-fprofile-sample-use=" + prof] + self.levers[lever]
@@ -122,10 +124,10 @@ class Gcc:
     base = ["-O2", "-g", "-fno-tree-loop-vectorize"]
     export = "autofdo-gcc"
 
-    # plain: -fauto-profile alone; zeros: on the profile with the positions that never ran
-    # listed at 0 (afdo_zeros.py --gcc)
-    levers = {"plain": [], "zeros": []}
-    zero_filled = {"zeros"}
+    # plain: -fauto-profile alone; nozeros: on the profile without the positions that never
+    # ran (export --no-zeros)
+    levers = {"plain": [], "nozeros": []}
+    without_zeros = {"nozeros"}
 
     def use_cflow(self, prof, lever):
         return ["-fauto-profile=" + prof] + self.levers[lever]
@@ -198,15 +200,20 @@ def workload(binary, sql, outdir, tag, env=None):
     return outs
 
 
-def cflow_profile(cflow, c, binary, sql, work):
-    out = os.path.join(work, "%s.%s" % (c.name, "prof" if c.name == "clang" else "afdo"))
+def cflow_profile(cflow, c, binary, sql, work, zeros=True):
+    """cflow's profile of BINARY running the workload under qemu-x86_64, exported for C (with
+    the positions that never ran at 0, the export's default, or without: --no-zeros); the
+    recording is made once."""
+    out = os.path.join(work, "%s%s.%s" % (c.name, "" if zeros else "-nozeros",
+                                          "prof" if c.name == "clang" else "afdo"))
     if os.path.exists(out):
         return out
     prof = os.path.join(work, c.name + ".cflow")
-    with open(os.devnull, "wb") as null:
-        subprocess.run([cflow, "record", "-o", prof, "--"] + runs(binary, sql)[0], stdout=null,
-                       check=True)
-    sh([cflow, "export", c.export, prof, "-o", out])
+    if not os.path.exists(prof):
+        with open(os.devnull, "wb") as null:
+            subprocess.run([cflow, "record", "-o", prof, "--"] + runs(binary, sql)[0],
+                           stdout=null, check=True)
+    sh([cflow, "export", c.export, prof, "-o", out] + ([] if zeros else ["--no-zeros"]))
     return out
 
 
@@ -284,24 +291,13 @@ def timed_rounds(binaries, sql, work, rounds):
     return times
 
 
-def zero_filled(c, binary, prof):
-    """prof with the positions that never ran listed at 0 (bench/afdo_zeros.py), made once."""
-    out = prof + ".zeros"
-    if not os.path.exists(out):
-        sh([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                         "afdo_zeros.py")] + (["--gcc"] if c.name == "gcc" else [])
-           + [binary, prof, out])
-    return out
-
-
 def measure(c, cflow, srcdir, sql, work, rounds, levers, say):
     plain = build(c, srcdir, [], os.path.join(work, c.name + "-asbuilt"))
     ref = workload(plain, sql, work, c.name + "-ref")
-    prof = cflow_profile(cflow, c, plain, sql, work)
 
     def flags(lever):
-        return c.use_cflow(zero_filled(c, plain, prof) if lever in c.zero_filled else prof,
-                           lever)
+        return c.use_cflow(cflow_profile(cflow, c, plain, sql, work,
+                                         zeros=lever not in c.without_zeros), lever)
     mine = [("cflow's profile, " + lever,
              build(c, srcdir, flags(lever), os.path.join(work, "%s-cflow-%s" % (c.name, lever))))
             for lever in levers]
@@ -367,7 +363,8 @@ def main():
     ap.add_argument("--compilers", default="clang,gcc")
     ap.add_argument("--levers", default="",
                     help="how each compiler uses cflow's profile, comma-separated names of its "
-                    "flag sets (clang: accurate, accurate+profi, profi, plain; gcc: plain); "
+                    "flag sets (clang: profi, accurate, accurate+profi, plain, nozeros+profi; "
+                    "gcc: plain, nozeros); "
                     "all are timed in the same rounds. Default: each compiler's first")
     ap.add_argument("--work", help="where builds and profiles go (default BUILD/bench-pgo); "
                     "what is there already is reused")

@@ -8,7 +8,8 @@
  * site's (DW_AT_call_line, DW_AT_GNU_discriminator) in the scope around it. Names are linkage
  * names where DWARF has them (C++), else the plain name, as both compilers look functions up.
  * Call targets and head counts come from the profile's edges out of call instructions (and
- * jumps into another function's entry: tail calls).
+ * jumps into another function's entry: tail calls). Then the zeros: the line table's positions
+ * in the functions that ran that no execution reached (place_zeros).
  */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -158,18 +159,74 @@ static bool inline_chain(const Build *b, uint64_t vaddr, GArray *frames, uint64_
     return true;
 }
 
+/*
+ * The function profile of the frames' innermost function: made on first use when make is
+ * set; else NULL unless the outermost function and every inlined call site on the way are
+ * already in the profile. The outermost one into *top.
+ */
+static CflowAfdoFunction *scope_of(Build *b, const GArray *frames, bool make,
+                                   CflowAfdoFunction **top)
+{
+    const Frame *f = &g_array_index(frames, Frame, 0);
+    CflowAfdoFunction *fn = *top = make ? cflow_afdo_function(b->a, f->name, f->decl_line)
+                                        : g_hash_table_lookup(b->a->by_name, f->name);
+    for (guint k = 1; k < frames->len && fn; k++) {
+        const Frame *caller = &g_array_index(frames, Frame, k - 1);
+        uint32_t offset = caller->line - caller->decl_line;
+        f = &g_array_index(frames, Frame, k);
+        fn = make ? cflow_afdo_inlined(b->a, fn, offset, caller->discriminator, f->name,
+                                       f->decl_line)
+                  : cflow_afdo_inlined_find(fn, offset, caller->discriminator, f->name);
+    }
+    return fn;
+}
+
 /* The position the frames end at, made on first use. */
 static CflowAfdoPos *place(Build *b, const GArray *frames, CflowAfdoFunction **top)
 {
-    const Frame *f = &g_array_index(frames, Frame, 0);
-    CflowAfdoFunction *fn = *top = cflow_afdo_function(b->a, f->name, f->decl_line);
-    for (guint k = 1; k < frames->len; k++) {
-        const Frame *caller = &g_array_index(frames, Frame, k - 1);
-        f = &g_array_index(frames, Frame, k);
-        fn = cflow_afdo_inlined(b->a, fn, caller->line - caller->decl_line,
-                                caller->discriminator, f->name, f->decl_line);
-    }
+    CflowAfdoFunction *fn = scope_of(b, frames, true, top);
+    const Frame *f = &g_array_index(frames, Frame, frames->len - 1);
     return cflow_afdo_pos(fn, f->line - f->decl_line, f->discriminator);
+}
+
+/*
+ * The zeros: every address the binary's line table gives a line, in a function that ran (or
+ * a callee inlined at a call site that ran), whose position the run never reached, listed at
+ * 0. A position that is also an inlined call site is left to the call site (clang weighs a
+ * call it finds inlined in the profile by its callee's counts). Callees inlined where they
+ * never ran stay out: no build was measured with them, and an inlined callee in the profile
+ * steers the compilers' inlining.
+ */
+static void place_zeros(Build *b)
+{
+    g_autoptr(GArray) frames = g_array_new(FALSE, FALSE, sizeof(Frame));
+    Dwarf_Die *cu = NULL;
+    Dwarf_Addr cubias;
+    while ((cu = dwfl_module_nextcu(b->mod, cu, &cubias))) {
+        Dwarf_Lines *lines;
+        size_t n;
+        if (dwarf_getsrclines(cu, &lines, &n) != 0) {
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            Dwarf_Line *l = dwarf_onesrcline(lines, i);
+            Dwarf_Addr a;
+            bool end;
+            uint64_t entry;
+            unsigned factor;
+            CflowAfdoFunction *top;
+            if (dwarf_lineendsequence(l, &end) != 0 || end || dwarf_lineaddr(l, &a) != 0 ||
+                !inline_chain(b, a + cubias - b->bias, frames, &entry, &factor)) {
+                continue;
+            }
+            CflowAfdoFunction *fn = scope_of(b, frames, false, &top);
+            const Frame *f = &g_array_index(frames, Frame, frames->len - 1);
+            uint32_t offset = f->line - f->decl_line;
+            if (fn && !cflow_afdo_has_callsite_at(fn, offset, f->discriminator)) {
+                cflow_afdo_pos(fn, offset, f->discriminator); /* 0 if it is new */
+            }
+        }
+    }
 }
 
 /* Every executed instruction of the module counted at its position. */
@@ -346,6 +403,9 @@ CflowAfdo *cflow_afdo_build(CflowExport *x, CflowAfdoFlavour flavour, GError **e
                 100.0 * (double)b.unplaced / (double)(b.placed + b.unplaced), b.path);
     }
     place_calls(&b);
+    if (!x->afdo_no_zeros) {
+        place_zeros(&b);
+    }
     cflow_afdo_finish(a);
     return g_steal_pointer(&a);
 }

@@ -72,11 +72,36 @@ CflowAfdoFunction *cflow_afdo_function(CflowAfdo *a, const char *name, unsigned 
     return f;
 }
 
+static char *callsite_key(uint32_t offset, uint32_t discriminator, const char *name)
+{
+    return g_strdup_printf("%u.%u/%s", offset, discriminator, name);
+}
+
+CflowAfdoFunction *cflow_afdo_inlined_find(const CflowAfdoFunction *f, uint32_t offset,
+                                           uint32_t discriminator, const char *name)
+{
+    g_autofree char *key = callsite_key(offset, discriminator, name);
+    CflowAfdoCallsite *c = g_hash_table_lookup(f->callsite_index, key);
+    return c ? c->callee : NULL;
+}
+
+bool cflow_afdo_has_callsite_at(const CflowAfdoFunction *f, uint32_t offset,
+                                uint32_t discriminator)
+{
+    for (guint i = 0; i < f->callsites->len; i++) {
+        const CflowAfdoCallsite *c = g_ptr_array_index(f->callsites, i);
+        if (c->offset == offset && c->discriminator == discriminator) {
+            return true;
+        }
+    }
+    return false;
+}
+
 CflowAfdoFunction *cflow_afdo_inlined(CflowAfdo *a, CflowAfdoFunction *f, uint32_t offset,
                                       uint32_t discriminator, const char *name,
                                       unsigned decl_line)
 {
-    g_autofree char *key = g_strdup_printf("%u.%u/%s", offset, discriminator, name);
+    g_autofree char *key = callsite_key(offset, discriminator, name);
     CflowAfdoCallsite *c = g_hash_table_lookup(f->callsite_index, key);
     if (!c) {
         c = g_new0(CflowAfdoCallsite, 1);

@@ -10,6 +10,13 @@
  * several basic blocks counts as its hottest one, as the compilers read it), a function's head
  * is how often it was called (entered by a call, or by a jump from another function: a tail
  * call), a call's targets are how often each function was called from there.
+ *
+ * Because the counts are exact, what did not run is known too: a position of a function that
+ * ran (or of a callee inlined where it ran) that has code in the binary but never executed is
+ * listed at 0 (cflow_afdo_build's zeros). Both compilers read a position the profile lacks as
+ * unknown, to be guessed, and a listed 0 as never executed, which is what gives the branches
+ * around it their direction. Functions that never ran are left out: the compilers take those
+ * as cold already.
  */
 #ifndef CFLOW_AUTOFDO_H
 #define CFLOW_AUTOFDO_H
@@ -64,6 +71,12 @@ CflowAfdoFunction *cflow_afdo_inlined(CflowAfdo *a, CflowAfdoFunction *f, uint32
                                       uint32_t discriminator, const char *name,
                                       unsigned decl_line);
 CflowAfdoPos *cflow_afdo_pos(CflowAfdoFunction *f, uint32_t offset, uint32_t discriminator);
+/* The callee `name` inlined at that call site of f if the profile has it, else NULL; whether f
+ * has any inlined call site at that position. */
+CflowAfdoFunction *cflow_afdo_inlined_find(const CflowAfdoFunction *f, uint32_t offset,
+                                           uint32_t discriminator, const char *name);
+bool cflow_afdo_has_callsite_at(const CflowAfdoFunction *f, uint32_t offset,
+                                uint32_t discriminator);
 /* Adds calls to target `name` at position pos. */
 void cflow_afdo_add_target(CflowAfdo *a, CflowAfdoPos *pos, const char *name, uint64_t calls);
 
@@ -80,7 +93,8 @@ typedef enum {
 /*
  * The profile of the binary the export selects (--binary, else the guest), from its DWARF:
  * an error naming the file when it has no line information for the code that ran, or when its
- * code is not the code the profile recorded (another build at the same path).
+ * code is not the code the profile recorded (another build at the same path). The positions
+ * that never ran are listed at 0 unless x->afdo_no_zeros.
  */
 CflowAfdo *cflow_afdo_build(CflowExport *x, CflowAfdoFlavour flavour, GError **error);
 

@@ -75,7 +75,12 @@ static const char description[] =
     "             version 2; call targets of indirect calls only).\n"
     "             Both need the binary's DWARF: build it with -g (clang: also\n"
     "             -fdebug-info-for-profiling, which gives every block its own discriminator;\n"
-    "             GCC 12: -gdwarf-4 is not needed). Code the run never reached is not in the\n"
+    "             GCC 12: -gdwarf-4 is not needed). The counts are exact, so what never ran\n"
+    "             is written too: every position with code in the binary's line table, in a\n"
+    "             function that ran or a callee inlined where it ran, is listed at 0 when\n"
+    "             the run never reached it (the compilers read a missing position as\n"
+    "             unknown and guess; a 0 gives the branches around it their direction;\n"
+    "             --no-zeros leaves them out). Functions that never ran are not in the\n"
     "             profile: the compilers take a function with no profile as cold and\n"
     "             optimise it for size, so record a run that covers what matters. A binary\n"
     "             without line information, or not the build the run executed (its code\n"
@@ -119,7 +124,7 @@ static const CflowExportFormat *find_format(const char *name)
 static int run(int argc, char **argv)
 {
     g_autofree char *out = NULL, *binary = NULL, *hits = NULL, *test_name = NULL;
-    gboolean all_cus = FALSE, all_sources = FALSE;
+    gboolean all_cus = FALSE, all_sources = FALSE, no_zeros = FALSE;
     GOptionEntry entries[] = {
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write to OUT (default: standard output)",
          "OUT"},
@@ -133,6 +138,8 @@ static int run(int argc, char **argv)
          "lcov: list the compile units whose code never ran too", NULL},
         {"all-sources", 0, 0, G_OPTION_ARG_NONE, &all_sources,
          "lcov: keep source files that cannot be read here (genhtml will fail on them)", NULL},
+        {"no-zeros", 0, 0, G_OPTION_ARG_NONE, &no_zeros,
+         "autofdo: leave out the positions that never ran (default: listed at 0)", NULL},
         G_OPTION_ENTRY_NULL};
     GString *names = g_string_new(NULL);
     for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
@@ -158,6 +165,10 @@ static int run(int argc, char **argv)
         cflow_error(CMD, "--hits is for drcov only");
         return CFLOW_EXIT_USAGE;
     }
+    if (no_zeros && format != &cflow_export_autofdo_llvm && format != &cflow_export_autofdo_gcc) {
+        cflow_error(CMD, "--no-zeros is for autofdo-llvm and autofdo-gcc only");
+        return CFLOW_EXIT_USAGE;
+    }
     const char *outputs[] = {out && strcmp(out, "-") != 0 ? out : NULL, hits};
     for (size_t i = 0; i < G_N_ELEMENTS(outputs); i++) {
         g_autoptr(GError) err = NULL;
@@ -180,6 +191,7 @@ static int run(int argc, char **argv)
     x->test_name = test_name ? test_name : "cflow";
     x->all_cus = all_cus;
     x->all_sources = all_sources;
+    x->afdo_no_zeros = no_zeros;
     g_autoptr(GError) err = NULL;
     bool ok = !format->prepare || format->prepare(x, &err);
     if (!ok) {

@@ -45,6 +45,7 @@ typedef struct {
     const char *test_name; /* lcov TN: */
     bool all_cus;         /* lcov: every compile unit, not only those whose code ran */
     bool all_sources;     /* lcov: keep source files that cannot be read here */
+    bool afdo_no_zeros;   /* autofdo: leave out the positions that never ran (--no-zeros) */
     void *prepared;       /* a format's prepare(), freed with prepared_free */
     GDestroyNotify prepared_free;
 } CflowExport;

@@ -46,20 +46,24 @@ static char *written(bool (*write)(const CflowAfdo *, FILE *, GError **), const 
     return buf;
 }
 
+static void assert_llvm_text(const CflowAfdo *a, const char *want)
+{
+    size_t size;
+    char *text = written(cflow_afdo_write_llvm, a, &size);
+    g_assert_cmpstr(text, ==, want);
+    free(text);
+}
+
 static void test_llvm_text(void)
 {
     g_autoptr(CflowAfdo) a = by_hand();
-    size_t size;
-    char *text = written(cflow_afdo_write_llvm, a, &size);
     /* totals: main 5 + 7 + 9 (its inlined callee) = 21, hottest first; targets most first */
-    g_assert_cmpstr(text, ==,
-                    "main:21:1\n"
-                    " 2: 5\n"
-                    " 3.1: 7 b:4 c:3\n"
-                    " 4: inl:9\n"
-                    "  1: 9\n"
-                    "cold:0:0\n");
-    free(text);
+    assert_llvm_text(a, "main:21:1\n"
+                        " 2: 5\n"
+                        " 3.1: 7 b:4 c:3\n"
+                        " 4: inl:9\n"
+                        "  1: 9\n"
+                        "cold:0:0\n");
 }
 
 static void put32(GByteArray *b, uint32_t v)
@@ -135,22 +139,61 @@ static void test_gcc_direct_targets_left_out(void)
 }
 
 /*
+ * The zeros' lookups, which make nothing: the callee inlined at a call site only if the
+ * profile has it there, and whether a position is an inlined call site. A position listed at
+ * 0 (one that never ran) is written as such and leaves the totals as they were.
+ */
+static void test_zero_positions(void)
+{
+    g_autoptr(CflowAfdo) a = by_hand();
+    CflowAfdoFunction *f = g_hash_table_lookup(a->by_name, "main");
+    CflowAfdoFunction *inl = cflow_afdo_inlined_find(f, 4, 0, "inl");
+    g_assert_nonnull(inl);
+    g_assert_cmpstr(inl->name, ==, "inl");
+    g_assert_null(cflow_afdo_inlined_find(f, 4, 1, "inl"));
+    g_assert_null(cflow_afdo_inlined_find(f, 4, 0, "other"));
+    g_assert_null(cflow_afdo_inlined_find(f, 2, 0, "inl"));
+    g_assert_true(cflow_afdo_has_callsite_at(f, 4, 0));
+    g_assert_false(cflow_afdo_has_callsite_at(f, 4, 1));
+    g_assert_false(cflow_afdo_has_callsite_at(f, 3, 1));
+    g_assert_cmpuint(f->callsites->len, ==, 1); /* the lookups made no call site */
+    g_assert_true(cflow_afdo_pos(f, 5, 0)->count == 0);
+    g_assert_true(cflow_afdo_pos(inl, 2, 3)->count == 0);
+    g_assert_true(cflow_afdo_pos(f, 2, 0)->count == 5); /* one that ran keeps its count */
+    cflow_afdo_finish(a);
+    assert_llvm_text(a, "main:21:1\n"
+                        " 2: 5\n"
+                        " 3.1: 7 b:4 c:3\n"
+                        " 5: 0\n"
+                        " 4: inl:9\n"
+                        "  1: 9\n"
+                        "  2.3: 0\n"
+                        "cold:0:0\n");
+}
+
+/*
  * The fixture's run (harness.h): every function of the fixture is one line, so every offset is
  * 0. fixture_add's line runs 13 times (its last block's entries) and calls fixture_leaf 10
  * times; fixture_leaf is called 10 times; fixture_add is entered twice by fixture_loop's jump
  * (a jump from another function: a tail call) and 6 times by its own loop (not a call).
  */
-static void test_build_on_the_fixture(void)
+static char *built_on_the_fixture(bool zeros)
 {
     FixtureRun r;
     g_autoptr(CflowProfile) p = fixture_run_profile(&r);
     g_autoptr(CflowExport) x = cflow_export_new(p);
     x->binary = fixture_path();
+    x->afdo_no_zeros = !zeros;
     g_autoptr(GError) err = NULL;
     g_autoptr(CflowAfdo) a = cflow_afdo_build(x, CFLOW_AFDO_FOR_LLVM, &err);
     g_assert_no_error(err);
     size_t size;
-    char *text = written(cflow_afdo_write_llvm, a, &size);
+    return written(cflow_afdo_write_llvm, a, &size);
+}
+
+static void test_build_on_the_fixture(void)
+{
+    char *text = built_on_the_fixture(false);
     g_assert_cmpstr(text, ==,
                     "fixture_add:13:2\n"
                     " 0: 13 fixture_leaf:10\n"
@@ -158,6 +201,30 @@ static void test_build_on_the_fixture(void)
                     " 0: 10\n"
                     "fixture_loop:2:0\n"
                     " 0: 2\n");
+    free(text);
+}
+
+/*
+ * With the zeros: the same profile, and after it (fixture_loop is the last function) the
+ * positions of fixture_loop's loop that the run never reached, at 0: its one line's other
+ * blocks, which the compiler tells apart by discriminators (which ones is the compiler's).
+ * fixture_add and fixture_leaf ran all of theirs; the functions that never ran stay out.
+ */
+static void test_build_on_the_fixture_with_zeros(void)
+{
+    char *without = built_on_the_fixture(false), *text = built_on_the_fixture(true);
+    g_assert_true(g_str_has_prefix(text, without));
+    g_auto(GStrv) extra = g_strsplit(text + strlen(without), "\n", -1);
+    guint n = g_strv_length(extra);
+    g_assert_cmpuint(n, >=, 2); /* at least one line, and what follows its newline */
+    g_assert_cmpstr(extra[n - 1], ==, "");
+    for (guint i = 0; i + 1 < n; i++) {
+        unsigned disc;
+        char end;
+        g_assert_cmpint(sscanf(extra[i], " 0.%u: 0%c", &disc, &end), ==, 1);
+        g_assert_cmpuint(disc, >, 0);
+    }
+    free(without);
     free(text);
 }
 
@@ -209,9 +276,12 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/autofdo/llvm-text", test_llvm_text);
     g_test_add_func("/autofdo/llvm-discriminators", test_llvm_discriminators);
+    g_test_add_func("/autofdo/zero-positions", test_zero_positions);
     g_test_add_func("/autofdo/gcc-bytes", test_gcc_bytes);
     g_test_add_func("/autofdo/gcc-direct-targets-left-out", test_gcc_direct_targets_left_out);
     g_test_add_func("/autofdo/build-on-the-fixture", test_build_on_the_fixture);
+    g_test_add_func("/autofdo/build-on-the-fixture-with-zeros",
+                    test_build_on_the_fixture_with_zeros);
     g_test_add_func("/autofdo/build-without-debug-info", test_build_without_debug_info);
     return g_test_run();
 }

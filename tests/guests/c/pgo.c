@@ -6,7 +6,7 @@
  *   in 10, op_mul 3 times and op_neg once (the pick table), so op_add is entered
  *   ROUNDS * 6 / 10 times; scale() is inlined into work() at PGO-INLINE (always_inline) and
  *   its PGO-CUT branch runs once in 4 rounds (a call, which no compiler turns into a select);
- *   never_run() never runs.
+ *   never_run() never runs, nor does its call at PGO-NEVER (rounds is not negative).
  * Lines are found through the PGO-* markers (PGO-DECL-f: the line declaring f), never by number.
  */
 #include <stdio.h>
@@ -64,7 +64,7 @@ int main(int argc, char **argv) /* PGO-DECL-main */
 {
     long rounds = argc > 1 ? atol(argv[1]) : 1000;
     if (rounds < 0)
-        rounds = never_run(rounds);
+        rounds = never_run(rounds); /* PGO-NEVER */
     printf("%ld\n", work(rounds));
     return 0;
 }
