@@ -139,8 +139,11 @@ static GPtrArray *symbol_names;  /* index -> name; index 0 is none */
 
 static uint32_t intern_symbol(const char *name)
 {
-    if (!name) {
-        return 0;
+    /* a block's instructions are mostly in one function: the last name saves the lookup */
+    static const char *last_name;
+    static uint32_t last_index;
+    if (!name || name == last_name) {
+        return name ? last_index : 0;
     }
     gpointer ix = g_hash_table_lookup(symbol_index, name);
     if (!ix) {
@@ -148,7 +151,9 @@ static uint32_t intern_symbol(const char *name)
         g_ptr_array_add(symbol_names, (gpointer)name);
         g_hash_table_insert(symbol_index, (gpointer)name, ix);
     }
-    return GPOINTER_TO_UINT(ix);
+    last_name = name;
+    last_index = GPOINTER_TO_UINT(ix);
+    return last_index;
 }
 
 /* The generation of a new instruction at `addr`: one more than the last. */
