@@ -38,6 +38,12 @@ bench-threads: build
 bench-tool: build
 	@/usr/bin/python3 bench/tool_bench.py $(BUILD)
 
+# the tool naming a real run's code: cflow top following dumps, report --by function
+# (bench/tool_names.py)
+.PHONY: bench-names
+bench-names: build
+	@/usr/bin/python3 bench/tool_names.py $(BUILD)
+
 # BOLT end to end: a Debian program BOLTed from cflow's profile vs BOLT's instrumentation
 # (BOLT_PROGRAM=sqlite3 or bzip2)
 BOLT_PROGRAM ?= sqlite3

@@ -145,9 +145,14 @@ static bool poll_file(Top *t)
                                                              : "waiting for the next"));
         return true;
     }
+    /* the next dump of the same run keeps the opened files and the names looked up */
+    CflowSrcline *names = g_steal_pointer(&t->names);
+    if (names && !cflow_srcline_rebind(names, p)) {
+        g_clear_pointer(&names, cflow_srcline_free);
+    }
     forget_shown(t);
     t->shown = p;
-    t->names = cflow_srcline_new(p);
+    t->names = names ? names : cflow_srcline_new(p);
     t->final = is_final(p);
     set_status(t, g_strdup(t->final ? "the run is over: the final profile is shown"
                                     : "watching for the next dump"));

@@ -1,6 +1,10 @@
 /* dwarf-index.c: DIEs indexed by address range, and what is read of DIEs (dwarf-index.h). */
 #include "dwarf-index.h"
 
+#include <stddef.h>
+
+#include "sorted-search.h"
+
 #include <dwarf.h>
 
 typedef struct {
@@ -95,15 +99,7 @@ bool cflow_die_index_find(const CflowDieIndex *x, Dwarf_Addr a, Dwarf_Die *die,
                           Dwarf_Addr *cubias)
 {
     /* the last range starting at or before a: the ranges of one kind do not overlap */
-    guint lo = 0, hi = x->ranges->len;
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-        if (g_array_index(x->ranges, Range, mid).low <= a) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
+    guint lo = cflow_count_at_or_below(x->ranges, offsetof(Range, low), a);
     if (lo == 0) {
         return false;
     }

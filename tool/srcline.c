@@ -10,6 +10,7 @@
 #include "srcline.h"
 
 #include "dwarf-index.h"
+#include "elf-symbols.h"
 #include "plt.h"
 
 #include <dwarf.h>
@@ -40,6 +41,7 @@ typedef struct {
     GArray *loads;   /* Load: PT_LOAD segments */
     CflowPlt *plt;   /* its PLT stubs' names, read on first use */
     CflowDieIndex *units; /* its compile units by range, indexed on first use (unit_at) */
+    CflowSymIndex *symbols; /* its symbols by address, indexed on first use (lookup_dwarf) */
 } Object;
 
 struct CflowSrcline {
@@ -49,7 +51,8 @@ struct CflowSrcline {
     GHashTable *cache;    /* address -> CflowLoc, both owned */
     GStringChunk *strings;
     GHashTable *sources;  /* file path -> GStrv of its lines, or NULL if unreadable */
-    const char *guest;
+    const char *guest;     /* meta "guest", kept: the profile may change (cflow_srcline_rebind) */
+    const char *maps_text; /* meta "maps" as read, NULL without */
     CflowAddresses addresses; /* what cflow_srcline_address prints */
 };
 
@@ -73,6 +76,7 @@ static void object_free(gpointer data)
     }
     cflow_plt_free(o->plt);
     cflow_die_index_free(o->units);
+    cflow_sym_index_free(o->symbols);
     g_free(o);
 }
 
@@ -153,6 +157,13 @@ static void loc_free(gpointer data)
     g_free(loc);
 }
 
+/* A meta value of s's profile, kept in s's strings (NULL if the profile has none). */
+static const char *keep_meta(CflowSrcline *s, const char *key)
+{
+    const char *v = cflow_profile_get_meta(s->p, key);
+    return v ? g_string_chunk_insert_const(s->strings, v) : NULL;
+}
+
 CflowSrcline *cflow_srcline_new(const CflowProfile *p)
 {
     elf_version(EV_CURRENT);
@@ -164,9 +175,20 @@ CflowSrcline *cflow_srcline_new(const CflowProfile *p)
     s->strings = g_string_chunk_new(4096);
     s->sources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify)g_strfreev);
-    s->guest = cflow_profile_get_meta(p, "guest");
+    s->guest = keep_meta(s, "guest");
+    s->maps_text = keep_meta(s, "maps");
     parse_maps(s);
     return s;
+}
+
+bool cflow_srcline_rebind(CflowSrcline *s, const CflowProfile *p)
+{
+    if (g_strcmp0(s->guest, cflow_profile_get_meta(p, "guest")) != 0 ||
+        g_strcmp0(s->maps_text, cflow_profile_get_meta(p, "maps")) != 0) {
+        return false;
+    }
+    s->p = p;
+    return true;
 }
 
 void cflow_srcline_free(CflowSrcline *s)
@@ -387,8 +409,10 @@ static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t del
     }
     if (!loc->function) {
         GElf_Off off;
-        GElf_Sym sym;
-        const char *name = dwfl_module_addrinfo(o->mod, a, &off, &sym, NULL, NULL, NULL);
+        if (!o->symbols) {
+            o->symbols = cflow_sym_index_new(o->mod);
+        }
+        const char *name = cflow_sym_index_name(o->symbols, a, &off);
         if (name && *name && !is_mapping_symbol(name)) {
             loc->function = g_string_chunk_insert_const(s->strings, name);
             loc->function_start = a - off - o->bias + (uint64_t)delta;

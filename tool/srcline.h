@@ -11,6 +11,7 @@
 #ifndef CFLOW_SRCLINE_H
 #define CFLOW_SRCLINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "profile.h"
@@ -62,6 +63,12 @@ typedef struct CflowSrcline CflowSrcline;
 CflowSrcline *cflow_srcline_new(const CflowProfile *p);
 void cflow_srcline_free(CflowSrcline *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CflowSrcline, cflow_srcline_free)
+/*
+ * Points s at p, keeping every file it opened and every address it looked up, when p is a
+ * later profile of the same run (the same guest, its files mapped at the same places: `cflow
+ * top` following dumps); false, and s unchanged, when it is not.
+ */
+bool cflow_srcline_rebind(CflowSrcline *s, const CflowProfile *p);
 
 /* Where `addr` is; `qemu_symbol` (may be NULL) is the profile's symbol for it. Cached. */
 const CflowLoc *cflow_srcline_lookup(CflowSrcline *s, uint64_t addr, const char *qemu_symbol);

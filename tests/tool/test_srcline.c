@@ -61,6 +61,41 @@ static void test_guest_without_maps(void)
     }
 }
 
+/*
+ * The next dump of the same run (`cflow top`): rebinding keeps what was looked up (the same
+ * record comes back) when guest and maps are the same, and refuses another mapping or guest.
+ */
+static void test_rebind_to_the_next_dump(void)
+{
+    const char *path = fixture_path();
+    g_autoptr(CflowProfile) first = mapped_profile(path);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(first);
+    uint64_t link = fixture_symbol(path, "fixture_loop", NULL);
+    uint64_t run = FIXTURE_BASE + fixture_offset(path, link);
+    const CflowLoc *loc = cflow_srcline_lookup(s, run + 2, NULL);
+    g_assert_cmpstr(loc->function, ==, "fixture_loop");
+
+    g_autoptr(CflowProfile) next = mapped_profile(path);
+    g_assert_true(cflow_srcline_rebind(s, next));
+    g_clear_pointer(&first, cflow_profile_free); /* nothing of the old profile is kept */
+    g_assert_true(cflow_srcline_lookup(s, run + 2, NULL) == loc);
+    uint64_t vaddr = 0;
+    g_assert_cmpstr(cflow_srcline_locate(s, run + 2, &vaddr), ==, path);
+    g_assert_cmphex(vaddr, ==, link + 2);
+
+    /* the same file elsewhere, another guest, no maps: a new reader is needed */
+    g_autofree char *moved = g_strdup_printf("%llx-%llx 0 %s\n", FIXTURE_BASE + 0x100000,
+                                             FIXTURE_MAP_END + 0x100000, path);
+    g_autoptr(CflowProfile) elsewhere = meta_profile(path, moved);
+    g_autoptr(CflowProfile) other_guest = meta_profile("/bin/true", NULL);
+    g_autoptr(CflowProfile) no_maps = meta_profile(path, NULL);
+    g_assert_false(cflow_srcline_rebind(s, elsewhere));
+    g_assert_false(cflow_srcline_rebind(s, other_guest));
+    g_assert_false(cflow_srcline_rebind(s, no_maps));
+    /* refused: still bound to `next` */
+    g_assert_true(cflow_srcline_lookup(s, run + 2, NULL) == loc);
+}
+
 /* --addresses: run-time, link-time (through maps and program headers), or both. */
 static void check_addresses(CflowSrcline *s, uint64_t run, uint64_t link)
 {
@@ -291,6 +326,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/srcline/guest-without-maps", test_guest_without_maps);
     g_test_add_func("/srcline/through-maps", test_through_maps);
+    g_test_add_func("/srcline/rebind-to-the-next-dump", test_rebind_to_the_next_dump);
     g_test_add_func("/srcline/inlined-code", test_inlined_code);
     g_test_add_func("/srcline/discriminators", test_discriminators);
     g_test_add_func("/srcline/short-and-text", test_short_and_text);
