@@ -59,3 +59,8 @@ int cflow_scopes_at(CflowScopes *s, Dwarf_Addr a, Dwarf_Die *dies, int max, Dwar
     }
     return n;
 }
+
+bool cflow_scopes_ambiguous(const CflowScopes *s, Dwarf_Addr a)
+{
+    return cflow_die_index_overlap(s->subprograms, a);
+}

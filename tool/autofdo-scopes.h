@@ -25,4 +25,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CflowScopes, cflow_scopes_free)
 int cflow_scopes_at(CflowScopes *s, Dwarf_Addr a, Dwarf_Die *dies, int max, Dwarf_Die *cu,
                     Dwarf_Addr *cubias);
 
+/* Do two subprograms hold module address a (cflow_die_index_overlap)? */
+bool cflow_scopes_ambiguous(const CflowScopes *s, Dwarf_Addr a);
+
 #endif

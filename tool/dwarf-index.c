@@ -9,6 +9,7 @@
 
 typedef struct {
     Dwarf_Addr low, high; /* [low, high), module addresses */
+    Dwarf_Addr reach;     /* the largest high of this range and those before it in the index */
     Dwarf_Addr cubias;
     Dwarf_Die die;
 } Range;
@@ -58,7 +59,7 @@ static void add_ranges(Dwarf_Die *die, void *data)
     ptrdiff_t off = 0;
     while ((off = dwarf_ranges(die, off, &base, &low, &high)) > 0) {
         if (low < high) {
-            Range r = {low + to->cubias, high + to->cubias, to->cubias, *die};
+            Range r = {low + to->cubias, high + to->cubias, 0, to->cubias, *die};
             g_array_append_val(to->ranges, r);
         }
     }
@@ -84,6 +85,7 @@ CflowDieIndex *cflow_die_index_new(Dwfl_Module *mod, CflowDieKind kind)
         }
     }
     g_array_sort(x->ranges, cmp_range);
+    cflow_fill_reach(x->ranges, offsetof(Range, high), offsetof(Range, reach));
     return x;
 }
 
@@ -93,6 +95,12 @@ void cflow_die_index_free(CflowDieIndex *x)
         g_array_free(x->ranges, TRUE);
         g_free(x);
     }
+}
+
+bool cflow_die_index_overlap(const CflowDieIndex *x, Dwarf_Addr a)
+{
+    guint lo = cflow_count_at_or_below(x->ranges, offsetof(Range, low), a);
+    return lo >= 2 && g_array_index(x->ranges, Range, lo - 2).reach > a;
 }
 
 bool cflow_die_index_find(const CflowDieIndex *x, Dwarf_Addr a, Dwarf_Die *die,

@@ -30,6 +30,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CflowDieIndex, cflow_die_index_free)
  * = unit address + bias) into *cubias; false when none does. */
 bool cflow_die_index_find(const CflowDieIndex *x, Dwarf_Addr a, Dwarf_Die *die,
                           Dwarf_Addr *cubias);
+/* Does more than one range hold a (a function described twice, or nested ones), so that the
+ * one cflow_die_index_find gives is not the only answer? */
+bool cflow_die_index_overlap(const CflowDieIndex *x, Dwarf_Addr a);
 
 /* Calls fn for every DW_TAG_subprogram under parent, looking into namespaces, classes and
  * structures (C++ member functions) but not into functions. */

@@ -81,22 +81,8 @@ CflowSymIndex *cflow_sym_index_new(Dwfl_Module *mod)
     }
     g_array_sort(x->syms, by_start);
     g_array_sort(x->labels, by_address);
-    GElf_Addr reach = 0;
-    for (guint i = 0; i < x->syms->len; i++) {
-        Sym *y = &g_array_index(x->syms, Sym, i);
-        reach = MAX(reach, y->end);
-        y->reach = reach;
-    }
+    cflow_fill_reach(x->syms, offsetof(Sym, end), offsetof(Sym, reach));
     return x;
-}
-
-void cflow_sym_index_free(CflowSymIndex *x)
-{
-    if (x) {
-        g_array_free(x->syms, TRUE);
-        g_array_free(x->labels, TRUE);
-        g_free(x);
-    }
 }
 
 /* How many symbols start at or below a. */
@@ -181,4 +167,13 @@ const char *cflow_sym_index_name(CflowSymIndex *x, GElf_Addr a, GElf_Off *offset
 uint64_t cflow_sym_index_answered(const CflowSymIndex *x)
 {
     return x->answered;
+}
+
+void cflow_sym_index_free(CflowSymIndex *x)
+{
+    if (x) {
+        g_array_free(x->syms, TRUE);
+        g_array_free(x->labels, TRUE);
+        g_free(x);
+    }
 }

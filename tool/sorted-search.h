@@ -1,7 +1,8 @@
 /*
  * sorted-search.h: the binary search the tool's address indexes share (dwarf-index.c,
  * elf-symbols.c): in an array sorted by a 64-bit address held in each element, how many
- * elements start at or below an address. The last of those is the one that may hold it.
+ * elements start at or below an address (the last of those is the one that may hold it), and
+ * how far the elements up to each one reach.
  */
 #ifndef CFLOW_SORTED_SEARCH_H
 #define CFLOW_SORTED_SEARCH_H
@@ -26,6 +27,24 @@ static inline guint cflow_count_at_or_below(const GArray *a, size_t offset, uint
         }
     }
     return lo;
+}
+
+/*
+ * Sets each element's uint64_t at `reach` to the largest uint64_t at `end` of it and of the
+ * elements before it: with that, a search walking back from the last element starting at or
+ * below an address can stop at the first whose reach does not get past the address.
+ */
+static inline void cflow_fill_reach(GArray *a, size_t end, size_t reach)
+{
+    guint size = g_array_get_element_size(a);
+    uint64_t most = 0;
+    for (guint i = 0; i < a->len; i++) {
+        char *e = a->data + (size_t)i * size;
+        uint64_t v;
+        memcpy(&v, e + end, sizeof v);
+        most = MAX(most, v);
+        memcpy(e + reach, &most, sizeof most);
+    }
 }
 
 #endif
