@@ -119,3 +119,22 @@ bool cflow_die_index_find(const CflowDieIndex *x, Dwarf_Addr a, Dwarf_Die *die,
     *cubias = r->cubias;
     return true;
 }
+
+const char *cflow_dwarf_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    return dwarf_attr_integrate(die, DW_AT_name, &attr) ? dwarf_formstring(&attr) : NULL;
+}
+
+const char *cflow_dwarf_call_file(Dwarf_Die *cu, Dwarf_Die *inlined)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word index;
+    Dwarf_Files *files;
+    size_t n;
+    if (!dwarf_attr(inlined, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &index) != 0 ||
+        dwarf_getsrcfiles(cu, &files, &n) != 0 || index >= n) {
+        return NULL;
+    }
+    return dwarf_filesrc(files, index, NULL, NULL);
+}

@@ -3,8 +3,8 @@
  * DIE holding an address is a binary search away: its compile units (srcline.c, where
  * libdwfl's own lookup finds none: elfutils 0.188 finds units only through .debug_aranges,
  * which clang does not emit) and its subprograms (the AutoFDO export's scopes,
- * autofdo-scopes.c). Also what both, and the lcov export, read of DIEs: the walk over a
- * unit's subprograms and a DIE's numeric attributes.
+ * autofdo-scopes.c). Also what both, and the lcov export and srcline, read of DIEs: the walk
+ * over a unit's subprograms, a DIE's numeric attributes, its name and its call site's file.
  */
 #ifndef CFLOW_DWARF_INDEX_H
 #define CFLOW_DWARF_INDEX_H
@@ -41,5 +41,10 @@ void cflow_dwarf_each_subprogram(Dwarf_Die *parent, void (*fn)(Dwarf_Die *sub, v
 
 /* Attribute `at` of die (not followed to an abstract origin) as a number; 0 when absent. */
 unsigned cflow_dwarf_udata(Dwarf_Die *die, unsigned at);
+
+/* The name of a DIE, following DW_AT_abstract_origin and DW_AT_specification; NULL if none. */
+const char *cflow_dwarf_name(Dwarf_Die *die);
+/* The file of an inlined instance's DW_AT_call_file, from its unit's file table; NULL if none. */
+const char *cflow_dwarf_call_file(Dwarf_Die *cu, Dwarf_Die *inlined);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <gelf.h>
 #include <stddef.h>
+#include <string.h>
 #include <stdbool.h>
 
 typedef struct {
@@ -162,6 +163,23 @@ const char *cflow_sym_index_name(CflowSymIndex *x, GElf_Addr a, GElf_Off *offset
     }
     GElf_Sym sym;
     return dwfl_module_addrinfo(x->mod, a, offset, &sym, NULL, NULL, NULL);
+}
+
+/*
+ * An Arm, AArch64 or RISC-V mapping symbol ("$x", "$d", "$a", "$t", "$x.123", RISC-V's
+ * "$xrv64i2p1..."): it marks where code or data starts, it names no function, so code that
+ * only such a symbol covers is left unnamed rather than called "$x".
+ */
+static bool is_mapping_symbol(const char *name)
+{
+    return name[0] == '$' && strchr("adtx", name[1]) && name[1] &&
+           (name[2] == '\0' || name[2] == '.' || (name[1] == 'x' && name[2] == 'r'));
+}
+
+const char *cflow_sym_index_function(CflowSymIndex *x, GElf_Addr a, GElf_Off *offset)
+{
+    const char *name = cflow_sym_index_name(x, a, offset);
+    return name && *name && !is_mapping_symbol(name) ? name : NULL;
 }
 
 uint64_t cflow_sym_index_answered(const CflowSymIndex *x)

@@ -25,6 +25,8 @@ CflowSymIndex *cflow_sym_index_new(Dwfl_Module *mod);
  * *offset how far into it `a` is; NULL when it has none. The name is libdwfl's.
  */
 const char *cflow_sym_index_name(CflowSymIndex *x, GElf_Addr a, GElf_Off *offset);
+/* The same, but NULL for a name that names no function: empty, or a mapping symbol ("$x"). */
+const char *cflow_sym_index_function(CflowSymIndex *x, GElf_Addr a, GElf_Off *offset);
 /* How many of its answers the index gave itself, without libdwfl (for the tests). */
 uint64_t cflow_sym_index_answered(const CflowSymIndex *x);
 void cflow_sym_index_free(CflowSymIndex *x);

@@ -253,31 +253,6 @@ static Object *locate(CflowSrcline *s, uint64_t addr, uint64_t *vaddr, int64_t *
     return NULL;
 }
 
-/* The name of a DIE, following DW_AT_abstract_origin / DW_AT_specification. */
-static const char *die_name(Dwarf_Die *die)
-{
-    Dwarf_Attribute attr;
-    if (dwarf_attr_integrate(die, DW_AT_name, &attr)) {
-        return dwarf_formstring(&attr);
-    }
-    return NULL;
-}
-
-/* The file of an inlined instance's DW_AT_call_file, from its compile unit's file table. */
-static const char *call_file(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *inlined)
-{
-    Dwarf_Attribute attr;
-    Dwarf_Word index;
-    Dwarf_Files *files;
-    size_t n;
-    if (!dwarf_attr(inlined, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &index) != 0 ||
-        dwarf_getsrcfiles(cu, &files, &n) != 0 || index >= n) {
-        return NULL;
-    }
-    const char *file = dwarf_filesrc(files, index, NULL, NULL);
-    return file ? g_string_chunk_insert_const(s->strings, file) : NULL;
-}
-
 /*
  * The inline chain from the scopes around an address (innermost first): one level per inlined
  * instance, ending at the first real function. Each level's call site is that of the instance.
@@ -291,7 +266,7 @@ static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int 
         if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) {
             continue;
         }
-        const char *name = die_name(&scopes[i]);
+        const char *name = cflow_dwarf_name(&scopes[i]);
         CflowInlineFrame f = {
             .function = g_string_chunk_insert_const(s->strings, name ? name : "??"),
         };
@@ -306,7 +281,8 @@ static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int 
             f.entry = entry + (uint64_t)to_run_time;
         }
         if (tag == DW_TAG_inlined_subroutine) {
-            f.call_file = call_file(s, cu, &scopes[i]);
+            const char *file = cflow_dwarf_call_file(cu, &scopes[i]);
+            f.call_file = file ? g_string_chunk_insert_const(s->strings, file) : NULL;
             f.call_line = cflow_dwarf_udata(&scopes[i], DW_AT_call_line);
             f.call_column = cflow_dwarf_udata(&scopes[i], DW_AT_call_column);
             f.discriminator = cflow_dwarf_udata(&scopes[i], DW_AT_GNU_DISCRIMINATOR);
@@ -323,17 +299,6 @@ static void inline_chain(CflowSrcline *s, Dwarf_Die *cu, Dwarf_Die *scopes, int 
     }
     loc->n_frames = frames->len;
     loc->frames = (const CflowInlineFrame *)g_array_free(frames, loc->n_frames == 0);
-}
-
-/*
- * An Arm, AArch64 or RISC-V mapping symbol ("$x", "$d", "$a", "$t", "$x.123", RISC-V's
- * "$xrv64i2p1..."): it marks where code or data starts, it names no function, so code that
- * only such a symbol covers is left unnamed rather than called "$x".
- */
-static bool is_mapping_symbol(const char *name)
-{
-    return name[0] == '$' && strchr("adtx", name[1]) && name[1] &&
-           (name[2] == '\0' || name[2] == '.' || (name[1] == 'x' && name[2] == 'r'));
 }
 
 /* A PLT stub's name ("puts@plt", as objdump says), which no debug info or symbol gives. */
@@ -448,8 +413,8 @@ static void lookup_dwarf(CflowSrcline *s, Object *o, uint64_t vaddr, int64_t del
         if (!o->symbols) {
             o->symbols = cflow_sym_index_new(o->mod);
         }
-        const char *name = cflow_sym_index_name(o->symbols, a, &off);
-        if (name && *name && !is_mapping_symbol(name)) {
+        const char *name = cflow_sym_index_function(o->symbols, a, &off);
+        if (name) {
             loc->function = g_string_chunk_insert_const(s->strings, name);
             loc->function_start = a - off - o->bias + (uint64_t)delta;
             loc->source = loc->file ? CFLOW_LOC_DWARF : CFLOW_LOC_ELF;
