@@ -1,6 +1,8 @@
 /* harness.c: the fixture, its run and output capture for the tool's unit tests (harness.h). */
 #include "harness.h"
 
+#include <elfutils/libdwfl.h>
+
 #include <fcntl.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -198,4 +200,20 @@ char *export_text(const CflowExportFormat *format, CflowExport *x, gsize *len, G
     copy[size] = 0;
     free(buf);
     return copy;
+}
+
+Dwfl_Module *offline_module(const char *path, Dwfl **dwfl)
+{
+    static char *debuginfo_path = NULL;
+    static const Dwfl_Callbacks offline = {
+        .find_elf = dwfl_build_id_find_elf,
+        .find_debuginfo = dwfl_standard_find_debuginfo,
+        .section_address = dwfl_offline_section_address,
+        .debuginfo_path = &debuginfo_path,
+    };
+    *dwfl = dwfl_begin(&offline);
+    g_assert_nonnull(*dwfl);
+    Dwfl_Module *mod = dwfl_report_offline(*dwfl, path, path, -1);
+    dwfl_report_end(*dwfl, NULL, NULL);
+    return mod;
 }

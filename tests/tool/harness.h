@@ -6,6 +6,7 @@
 #ifndef CFLOW_TOOL_HARNESS_H
 #define CFLOW_TOOL_HARNESS_H
 
+#include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include <glib.h>
 #include <stdint.h>
@@ -20,6 +21,12 @@ const char *fixture_nodebug_path(void); /* the same without DWARF (symbols only)
 const char *fixture_plt_path(gboolean ibt);
 /* The ELF file at path, opened with libelf (fails the test if it cannot be); close *fd after. */
 Elf *fixture_elf(const char *path, int *fd);
+
+/*
+ * The ELF file at path as a libdwfl module of its own (offline, its debug information found
+ * the standard way); *dwfl to dwfl_end after. NULL if libdwfl cannot report it.
+ */
+Dwfl_Module *offline_module(const char *path, Dwfl **dwfl);
 
 /* A function's link-time address (and size, if asked), from the fixture's .symtab (libelf). */
 uint64_t fixture_symbol(const char *path, const char *name, uint64_t *size);

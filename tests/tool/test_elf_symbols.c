@@ -11,22 +11,12 @@
 #include "elf-symbols.h"
 #include "harness.h"
 
-static char *debuginfo_path = NULL;
-static const Dwfl_Callbacks offline = {
-    .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .section_address = dwfl_offline_section_address,
-    .debuginfo_path = &debuginfo_path,
-};
-
 /* Compares the index with libdwfl over path's module; returns the share it answered itself. */
 static double compare_with_libdwfl(const char *path)
 {
-    Dwfl *dwfl = dwfl_begin(&offline);
-    g_assert_nonnull(dwfl);
-    Dwfl_Module *mod = dwfl_report_offline(dwfl, path, path, -1);
+    Dwfl *dwfl;
+    Dwfl_Module *mod = offline_module(path, &dwfl);
     g_assert_nonnull(mod);
-    dwfl_report_end(dwfl, NULL, NULL);
     Dwarf_Addr low, high;
     dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
     g_autoptr(CflowSymIndex) x = cflow_sym_index_new(mod);

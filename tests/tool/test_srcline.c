@@ -2,9 +2,15 @@
  * test_srcline.c: guest addresses to functions and source lines (tool/srcline.c) on the
  * fixture: link-time addresses of a guest without maps, run-time addresses through the
  * profile's maps, symbols only without DWARF, QEMU's symbol and the bare address as the last
- * resorts, and the helpers built on lookups (file offsets, short names, source text).
+ * resorts, the helpers built on lookups (file offsets, short names, source text), and the
+ * inline chains against dwarf_getscopes (the slow, obviously right way) on the fixture and, where
+ * its debug information is installed, the C library.
  */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dwarf-index.h"
@@ -94,6 +100,97 @@ static void test_rebind_to_the_next_dump(void)
     g_assert_false(cflow_srcline_rebind(s, no_maps));
     /* refused: still bound to `next` */
     g_assert_true(cflow_srcline_lookup(s, run + 2, NULL) == loc);
+}
+
+/*
+ * The slow, obviously right inline chain of module address a: dwarf_getscopes on the unit
+ * libdwfl finds (what srcline did before its subprogram index), followed physically around
+ * the innermost scope when it is inlined; the names of the inlined instances and of the
+ * function, innermost first, into names. Returns how many.
+ */
+static guint reference_chain(Dwfl_Module *mod, Dwarf_Addr a, const char **names, guint max)
+{
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, a, &bias);
+    Dwarf_Die *scopes = NULL;
+    int n = cu ? dwarf_getscopes(cu, a - bias, &scopes) : 0;
+    bool inlined = false;
+    for (int i = 0; i < n; i++) {
+        inlined |= dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine;
+    }
+    if (inlined) {
+        Dwarf_Die *found = scopes;
+        n = dwarf_getscopes_die(&found[0], &scopes);
+        free(found);
+    }
+    guint k = 0;
+    for (int i = 0; i < n && k < max; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
+            Dwarf_Attribute attr;
+            names[k++] = dwarf_attr_integrate(&scopes[i], DW_AT_name, &attr)
+                             ? dwarf_formstring(&attr) : "??";
+            if (tag == DW_TAG_subprogram) {
+                break;
+            }
+        }
+    }
+    free(scopes);
+    return k;
+}
+
+/*
+ * srcline's inline chains (from the subprograms indexed once) against the reference, at
+ * `count` addresses spread over the text of the ELF file at path, looked up as the guest of a
+ * profile without maps (link-time addresses). Returns how many had a chain.
+ */
+static guint compare_chains(const char *path, guint count)
+{
+    Dwfl *dwfl;
+    Dwfl_Module *mod = offline_module(path, &dwfl);
+    g_assert_nonnull(mod);
+    Dwarf_Addr low, high, bias;
+    dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+    g_assert_nonnull(dwfl_module_getdwarf(mod, &bias));
+    g_autoptr(CflowProfile) p = meta_profile(path, NULL);
+    g_autoptr(CflowSrcline) s = cflow_srcline_new(p);
+    guint with_chain = 0;
+    Dwarf_Addr step = MAX((high - low) / count, 1);
+    for (Dwarf_Addr a = low; a < high; a += step) {
+        const char *want[16];
+        guint n = reference_chain(mod, a, want, G_N_ELEMENTS(want));
+        const CflowLoc *loc = cflow_srcline_lookup(s, a - bias, NULL);
+        if (loc->n_frames != n) {
+            g_error("%s at 0x%" PRIx64 ": %u frames, the reference %u", path, (uint64_t)a,
+                    loc->n_frames, n);
+        }
+        for (guint i = 0; i < n; i++) {
+            g_assert_cmpstr(loc->frames[i].function, ==, want[i]);
+        }
+        with_chain += n > 0;
+    }
+    g_test_message("%s: %u addresses with an inline chain, the same as the reference's", path,
+                   with_chain);
+    dwfl_end(dwfl);
+    return with_chain;
+}
+
+/* The fixture at every byte; the C library where its debug information is installed. */
+static void test_chains_match_the_reference(void)
+{
+    g_assert_cmpuint(compare_chains(fixture_path(), 1u << 20), >, 0);
+    const char *libc = "/lib/x86_64-linux-gnu/libc.so.6";
+    if (g_file_test(libc, G_FILE_TEST_EXISTS)) {
+        Dwfl *probe;
+        Dwfl_Module *mod = offline_module(libc, &probe);
+        Dwarf_Addr bias;
+        if (mod && dwfl_module_getdwarf(mod, &bias)) {
+            g_assert_cmpuint(compare_chains(libc, 3000), >, 0);
+        } else {
+            g_test_message("no debug information for %s: the fixture only", libc);
+        }
+        dwfl_end(probe);
+    }
 }
 
 /* --addresses: run-time, link-time (through maps and program headers), or both. */
@@ -328,6 +425,7 @@ int main(int argc, char **argv)
     g_test_add_func("/srcline/through-maps", test_through_maps);
     g_test_add_func("/srcline/rebind-to-the-next-dump", test_rebind_to_the_next_dump);
     g_test_add_func("/srcline/inlined-code", test_inlined_code);
+    g_test_add_func("/srcline/chains-match-the-reference", test_chains_match_the_reference);
     g_test_add_func("/srcline/discriminators", test_discriminators);
     g_test_add_func("/srcline/short-and-text", test_short_and_text);
     g_test_add_func("/srcline/symbols-only", test_symbols_only);
