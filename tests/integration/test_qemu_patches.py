@@ -171,6 +171,28 @@ def qemu_patches_keep_qemus_own_plugin_tests_passing():
         raise AssertionError("; ".join(failures))
 
 
+def exact_on_both_qemus(name):
+    """tests/guests/x86_64/NAME run under the patched and the stock qemu-x86_64 with the
+    plugin: exit status 0, the counts of NAME.expect, a clean profile on both; the profiles'
+    meta by QEMU ("patched", "stock")."""
+    binary = guest("x86_64", name)
+    expect = os.path.join(TOP, "tests", "guests", "x86_64", name + ".expect")
+    meta = {}
+    for which, qdir in (("patched", QEMU), ("stock", QEMU_STOCK)):
+        path = os.path.join(WORK, "%s-%s.json" % (name, which))
+        if os.path.exists(path):
+            os.unlink(path)
+        r = run([os.path.join(qdir, "qemu-x86_64"), "-plugin",
+                 ",".join([PLUGIN, "output=" + path, "format=json", "report=off"]),
+                 binary])
+        assert_eq(which + " exit status", r.returncode, 0)
+        check_expect(path, binary, expect, "x86_64", which + ": ")
+        with open(path) as f:
+            meta[which] = json.load(f)["meta"]
+        assert_clean({"meta": meta[which]})
+    return meta
+
+
 @test
 def qemu_patch_second_predecessor_counted_inline():
     """0006 (conditional inline operations): where QEMU has them, a re-plan gives each block
@@ -178,21 +200,7 @@ def qemu_patch_second_predecessor_counted_inline():
     call sites in turn, 2.5 M times each (and `next` from two places): on stock QEMU every
     other entry calls the helper; on the patched QEMU none does once re-planned, and both
     profiles are exact."""
-    binary = guest("x86_64", "settle")
-    expect = os.path.join(TOP, "tests", "guests", "x86_64", "settle.expect")
-    meta = {}
-    for name, qdir in (("patched", QEMU), ("stock", QEMU_STOCK)):
-        path = os.path.join(WORK, "settle-%s.json" % name)
-        if os.path.exists(path):
-            os.unlink(path)
-        r = run([os.path.join(qdir, "qemu-x86_64"), "-plugin",
-                 ",".join([PLUGIN, "output=" + path, "format=json", "report=off"]),
-                 binary])
-        assert_eq(name + " exit status", r.returncode, 0)
-        check_expect(path, binary, expect, "x86_64", name + ": ")
-        with open(path) as f:
-            meta[name] = json.load(f)["meta"]
-        assert_clean({"meta": meta[name]})
+    meta = exact_on_both_qemus("settle")
     seconds = int(meta["patched"].get("second_predecessor_entries", 0))
     if seconds < 2000000:
         raise AssertionError("patched: %d entries counted as from a second predecessor" % seconds)
@@ -215,21 +223,7 @@ def qemu_patch_second_predecessor_from_the_start():
     counted inline from the start, and no entry calls the helper once each block has run;
     stock QEMU, which expects the jump it first came from, calls it for every fall-through.
     Exact on both, with one reservation claimed and one never claimed."""
-    binary = guest("x86_64", "headjump")
-    expect = os.path.join(TOP, "tests", "guests", "x86_64", "headjump.expect")
-    meta = {}
-    for name, qdir in (("patched", QEMU), ("stock", QEMU_STOCK)):
-        path = os.path.join(WORK, "headjump-%s.json" % name)
-        if os.path.exists(path):
-            os.unlink(path)
-        r = run([os.path.join(qdir, "qemu-x86_64"), "-plugin",
-                 ",".join([PLUGIN, "output=" + path, "format=json", "report=off"]),
-                 binary])
-        assert_eq(name + " exit status", r.returncode, 0)
-        check_expect(path, binary, expect, "x86_64", name + ": ")
-        with open(path) as f:
-            meta[name] = json.load(f)["meta"]
-        assert_clean({"meta": meta[name]})
+    meta = exact_on_both_qemus("headjump")
     calls = {n: int(m["helper_calls"]) for n, m in meta.items()}
     # patched: at most the guest's own start (its first block, the syscalls' blocks)
     if calls["patched"] > 5:
