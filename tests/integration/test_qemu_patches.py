@@ -142,6 +142,97 @@ def qemu_patch_read_only_shared_mapping_keeps_serial_code():
                       {bool(f & CF_PARALLEL) for f in flags}, {parallel})
 
 
+def op_log(qemu_dir, plugin, argv, path):
+    """QEMU's TCG ops before optimisation (-d op) of a run under `plugin` (its .so and
+    options): (exit status, the translation blocks' op lines, one list per block)."""
+    r = run([os.path.join(qemu_dir, "qemu-x86_64"), "-d", "op", "-D", path, "-plugin", plugin]
+            + argv)
+    blocks = []
+    with open(path) as f:
+        for ln in f.read().splitlines():
+            if ln.startswith("OP:"):
+                blocks.append([])
+            elif ln.startswith(" ") and blocks:
+                blocks[-1].append(ln.strip())
+    return r.returncode, blocks
+
+
+# a vCPU index scaled to a scoreboard entry, from a constant or from a value loaded at run time
+CONSTANT_INDEX_SHIFT = re.compile(r"shl_i32 \S+,\$0x[0-9a-f]+,\$0x[0-9a-f]+$")
+LOADED_INDEX_SHIFT = re.compile(r"shl_i32 \S+,tmp\d+,\$0x[0-9a-f]+$")
+
+
+@test
+def qemu_patch_scoreboard_address_is_one_constant():
+    """0007: where one vCPU runs a block, stock QEMU generates a shift, an extension and an add
+    of constants for each inline operation's scoreboard address (the optimiser folds them
+    back into one constant); the patched QEMU generates the constant. Where several threads
+    run the code (parallel mode), both still compute it from the vCPU index loaded at run
+    time, and the counts stay exact (test_threads.py checks cflow's)."""
+    with tempfile.TemporaryDirectory(dir=WORK) as d:
+        so = floor_plugin(d)
+        shifts = {}
+        for name, qdir in (("stock", QEMU_STOCK), ("patched", QEMU)):
+            status, blocks = op_log(qdir, so + ",mode=edges", [guest("c", "rewrite"), "10"],
+                                    os.path.join(d, name + ".log"))
+            assert_eq(name + " exit status", status, 0)
+            if len(blocks) < 100:
+                raise AssertionError("%s: %d blocks translated" % (name, len(blocks)))
+            shifts[name] = (len(blocks), sum(1 for b in blocks for op in b
+                                             if CONSTANT_INDEX_SHIFT.match(op)))
+        # mode=edges: three inline operations per block (the count, the check, the store)
+        n = shifts["stock"][0]
+        assert_eq("stock: shifts of a constant vCPU index", shifts["stock"], (n, 3 * n))
+        assert_eq("patched: shifts of a constant vCPU index", shifts["patched"], (n, 0))
+        status, blocks = op_log(QEMU, so + ",mode=count", [guest("c", "threads")],
+                                os.path.join(d, "threads.log"))
+        assert_eq("patched, threads: exit status", status, 0)
+        loaded = sum(1 for b in blocks if any(LOADED_INDEX_SHIFT.match(op) for op in b))
+        if loaded < 10:
+            raise AssertionError("patched, threads: %d of %d blocks scale a loaded vCPU index"
+                                 % (loaded, len(blocks)))
+
+
+@test
+def qemu_patch_no_flag_stores_around_calls_without_registers():
+    """0008: stock QEMU brackets every callback call with two stores of the register-access
+    flags, even for callbacks that access no registers (the value stored is the one already
+    there); the patched QEMU leaves them out for those only. QEMU's execlog plugin, whose
+    per-instruction callback reads a register (it aborts when it cannot), runs and prints
+    the same register changes on both QEMUs."""
+    with tempfile.TemporaryDirectory(dir=WORK) as d:
+        so = qemu_tree_plugin(os.path.join("contrib", "plugins", "execlog.c"), d)
+        seen = {}
+        for name, qdir in (("stock", QEMU_STOCK), ("patched", QEMU)):
+            log = os.path.join(d, name + ".log")
+            r = run([os.path.join(qdir, "qemu-x86_64"), "-d", "plugin,op", "-D", log, "-plugin",
+                     so + ",reg=rsp", guest("c", "rewrite"), "3"])
+            assert_eq(name + " exit status (%s)" % r.stderr[-300:], r.returncode, 0)
+            with open(log) as f:
+                text = f.read()
+            stores = collections.Counter(re.findall(r"st_i32 \$(0x[0-9a-f]+),env,\$(0x[0-9a-f]+)",
+                                                    text))
+            # where the flags live: the offset QEMU stores "may read registers" (1) to
+            ones = collections.Counter(off for value, off in stores.elements() if value == "0x1")
+            reads = ones.most_common(1)[0][0] if ones else None
+            seen[name] = {
+                "calls": len(re.findall(r"^ call plugin", text, re.M)),
+                "rsp changes": text.count(", rsp -> 0x"),
+                "read-regs flag stores": stores[("0x1", reads)],
+                "no-regs flag stores": stores[("0x0", reads)],
+            }
+        stock, patched = seen["stock"], seen["patched"]
+        if stock["rsp changes"] < 100 or stock["read-regs flag stores"] < 100:
+            raise AssertionError("stock: too little to compare: %r" % stock)
+        # every call: a flag store before and after on stock; the register-reading ones only
+        assert_eq("stock: flag stores", stock["read-regs flag stores"] +
+                  stock["no-regs flag stores"], 2 * stock["calls"])
+        if stock["calls"] <= stock["read-regs flag stores"]:
+            raise AssertionError("stock: no call without register access: %r" % stock)
+        assert_eq("patched", patched, dict(stock, **{
+            "no-regs flag stores": stock["read-regs flag stores"]}))
+
+
 @test
 def qemu_patches_keep_qemus_own_plugin_tests_passing():
     """What QEMU's check-tcg does with its test plugins (tests/tcg/plugins: bb, empty, inline,
