@@ -9,8 +9,20 @@
 typedef struct {
     uint32_t insn;
     CflowSortCounts c; /* transfers out by kind, distinct branch destinations */
-    GArray *edges;     /* uint32_t edge indices */
+    uint32_t *edges;   /* its edge indices: a run of Sources.edge_index */
+    guint n_edges;
 } Source;
+
+/*
+ * The instructions with out-edges, and nothing for the others: a report shows ten of them,
+ * and an array over every instruction (with an array of edges each) was most of the memory
+ * and a tenth of the time a python3 start-up under the plugin spent at exit.
+ */
+typedef struct {
+    Source *at;
+    guint n;
+    uint32_t *edge_index; /* every edge index, grouped by source */
+} Sources;
 
 typedef struct {
     const CflowProfile *p;
@@ -54,7 +66,7 @@ static int cmp_edge_by_count(gconstpointer a, gconstpointer b, gpointer data)
 /* What describing an instruction or a destination needs. */
 typedef struct {
     const CflowProfile *p;
-    GHashTable *by_addr; /* destination addresses -> their instruction + 1 */
+    GHashTable *by_addr; /* addresses -> instruction + 1, where not in address order (else NULL) */
     const CflowReportNames *names; /* NULL: QEMU's symbols and run-time addresses */
 } Describe;
 
@@ -80,12 +92,29 @@ static void describe_insn(GString *out, const Describe *d, uint32_t index)
                            cflow_profile_insn_disas(d->p, cflow_profile_insn_index(d->p, insn)));
 }
 
-/* Destination addresses named by their instruction where the profile has it. */
+static bool insns_in_address_order(const CflowProfile *p)
+{
+    for (guint i = 1; i < p->insns->len; i++) {
+        if (cflow_profile_insn(p, i)->addr < cflow_profile_insn(p, i - 1)->addr) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Destination addresses named by their instruction where the profile has it: the last one
+ * at that address in the instructions' order (the newest generation: writers list them by
+ * address, then generation). A binary search where they are in address order, as every
+ * writer here puts them; a table of every address for a file that is not.
+ */
 static GHashTable *insn_by_addr(const CflowProfile *p)
 {
+    if (insns_in_address_order(p)) {
+        return NULL;
+    }
     GHashTable *t = g_hash_table_new(g_int64_hash, g_int64_equal);
     for (guint i = 0; i < p->insns->len; i++) {
-        /* insns are sorted by address then generation: the newest generation wins */
         g_hash_table_replace(t, &cflow_profile_insn(p, i)->addr, GUINT_TO_POINTER(i + 1));
     }
     return t;
@@ -93,7 +122,18 @@ static GHashTable *insn_by_addr(const CflowProfile *p)
 
 static void describe_dest(GString *out, const Describe *d, uint64_t to)
 {
-    guint idx = GPOINTER_TO_UINT(g_hash_table_lookup(d->by_addr, &to));
+    guint idx;
+    if (d->by_addr) {
+        idx = GPOINTER_TO_UINT(g_hash_table_lookup(d->by_addr, &to));
+    } else {
+        idx = cflow_profile_insn_lower_bound(d->p, to);
+        while (idx < d->p->insns->len && cflow_profile_insn(d->p, idx)->addr == to) {
+            idx++; /* past the generations at `to`: idx is then the last one's index + 1 */
+        }
+        if (idx && cflow_profile_insn(d->p, idx - 1)->addr != to) {
+            idx = 0;
+        }
+    }
     if (idx) {
         describe_insn(out, d, idx - 1);
     } else {
@@ -124,52 +164,83 @@ static void describe_source(GString *out, const Describe *d, const Source *s,
     }
     g_string_append_printf(out, ", %u branch destination%s\n", s->c.branch_dests,
                            s->c.branch_dests == 1 ? "" : "s");
-    g_array_sort_with_data(s->edges, cmp_edge_by_count, (gpointer)p);
-    guint shown = MIN(s->edges->len, 8u);
+    g_qsort_with_data(s->edges, (gint)s->n_edges, sizeof(uint32_t), cmp_edge_by_count,
+                      (gpointer)p);
+    guint shown = MIN(s->n_edges, 8u);
     for (guint i = 0; i < shown; i++) {
-        const CflowEdge *e = cflow_profile_edge(p, g_array_index(s->edges, uint32_t, i));
+        const CflowEdge *e = cflow_profile_edge(p, s->edges[i]);
         g_string_append_printf(out, "       %14" PRIu64 " %-11s -> ", e->count,
                                cflow_edge_kind_name(e->kind));
         describe_dest(out, d, e->to);
         g_string_append_c(out, '\n');
     }
-    if (s->edges->len > shown) {
+    if (s->n_edges > shown) {
         g_string_append_printf(out, "       ... and %u more destinations\n",
-                               s->edges->len - shown);
+                               s->n_edges - shown);
     }
 }
 
-/* Per source instruction totals, indexed by instruction; entries without edges are empty. */
-static Source *collect_sources(const CflowProfile *p, uint64_t *kind_count, uint64_t *kind_total)
+/* By source instruction, then index: an edge's place in its source's run. */
+static int cmp_edge_by_source(gconstpointer a, gconstpointer b, gpointer data)
 {
-    Source *sources = g_new0(Source, p->insns->len);
-    for (guint i = 0; i < p->edges->len; i++) {
-        const CflowEdge *e = cflow_profile_edge(p, i);
-        Source *s = &sources[e->from];
-        if (!s->edges) {
-            s->edges = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    const CflowProfile *p = data;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    uint32_t fx = cflow_profile_edge(p, x)->from, fy = cflow_profile_edge(p, y)->from;
+    return fx != fy ? (fx < fy ? -1 : 1) : (x > y) - (x < y);
+}
+
+/*
+ * Per source instruction totals, in source order. Writers list edges by source already; a file
+ * that does not is put in that order first.
+ */
+static Sources collect_sources(const CflowProfile *p)
+{
+    guint n = p->edges->len;
+    Sources all = {NULL, 0, g_new(uint32_t, MAX(n, 1u))};
+    bool grouped = true;
+    for (guint i = 0; i < n; i++) {
+        all.edge_index[i] = i;
+        grouped = grouped && (i == 0 || cflow_profile_edge(p, i)->from >=
+                                            cflow_profile_edge(p, i - 1)->from);
+    }
+    if (!grouped) {
+        g_qsort_with_data(all.edge_index, (gint)n, sizeof(uint32_t), cmp_edge_by_source,
+                          (gpointer)p);
+    }
+    for (guint i = 0; i < n; i++) {
+        all.n += i == 0 || cflow_profile_edge(p, all.edge_index[i])->from !=
+                               cflow_profile_edge(p, all.edge_index[i - 1])->from;
+    }
+    all.at = g_new0(Source, MAX(all.n, 1u));
+    Source *s = all.at - 1;
+    for (guint i = 0; i < n; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, all.edge_index[i]);
+        if (i == 0 || e->from != s->insn) {
+            s++;
             s->insn = e->from;
+            s->edges = &all.edge_index[i];
         }
-        uint32_t idx = i;
-        g_array_append_val(s->edges, idx);
+        s->n_edges++;
         s->c.out[e->kind] += e->count;
         s->c.branch_dests += e->kind == CFLOW_EDGE_BRANCH;
-        if (kind_count) {
-            kind_count[e->kind]++;
-            kind_total[e->kind] += e->count;
-        }
     }
-    return sources;
+    return all;
 }
 
-static void free_sources(const CflowProfile *p, Source *sources)
+static void free_sources(Sources *all)
 {
-    for (guint i = 0; i < p->insns->len; i++) {
-        if (sources[i].edges) {
-            g_array_free(sources[i].edges, TRUE);
-        }
+    g_free(all->at);
+    g_free(all->edge_index);
+}
+
+/* Edges and transfers by kind, for the summary. */
+static void count_kinds(const CflowProfile *p, uint64_t *kind_count, uint64_t *kind_total)
+{
+    for (guint i = 0; i < p->edges->len; i++) {
+        const CflowEdge *e = cflow_profile_edge(p, i);
+        kind_count[e->kind]++;
+        kind_total[e->kind] += e->count;
     }
-    g_free(sources);
 }
 
 /* Keeps heap[0] the worst (last in ranking order) of the kept edges. */
@@ -234,22 +305,22 @@ static GArray *rank_edges(const CflowProfile *p, unsigned topn)
  * The sources `key` selects, ranked. A key with a floor (bias) ranks only the conditional
  * branches run at least 0.1% as often as all of them together (see sort.h).
  */
-static GPtrArray *rank_sources(const CflowProfile *p, Source *sources, CflowSort sort,
+static GPtrArray *rank_sources(const CflowProfile *p, const Sources *all, CflowSort sort,
                                uint64_t *floor_out, uint64_t *cond_out)
 {
     const CflowSortKey *key = &cflow_sort_keys[sort];
     uint64_t cond_total = 0;
-    for (guint i = 0; i < p->insns->len && key->insn_floor; i++) {
-        if (sources[i].edges && cflow_sort_conditional(&sources[i].c, 0)) {
-            cond_total +=
-                sources[i].c.out[CFLOW_EDGE_BRANCH] + sources[i].c.out[CFLOW_EDGE_FALLTHROUGH];
+    for (guint i = 0; i < all->n && key->insn_floor; i++) {
+        const Source *s = &all->at[i];
+        if (cflow_sort_conditional(&s->c, 0)) {
+            cond_total += s->c.out[CFLOW_EDGE_BRANCH] + s->c.out[CFLOW_EDGE_FALLTHROUGH];
         }
     }
     uint64_t floor = cond_total / 1000;
     GPtrArray *ranked = g_ptr_array_new();
-    for (guint i = 0; i < p->insns->len; i++) {
-        if (sources[i].edges && cflow_sort_selects(sort, &sources[i].c, floor)) {
-            g_ptr_array_add(ranked, &sources[i]);
+    for (guint i = 0; i < all->n; i++) {
+        if (cflow_sort_selects(sort, &all->at[i].c, floor)) {
+            g_ptr_array_add(ranked, &all->at[i]);
         }
     }
     SortCtx ctx = {p, key};
@@ -267,14 +338,14 @@ GArray *cflow_report_rank(const CflowProfile *p, CflowSort sort, unsigned topn)
     if (cflow_sort_ranks_edges(sort)) {
         out = rank_edges(p, topn);
     } else {
-        Source *sources = collect_sources(p, NULL, NULL);
-        GPtrArray *ranked = rank_sources(p, sources, sort, NULL, NULL);
+        Sources all = collect_sources(p);
+        GPtrArray *ranked = rank_sources(p, &all, sort, NULL, NULL);
         out = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), ranked->len);
         for (guint i = 0; i < ranked->len; i++) {
             g_array_append_val(out, ((Source *)g_ptr_array_index(ranked, i))->insn);
         }
         g_ptr_array_free(ranked, TRUE);
-        free_sources(p, sources);
+        free_sources(&all);
     }
     if (topn && out->len > topn) {
         g_array_set_size(out, topn);
@@ -319,13 +390,13 @@ static void top_edges(GString *out, const Describe *d, unsigned topn)
     g_array_free(all, TRUE);
 }
 
-static void top_sources(GString *out, const Describe *d, Source *sources, CflowSort sort,
-                        unsigned topn)
+static void top_sources(GString *out, const Describe *d, CflowSort sort, unsigned topn)
 {
     const CflowProfile *p = d->p;
     const CflowSortKey *key = &cflow_sort_keys[sort];
     uint64_t floor, cond_total;
-    GPtrArray *ranked = rank_sources(p, sources, sort, &floor, &cond_total);
+    Sources all = collect_sources(p);
+    GPtrArray *ranked = rank_sources(p, &all, sort, &floor, &cond_total);
     if (key->insn_floor) {
         g_string_append_printf(out,
                                "  (conditional branches run at least %" PRIu64
@@ -339,6 +410,7 @@ static void top_sources(GString *out, const Describe *d, Source *sources, CflowS
         g_string_append(out, "  (none)\n");
     }
     g_ptr_array_free(ranked, TRUE);
+    free_sources(&all);
 }
 
 GString *cflow_report(const CflowProfile *p, CflowSort sort, unsigned topn)
@@ -352,16 +424,17 @@ GString *cflow_report_named(const CflowProfile *p, CflowSort sort, unsigned topn
     const CflowSortKey *key = &cflow_sort_keys[sort];
     GString *out = g_string_new(NULL);
     uint64_t kind_count[CFLOW_EDGE_KIND_COUNT] = {0}, kind_total[CFLOW_EDGE_KIND_COUNT] = {0};
-    Source *sources = collect_sources(p, kind_count, kind_total);
+    count_kinds(p, kind_count, kind_total);
     summary(out, p, kind_count, kind_total);
     g_string_append_printf(out, "top %u %s (sort=%s):\n", topn, key->insn_title, key->name);
     Describe d = {p, insn_by_addr(p), names};
     if (cflow_sort_ranks_edges(sort)) {
         top_edges(out, &d, topn);
     } else {
-        top_sources(out, &d, sources, sort, topn);
+        top_sources(out, &d, sort, topn);
     }
-    g_hash_table_destroy(d.by_addr);
-    free_sources(p, sources);
+    if (d.by_addr) {
+        g_hash_table_destroy(d.by_addr);
+    }
     return out;
 }
