@@ -30,10 +30,13 @@ void fallthrough_prefetch(uint64_t addr)
     u64map_prefetch(&owners, addr);
 }
 
+/* Not a jump, call or return, as far as the encoding tells (a guess: disas.h) */
 static bool can_fall_through(uint64_t addr, const uint8_t *bytes, uint32_t size)
 {
     DisasTransfer t;
-    disas_transfer(addr, bytes, size, &t);
+    if (!disas_transfer_by_encoding(addr, bytes, size, &t)) {
+        return true;
+    }
     return t.cls == CFLOW_INSN_COND || t.cls == CFLOW_INSN_OTHER;
 }
 

@@ -78,8 +78,8 @@ static uint64_t first_guess(uint64_t last, uint64_t start, uint64_t *second)
         return last;
     }
     DisasTransfer t;
-    disas_transfer(r->addr, registry_insn_bytes(last), r->size, &t);
-    if (t.cls != CFLOW_INSN_JUMP || !t.has_target) {
+    if (!disas_transfer_by_encoding(r->addr, registry_insn_bytes(last), r->size, &t) ||
+        t.cls != CFLOW_INSN_JUMP || !t.has_target) {
         return last;
     }
     uint64_t linear = fallthrough_linear_predecessor(start);
