@@ -212,11 +212,12 @@ static Sources collect_sources(const CflowProfile *p)
                                cflow_profile_edge(p, all.edge_index[i - 1])->from;
     }
     all.at = g_new0(Source, MAX(all.n, 1u));
-    Source *s = all.at - 1;
+    Source *s = NULL;
+    guint next = 0;
     for (guint i = 0; i < n; i++) {
         const CflowEdge *e = cflow_profile_edge(p, all.edge_index[i]);
-        if (i == 0 || e->from != s->insn) {
-            s++;
+        if (s == NULL || e->from != s->insn) {
+            s = &all.at[next++];
             s->insn = e->from;
             s->edges = &all.edge_index[i];
         }
