@@ -5,7 +5,7 @@
 
 static const CflowArch *arch;  /* the guest's, whatever the mode */
 static const CflowArch *decoder_arch; /* the guest's in user mode; one that knows nothing else */
-static CflowDecoder decoder;   /* for decoder_arch, opened at its first use: decoder() */
+static CflowDecoder decoder;   /* for decoder_arch, opened at its first use (opened_decoder) */
 static gsize decoder_opened;
 static bool deferred;
 static bool classify;
