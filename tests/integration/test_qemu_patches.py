@@ -66,15 +66,30 @@ def fixed(line):
     return (insn, sym, vaddr, kind, value, bits)
 
 
+def op_log(qemu_dir, plugin, argv, path, dump="op"):
+    """QEMU's TCG ops (`dump`: -d op, before optimisation, or op_opt, after) of a run under
+    `plugin` (its .so and options): (exit status, the translation blocks' op lines, one list
+    per block)."""
+    r = run([os.path.join(qemu_dir, "qemu-x86_64"), "-d", dump, "-D", path, "-plugin", plugin]
+            + argv)
+    blocks = []
+    with open(path) as f:
+        for ln in f.read().splitlines():
+            if ln.startswith("OP"):
+                blocks.append([])
+            elif ln.startswith(" ") and blocks:
+                blocks[-1].append(ln.strip())
+    return r.returncode, blocks
+
+
 def value_store_counts(qemu_dir, so, log):
     """From QEMU's optimised ops of guest c/rewrite under the floor plugin (mode=empty: a
     translation callback, nothing else): (guest memory accesses, Counter of the env offsets
     stored to right after one)."""
-    r = run([os.path.join(qemu_dir, "qemu-x86_64"), "-d", "op_opt", "-D", log, "-plugin",
-             so + ",mode=empty", guest("c", "rewrite"), "10"])
-    assert_eq("exit status", r.returncode, 0)
-    with open(log) as f:
-        lines = [ln.strip() for ln in f.read().splitlines() if ln.startswith(" ")]
+    status, blocks = op_log(qemu_dir, so + ",mode=empty", [guest("c", "rewrite"), "10"], log,
+                            "op_opt")
+    assert_eq("exit status", status, 0)
+    lines = [ln for b in blocks for ln in b]
     accesses, after = 0, collections.Counter()
     for i, ln in enumerate(lines):
         if ln.startswith(("qemu_ld", "qemu_st")):
@@ -140,21 +155,6 @@ def qemu_patch_read_only_shared_mapping_keeps_serial_code():
             flags = traced_cflags(qdir, mode, path)
             assert_eq(label + ": parallel code at after_map",
                       {bool(f & CF_PARALLEL) for f in flags}, {parallel})
-
-
-def op_log(qemu_dir, plugin, argv, path):
-    """QEMU's TCG ops before optimisation (-d op) of a run under `plugin` (its .so and
-    options): (exit status, the translation blocks' op lines, one list per block)."""
-    r = run([os.path.join(qemu_dir, "qemu-x86_64"), "-d", "op", "-D", path, "-plugin", plugin]
-            + argv)
-    blocks = []
-    with open(path) as f:
-        for ln in f.read().splitlines():
-            if ln.startswith("OP:"):
-                blocks.append([])
-            elif ln.startswith(" ") and blocks:
-                blocks[-1].append(ln.strip())
-    return r.returncode, blocks
 
 
 # a vCPU index scaled to a scoreboard entry, from a constant or from a value loaded at run time
