@@ -75,7 +75,7 @@ static uint64_t first_guess(uint64_t last, uint64_t start, uint64_t *second)
      * does not know: 308 of the 310 capstone decodings of python3's start-up, before the
      * guess used the encoding alone.)
      */
-    if (!seconds_allowed || !r || r->addr + r->size == start || !disas_can_classify()) {
+    if (!seconds_allowed || !r || r->addr + r->size == start) {
         return last;
     }
     DisasTransfer t;
