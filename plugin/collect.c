@@ -281,10 +281,11 @@ static void number_insns(Collection *c)
     }
 #undef WANT
     GArray *wanted = g_array_sized_new(FALSE, FALSE, sizeof(InsnKey), n_wanted);
+    g_array_set_size(wanted, n_wanted);
+    InsnKey *k = (InsnKey *)wanted->data; /* filled in place: an append per key cost more */
     for (uint64_t id = 1; id <= c->n_ids; id++) {
         if (c->index_of[id]) {
-            InsnKey k = {.addr = registry_insn_by_id(id)->addr, .id = id};
-            g_array_append_val(wanted, k);
+            *k++ = (InsnKey){.addr = registry_insn_by_id(id)->addr, .id = id};
         }
     }
     sort_insn_keys(wanted);

@@ -233,6 +233,78 @@ def qemu_patch_no_flag_stores_around_calls_without_registers():
             "no-regs flag stores": stock["read-regs flag stores"]}))
 
 
+def cond_calls_plugin(out_dir):
+    """qemu/tests/cond_calls.c, built with the plugin header of the project's QEMU."""
+    so = os.path.join(out_dir, "libcond_calls.so")
+    glib = run(["pkg-config", "--cflags", "glib-2.0"]).stdout.split()
+    r = run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I",
+             os.path.join(TOP, ".deps", "qemu", "include"), "-o", so,
+             os.path.join(TOP, "qemu", "tests", "cond_calls.c")] + glib)
+    if r.returncode != 0:
+        raise AssertionError("cond_calls.c does not build:\n" + r.stderr[-3000:])
+    return so
+
+
+def expected_cond_calls(n, limit=50):
+    """Calls each condition gets when a counter takes the values 1..n and is compared with
+    `limit` (cond_calls.c, for both of its immediates)."""
+    return {"EQ": 1 if n >= limit else 0, "NE": n - (1 if n >= limit else 0),
+            "LT": min(n, limit - 1), "LE": min(n, limit), "GT": max(0, n - limit),
+            "GE": max(0, n - limit + 1)}
+
+
+def cond_calls_seen(stderr):
+    """cond_calls.c's report: {vcpu: (executions, {(cond, size): (calls, wrong)})}."""
+    seen, vcpu = {}, None
+    for ln in stderr.splitlines():
+        m = re.match(r"vcpu (\d+) executions (\d+)$", ln)
+        if m:
+            vcpu = int(m.group(1))
+            seen[vcpu] = (int(m.group(2)), {})
+            continue
+        m = re.match(r"(EQ|NE|LT|LE|GT|GE) (small|large) calls (\d+) wrong (\d+)$", ln)
+        if m and vcpu is not None:
+            seen[vcpu][1][(m.group(1), m.group(2))] = (int(m.group(3)), int(m.group(4)))
+    return seen
+
+
+@test
+def qemu_patch_conditional_callback_is_one_op():
+    """0009: stock QEMU generates a conditional callback as a load, a brcond, the call and a
+    label (two basic blocks); the patched QEMU as one plugin_cond_cb op, on an x86-64 host.
+    Each of the six conditions, with an immediate of 32 bits and one of 64, calls its
+    callback exactly when the condition holds (qemu/tests/cond_calls.c), in serial code and
+    in the threads guest's parallel code (the entry's address computed at run time), on
+    both QEMUs."""
+    with tempfile.TemporaryDirectory(dir=WORK) as d:
+        so = cond_calls_plugin(d)
+        for name, qdir in (("stock", QEMU_STOCK), ("patched", QEMU)):
+            status, blocks = op_log(qdir, so, [guest("c", "rewrite"), "10"],
+                                    os.path.join(d, name + ".log"), "op_opt")
+            assert_eq(name + " exit status", status, 0)
+            if len(blocks) < 100:
+                raise AssertionError("%s: %d blocks translated" % (name, len(blocks)))
+            ops = collections.Counter(op.split()[0] for b in blocks for op in b)
+            calls = sum(1 for b in blocks for op in b if op.startswith("call plugin"))
+            # twelve conditional callbacks per block
+            want = (0, 12 * len(blocks)) if name == "stock" else (12 * len(blocks), 0)
+            assert_eq(name + ": (plugin_cond_cb ops, plugin calls)",
+                      (ops["plugin_cond_cb"], calls), want)
+            for argv in ([guest("c", "rewrite"), "10"], [guest("c", "threads")]):
+                r = run([os.path.join(qdir, "qemu-x86_64"), "-plugin", so] + argv)
+                assert_eq("%s %s exit status" % (name, os.path.basename(argv[0])),
+                          r.returncode, 0)
+                seen = cond_calls_seen(r.stderr)
+                if not seen or (len(argv) == 1 and len(seen) < 3):
+                    raise AssertionError("%s: no report for enough vCPUs: %s"
+                                         % (name, r.stderr[-500:]))
+                for vcpu, (n, checks) in seen.items():
+                    want = {(c, size): (k, 0) for c, k in expected_cond_calls(n).items()
+                            for size in ("small", "large")}
+                    assert_eq("%s %s vCPU %d (%d executions): (calls, wrong)" % (
+                        name, os.path.basename(argv[0]), vcpu, n), checks, want)
+
+
 @test
 def qemu_patches_keep_qemus_own_plugin_tests_passing():
     """What QEMU's check-tcg does with its test plugins (tests/tcg/plugins: bb, empty, inline,
