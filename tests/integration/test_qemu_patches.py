@@ -303,6 +303,15 @@ def qemu_patch_conditional_callback_is_one_op():
                             for size in ("small", "large")}
                     assert_eq("%s %s vCPU %d (%d executions): (calls, wrong)" % (
                         name, os.path.basename(argv[0]), vcpu, n), checks, want)
+        # the threads guest's parallel code: the entry's address is an input computed at run
+        # time, not a constant
+        status, blocks = op_log(QEMU, so, [guest("c", "threads")], os.path.join(d, "threads.log"),
+                                "op_opt")
+        assert_eq("patched, threads: exit status", status, 0)
+        computed = sum(1 for b in blocks for op in b if re.match(r"plugin_cond_cb tmp\d+,", op))
+        if computed < 12 * 10:
+            raise AssertionError("patched, threads: %d plugin_cond_cb ops on a computed address"
+                                 % computed)
 
 
 @test
