@@ -314,9 +314,22 @@ guint cflow_profile_insn_lower_bound(const CflowProfile *p, uint64_t addr)
 
 uint32_t cflow_profile_add_insns(CflowProfile *p, guint n)
 {
+    /* what n calls of cflow_profile_add_insn(p, 0, 0, 0, NULL, NULL) give, sized once */
     uint32_t first = p->insns->len;
-    for (guint i = 0; i < n; i++) {
-        cflow_profile_add_insn(p, 0, 0, 0, NULL, NULL);
+    guint total = first + n;
+    g_array_set_size(p->insns, total);
+    for (guint i = first; i < total; i++) {
+        *cflow_profile_insn(p, i) = (CflowInsn){.symbol = CFLOW_NO_STRING};
+    }
+    if (p->insn_priv->len > 0) {
+        guint old = p->insn_priv->len;
+        g_byte_array_set_size(p->insn_priv, total);
+        memset(p->insn_priv->data + old, CFLOW_PRIV_UNKNOWN, total - old);
+    }
+    if (p->insn_bytes->len > 0 && p->insn_bytes->len < total * CFLOW_INSN_BYTES) {
+        guint old = p->insn_bytes->len;
+        g_byte_array_set_size(p->insn_bytes, total * CFLOW_INSN_BYTES);
+        memset(p->insn_bytes->data + old, 0, total * CFLOW_INSN_BYTES - old);
     }
     return first;
 }

@@ -43,10 +43,17 @@ typedef struct {
 /* On disk an instruction's bytes take its size, not the CFLOW_INSN_BYTES kept in memory. */
 static GByteArray *pack_insn_bytes(const CflowProfile *p)
 {
-    GByteArray *out = g_byte_array_sized_new(p->insns->len * 4);
+    guint total = 0;
     for (guint i = 0; i < p->insns->len; i++) {
-        g_byte_array_append(out, cflow_profile_insn_bytes(p, i),
-                            cflow_insn_bytes_on_disk(cflow_profile_insn(p, i)->size));
+        total += cflow_insn_bytes_on_disk(cflow_profile_insn(p, i)->size);
+    }
+    GByteArray *out = g_byte_array_sized_new(total);
+    g_byte_array_set_size(out, total);
+    uint8_t *at = out->data; /* copied in place: an append per instruction cost more */
+    for (guint i = 0; i < p->insns->len; i++) {
+        uint32_t n = cflow_insn_bytes_on_disk(cflow_profile_insn(p, i)->size);
+        memcpy(at, cflow_profile_insn_bytes(p, i), n);
+        at += n;
     }
     return out;
 }
