@@ -277,24 +277,36 @@ static CflowInsn insn_record(CflowProfile *p, uint64_t addr, uint32_t size, uint
     };
 }
 
+/* Room for every insn's bytes: zeros until set (a text given wins). */
+static void insn_bytes_cover_insns(CflowProfile *p)
+{
+    guint old = p->insn_bytes->len, want = p->insns->len * CFLOW_INSN_BYTES;
+    if (old < want) {
+        g_byte_array_set_size(p->insn_bytes, want);
+        memset(p->insn_bytes->data + old, 0, want - old);
+    }
+}
+
+/* After insns were added: levels and bytes, where recorded, keep one entry per insn. */
+static void side_arrays_cover_insns(CflowProfile *p)
+{
+    guint old = p->insn_priv->len;
+    if (old > 0 && old < p->insns->len) {
+        g_byte_array_set_size(p->insn_priv, p->insns->len);
+        memset(p->insn_priv->data + old, CFLOW_PRIV_UNKNOWN, p->insns->len - old);
+    }
+    if (p->insn_bytes->len > 0) {
+        insn_bytes_cover_insns(p);
+    }
+}
+
 uint32_t cflow_profile_add_insn(CflowProfile *p, uint64_t addr, uint32_t size,
                                 uint32_t generation, const char *disas, const char *symbol)
 {
     CflowInsn insn = insn_record(p, addr, size, generation, disas, symbol);
     uint32_t index = p->insns->len;
     g_array_append_val(p->insns, insn);
-    if (p->insn_priv->len > 0) {
-        const guint8 unknown = CFLOW_PRIV_UNKNOWN; /* levels recorded: keep one per insn */
-        g_byte_array_append(p->insn_priv, &unknown, 1);
-    }
-    if (p->insn_bytes->len > 0) {
-        /* bytes recorded: keep room for every insn (zeros until set; a text given wins) */
-        guint old = p->insn_bytes->len, want = p->insns->len * CFLOW_INSN_BYTES;
-        if (old < want) {
-            g_byte_array_set_size(p->insn_bytes, want);
-            memset(p->insn_bytes->data + old, 0, want - old);
-        }
-    }
+    side_arrays_cover_insns(p);
     return index;
 }
 
@@ -317,20 +329,12 @@ uint32_t cflow_profile_add_insns(CflowProfile *p, guint n)
     /* what n calls of cflow_profile_add_insn(p, 0, 0, 0, NULL, NULL) give, sized once */
     uint32_t first = p->insns->len;
     guint total = first + n;
+    const CflowInsn blank = insn_record(p, 0, 0, 0, NULL, NULL);
     g_array_set_size(p->insns, total);
     for (guint i = first; i < total; i++) {
-        *cflow_profile_insn(p, i) = (CflowInsn){.symbol = CFLOW_NO_STRING};
+        *cflow_profile_insn(p, i) = blank;
     }
-    if (p->insn_priv->len > 0) {
-        guint old = p->insn_priv->len;
-        g_byte_array_set_size(p->insn_priv, total);
-        memset(p->insn_priv->data + old, CFLOW_PRIV_UNKNOWN, total - old);
-    }
-    if (p->insn_bytes->len > 0 && p->insn_bytes->len < total * CFLOW_INSN_BYTES) {
-        guint old = p->insn_bytes->len;
-        g_byte_array_set_size(p->insn_bytes, total * CFLOW_INSN_BYTES);
-        memset(p->insn_bytes->data + old, 0, total * CFLOW_INSN_BYTES - old);
-    }
+    side_arrays_cover_insns(p);
     return first;
 }
 
@@ -384,12 +388,8 @@ void cflow_profile_set_insn_bytes(CflowProfile *p, uint32_t insn, const uint8_t 
                                   uint32_t size)
 {
     g_return_if_fail(insn < p->insns->len);
-    guint want = (insn + 1) * CFLOW_INSN_BYTES;
-    if (p->insn_bytes->len < want) {
-        want = p->insns->len * CFLOW_INSN_BYTES; /* room for every insn: set once, then filled */
-        guint old = p->insn_bytes->len;
-        g_byte_array_set_size(p->insn_bytes, want);
-        memset(p->insn_bytes->data + old, 0, want - old);
+    if (p->insn_bytes->len < (insn + 1) * CFLOW_INSN_BYTES) {
+        insn_bytes_cover_insns(p); /* room for every insn: set once, then filled */
     }
     uint8_t *at = p->insn_bytes->data + (size_t)insn * CFLOW_INSN_BYTES;
     memset(at, 0, CFLOW_INSN_BYTES);
