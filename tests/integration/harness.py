@@ -276,16 +276,22 @@ def qemu_tree_plugin(path, out_dir):
     return so
 
 
-def floor_plugin(out_dir):
-    """bench/floor_plugin.c built as bench.py builds it (QEMU's plugin header, GLib)."""
-    so = os.path.join(out_dir, "libfloor.so")
+def project_plugin(path, so_name, out_dir):
+    """A small plugin of this repository (PATH from its top), built against the project's
+    QEMU plugin header and GLib, warnings as errors; returns the .so."""
+    so = os.path.join(out_dir, so_name)
     glib = run(["pkg-config", "--cflags", "glib-2.0"]).stdout.split()
     r = run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I",
              os.path.join(TOP, ".deps", "qemu", "include"), "-o", so,
-             os.path.join(TOP, "bench", "floor_plugin.c")] + glib)
+             os.path.join(TOP, path)] + glib)
     if r.returncode != 0:
-        raise AssertionError("floor_plugin.c does not build:\n" + r.stderr[-3000:])
+        raise AssertionError("%s does not build:\n%s" % (path, r.stderr[-3000:]))
     return so
+
+
+def floor_plugin(out_dir):
+    """bench/floor_plugin.c built as bench.py builds it (QEMU's plugin header, GLib)."""
+    return project_plugin(os.path.join("bench", "floor_plugin.c"), "libfloor.so", out_dir)
 
 
 # ---------------------------------------------------------------------------------------------

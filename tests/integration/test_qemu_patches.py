@@ -11,7 +11,7 @@ import tempfile
 
 from harness import (ARCHES, MODES, PLUGIN, QEMU, QEMU_STOCK, TOP, WORK, assert_clean, assert_eq,
                      canonical_edges, check_expect, floor_plugin, guest, multiarch_programs, qemu,
-                     qemu_tree_plugin, run, symbols, test)
+                     project_plugin, qemu_tree_plugin, run, symbols, test)
 
 
 CF_PARALLEL = 0x00008000  # include/exec/translation-block.h
@@ -233,18 +233,6 @@ def qemu_patch_no_flag_stores_around_calls_without_registers():
             "no-regs flag stores": stock["read-regs flag stores"]}))
 
 
-def cond_calls_plugin(out_dir):
-    """qemu/tests/cond_calls.c, built with the plugin header of the project's QEMU."""
-    so = os.path.join(out_dir, "libcond_calls.so")
-    glib = run(["pkg-config", "--cflags", "glib-2.0"]).stdout.split()
-    r = run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I",
-             os.path.join(TOP, ".deps", "qemu", "include"), "-o", so,
-             os.path.join(TOP, "qemu", "tests", "cond_calls.c")] + glib)
-    if r.returncode != 0:
-        raise AssertionError("cond_calls.c does not build:\n" + r.stderr[-3000:])
-    return so
-
-
 def expected_cond_calls(n, limit=50):
     """Calls each condition gets when a counter takes the values 1..n and is compared with
     `limit` (cond_calls.c, for both of its immediates)."""
@@ -277,7 +265,8 @@ def qemu_patch_conditional_callback_is_one_op():
     in the threads guest's parallel code (the entry's address computed at run time), on
     both QEMUs."""
     with tempfile.TemporaryDirectory(dir=WORK) as d:
-        so = cond_calls_plugin(d)
+        so = project_plugin(os.path.join("qemu", "tests", "cond_calls.c"), "libcond_calls.so",
+                            d)
         for name, qdir in (("stock", QEMU_STOCK), ("patched", QEMU)):
             status, blocks = op_log(qdir, so, [guest("c", "rewrite"), "10"],
                                     os.path.join(d, name + ".log"), "op_opt")
